@@ -1,0 +1,238 @@
+"""What a visitor chose (:class:`Consent`) and what is allowed now (:class:`Decision`).
+
+The app reads the decision for the current request::
+
+    consent = request.scope["consent"]          # ASGI
+    consent = environ["consent_mw.consent"]     # WSGI
+    if consent.allows("analytics"): ...
+    if consent.personalised_ads: ...
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from .policy import CONSENT_MODE_TYPES, Policy
+
+__all__ = ["Action", "Consent", "Decision", "PromptReason", "Source", "decide", "new_consent_id"]
+
+Action = Literal["accept_all", "reject_all", "custom", "withdraw", "gpc", "expired", "delete"]
+Source = Literal["banner", "api", "form", "gpc", "server"]
+PromptReason = Literal["undecided", "policy_changed", "expired", "new_category"]
+
+
+def new_consent_id() -> str:
+    """A random, unguessable consent id (128 bits, URL-safe)."""
+    return secrets.token_urlsafe(16)
+
+
+@dataclass(frozen=True)
+class Consent:
+    """The visitor's recorded choices, as carried by the signed consent cookie."""
+
+    id: str
+    policy_version: str
+    choices: Mapping[str, bool]
+    given_at: int
+    updated_at: int
+    source: Source = "banner"
+    action: Action = "custom"
+    gpc: bool = False
+    gpc_override: bool = False
+
+    @classmethod
+    def create(
+        cls,
+        policy: Policy,
+        choices: Mapping[str, bool],
+        *,
+        action: Action,
+        source: Source = "banner",
+        gpc: bool = False,
+        previous: Consent | None = None,
+        now: int | None = None,
+    ) -> Consent:
+        """A new consent for ``choices`` (optional categories not named are refused)."""
+        now = int(time.time()) if now is None else now
+        full = {cid: bool(choices.get(cid, False)) for cid in policy.optional_ids}
+        # An explicit opt-in to advertising while the browser sends GPC overrides the
+        # signal on this site only, and says so in the record (CCPA regs § 7025(c)(3)).
+        override = gpc and full.get("advertising", False) and action != "accept_all"
+        if gpc and not override and "advertising" in full:
+            full["advertising"] = False
+        return cls(
+            id=previous.id if previous else new_consent_id(),
+            policy_version=policy.version,
+            choices=full,
+            given_at=previous.given_at if previous else now,
+            updated_at=now,
+            source=source,
+            action=action,
+            gpc=gpc,
+            gpc_override=override,
+        )
+
+
+_MODE_ORDER = {name: index for index, name in enumerate(CONSENT_MODE_TYPES)}
+
+
+@dataclass(eq=False)
+class Decision:
+    """What is allowed for this request, from the consent cookie and the signals.
+
+    ``needs_prompt`` is true when the banner should ask: no choice yet, the policy
+    changed in a way that needs new consent, a category was added, or the choice
+    expired. Everything optional stays off until then (fail closed) unless the
+    regime is opt-out (``ccpa``) and the category is on by default.
+    """
+
+    policy: Policy = field(repr=False)
+    consent: Consent | None
+    allowed: frozenset[str]
+    needs_prompt: bool
+    prompt_reason: PromptReason | None
+    gpc: bool
+    child: bool
+    regime: str
+    country: str | None
+    #: set when the app asked anything, so the response is marked as depending on consent
+    consulted: bool = field(default=False, repr=False)
+
+    # -- the app's view ------------------------------------------------------
+
+    def allows(self, category: str) -> bool:
+        self.consulted = True
+        return category in self.allowed
+
+    @property
+    def personalised_ads(self) -> bool:
+        self.consulted = True
+        return "advertising" in self.allowed
+
+    @property
+    def subject_id(self) -> str | None:
+        return self.consent.id if self.consent else None
+
+    @property
+    def policy_version(self) -> str | None:
+        return self.consent.policy_version if self.consent else None
+
+    @property
+    def decided(self) -> bool:
+        return self.consent is not None and self.prompt_reason is None
+
+    def mark_child(self) -> None:
+        """Mark the visitor as a child: customised advertising is off for this request."""
+        self.child = True
+        self.allowed = self.allowed - {"advertising"}
+
+    # -- derived -------------------------------------------------------------
+
+    def consent_mode(self) -> dict[str, str]:
+        """Google Consent Mode v2 state for all seven types."""
+        granted: set[str] = set()
+        for category in self.policy.categories:
+            if category.id in self.allowed:
+                granted.update(category.consent_mode)
+        return {
+            name: "granted" if name in granted else "denied"
+            for name in sorted(CONSENT_MODE_TYPES, key=_MODE_ORDER.__getitem__)
+        }
+
+    def choices(self) -> dict[str, bool]:
+        return {cid: cid in self.allowed for cid in self.policy.optional_ids}
+
+    def state(self, *, show_banner: bool = True) -> dict[str, Any]:
+        """The JSON-able state the banner and the consent API use."""
+        return {
+            "decided": self.decided,
+            "choices": self.choices(),
+            "allowed": sorted(self.allowed),
+            "needs_prompt": self.needs_prompt,
+            "prompt_reason": self.prompt_reason,
+            "gpc": self.gpc,
+            "child": self.child,
+            "personalised_ads": "advertising" in self.allowed,
+            "regime": self.regime,
+            "show_banner": show_banner,
+            "consent_id": self.subject_id,
+            "policy_version": self.policy_version,
+            "consent_mode": self.consent_mode(),
+        }
+
+    def with_consent(self, consent: Consent) -> Decision:
+        return decide(
+            self.policy,
+            consent,
+            gpc=self.gpc,
+            country=self.country,
+            child=self.child,
+            now=consent.updated_at,
+        )
+
+    def copy(self) -> Decision:
+        return replace(self)
+
+
+def _defaults(policy: Policy, opt_in: bool) -> set[str]:
+    allowed = set(policy.required_ids)
+    if not opt_in:
+        allowed.update(c.id for c in policy.categories if c.default_on)
+    return allowed
+
+
+def decide(
+    policy: Policy,
+    consent: Consent | None,
+    *,
+    gpc: bool = False,
+    country: str | None = None,
+    child: bool = False,
+    now: float | None = None,
+) -> Decision:
+    """Combine the visitor's consent with the request's signals into a :class:`Decision`."""
+    regime = policy.regime_for(country)
+    reason: PromptReason | None = None
+    if consent is None:
+        reason = "undecided"
+    elif not policy.accepts_version(consent.policy_version):
+        reason = "policy_changed"
+    elif (time.time() if now is None else now) - consent.updated_at > (
+        policy.lifetime_days(regime) * 86400
+    ):
+        reason = "expired"
+
+    if reason is None and consent is not None:
+        allowed = set(policy.required_ids)
+        allowed.update(cid for cid in policy.optional_ids if consent.choices.get(cid) is True)
+        if any(cid not in consent.choices for cid in policy.optional_ids):
+            reason = "new_category"
+    else:
+        allowed = _defaults(policy, regime.opt_in)
+
+    if "advertising" in allowed:
+        overridden = (
+            consent is not None and consent.gpc_override and reason in (None, "new_category")
+        )
+        if (gpc and not overridden) or child:
+            allowed.discard("advertising")
+    return Decision(
+        policy=policy,
+        consent=consent,
+        allowed=frozenset(allowed),
+        needs_prompt=reason is not None,
+        prompt_reason=reason,
+        gpc=gpc,
+        child=child,
+        regime=regime.name,
+        country=country,
+    )
+
+
+def refused(policy: Policy, allowed: Iterable[str]) -> frozenset[str]:
+    """The categories of ``policy`` that are not in ``allowed``."""
+    return frozenset(c.id for c in policy.categories) - frozenset(allowed)

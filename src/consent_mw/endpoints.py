@@ -1,0 +1,373 @@
+"""The consent API as plain request -> response functions (no framework, no I/O).
+
+An endpoint returns either a finished :class:`Response` or a :class:`StoreCall`:
+the adapter performs the store operation (awaiting it under ASGI, calling it
+under WSGI) and hands the result to ``then``. If the ledger is down the
+adapter answers 503 with Retry-After, so a consent is only acknowledged once
+it is in the ledger.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+from .consent import Action, Consent, Source
+from .device import clean_user_agent, is_bot, truncate_ip
+from .engine import Engine, Visit
+from .stores.base import Record, new_record_id
+
+__all__ = ["Endpoints", "Response", "StoreCall", "error", "json_response"]
+
+RETRY_AFTER_SECONDS = 5
+
+
+@dataclass
+class Response:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes = b""
+
+
+@dataclass
+class StoreCall:
+    """A store operation the adapter must run, then pass the result to ``then``."""
+
+    method: str
+    args: tuple[Any, ...]
+    then: Callable[[Any], Response]
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+Result = Response | StoreCall
+
+_NO_STORE = ("cache-control", "no-store")
+
+
+def json_response(status: int, data: Any, headers: list[tuple[str, str]] | None = None) -> Response:
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return Response(
+        status,
+        [("content-type", "application/json; charset=utf-8"), _NO_STORE, *(headers or [])],
+        body,
+    )
+
+
+def error(
+    status: int, code: str, detail: str, headers: list[tuple[str, str]] | None = None
+) -> Response:
+    return json_response(status, {"error": code, "detail": detail}, headers)
+
+
+def unavailable() -> Response:
+    return error(
+        503,
+        "ledger_unavailable",
+        "The consent ledger is temporarily unavailable; nothing was saved. Retry later.",
+        [("retry-after", str(RETRY_AFTER_SECONDS))],
+    )
+
+
+def _static(name: str) -> bytes | None:
+    try:
+        return resources.files("consent_mw").joinpath("static", name).read_bytes()
+    except (FileNotFoundError, OSError):
+        return None
+
+
+class Endpoints:
+    """Routes ``/_consent…`` and ``/.well-known/gpc.json`` for one :class:`Engine`."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.policy = engine.policy
+        self.config = engine.config
+        prefix = self.config.prefix
+        self.routes: dict[str, dict[str, Callable[[Visit, bytes], Result]]] = {
+            prefix: {"GET": self.get_state, "POST": self.post_choices, "DELETE": self.withdraw},
+            prefix + "/records": {"GET": self.get_records},
+            prefix + "/banner.js": {"GET": self.banner_js},
+            prefix + "/banner.css": {"GET": self.banner_css},
+            "/.well-known/gpc.json": {"GET": self.gpc_json},
+        }
+        self._static = {
+            "banner.js": (_static("consent-banner.js"), "text/javascript; charset=utf-8"),
+            "banner.css": (_static("consent-banner.css"), "text/css; charset=utf-8"),
+        }
+        self._categories = {locale: self._category_texts(locale) for locale in self.policy.locales}
+
+    def add_route(self, path: str, method: str, handler: Callable[[Visit, bytes], Result]) -> None:
+        self.routes.setdefault(path, {})[method] = handler
+
+    def dispatch(self, visit: Visit, body: bytes) -> Result:
+        methods = self.routes.get(visit.facts.path)
+        if methods is None:
+            return error(404, "not_found", f"No consent endpoint at {visit.facts.path!r}.")
+        method = visit.facts.method
+        if method == "HEAD" and "GET" in methods:
+            method = "GET"
+        handler = methods.get(method)
+        if handler is None:
+            allow = ", ".join(sorted(methods))
+            return error(405, "method_not_allowed", f"Use {allow} here.", [("allow", allow)])
+        return handler(visit, body)
+
+    # -- checks ------------------------------------------------------------------
+
+    def cross_site(self, visit: Visit) -> Response | None:
+        """403 for a state-changing request sent by another site (CSRF)."""
+        headers = visit.facts.headers
+        site = headers.get("sec-fetch-site")
+        if site is not None and site not in ("same-origin", "none"):
+            return error(
+                403,
+                "cross_site",
+                f"Consent can only be changed from this site (Sec-Fetch-Site: {site}).",
+            )
+        origin = headers.get("origin")
+        if (
+            origin is not None
+            and origin != visit.facts.origin
+            and origin not in self.config.allowed_origins
+        ):
+            return error(
+                403,
+                "cross_site",
+                f"Requests from origin {origin!r} may not change "
+                "consent here; add it to allowed_origins if it is yours.",
+            )
+        return None
+
+    def too_large(self) -> Response:
+        return error(
+            413, "body_too_large", f"The request body exceeds {self.config.max_body_size} bytes."
+        )
+
+    # -- texts -------------------------------------------------------------------
+
+    def _category_texts(self, locale: str) -> list[dict[str, Any]]:
+        policy = self.policy
+        processors = {p.id: p for p in policy.processors}
+        return [
+            {
+                "id": c.id,
+                "required": c.required,
+                "title": policy.text(c.title, locale),
+                "description": policy.text(c.description, locale),
+                "cookies": [
+                    {
+                        "name": s.name,
+                        "owner": s.owner,
+                        "lifetime": policy.text(s.lifetime, locale) if s.lifetime else "",
+                    }
+                    for s in c.cookies
+                ],
+                "processors": [
+                    {
+                        "name": policy.text(processors[p].name, locale),
+                        "purpose": policy.text(processors[p].purpose, locale),
+                    }
+                    for p in c.processors
+                ],
+                "retention": policy.text(c.retention, locale) if c.retention else "",
+            }
+            for c in policy.categories
+        ]
+
+    def locale_for(self, visit: Visit, wanted: str | None = None) -> str:
+        query = visit.facts.query_string
+        if wanted is None and "locale=" in query:
+            for part in query.split("&"):
+                key, _, value = part.partition("=")
+                if key == "locale":
+                    wanted = value[:16]
+        return self.policy.pick_locale(wanted, visit.facts.headers.get("accept-language"))
+
+    def state(self, visit: Visit) -> dict[str, Any]:
+        return visit.decision.state(show_banner=not is_bot(visit.facts.headers.get("user-agent")))
+
+    # -- handlers ----------------------------------------------------------------
+
+    def get_state(self, visit: Visit, body: bytes) -> Result:
+        locale = self.locale_for(visit)
+        return json_response(
+            200,
+            {
+                "locale": locale,
+                "locales": list(self.policy.locales),
+                "policy": {
+                    "version": self.policy.version,
+                    "url": f"{self.config.prefix}/policy?locale={locale}",
+                    "pending_change": None,
+                },
+                "texts": self.policy.ui_texts(locale),
+                "categories": self._categories[locale],
+                "state": self.state(visit),
+            },
+            [("vary", "Cookie, Sec-GPC, Accept-Language")],
+        )
+
+    def post_choices(self, visit: Visit, body: bytes) -> Result:
+        refused = self.cross_site(visit)
+        if refused:
+            return refused
+        ctype = visit.facts.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if ctype != "application/json":
+            return error(
+                415,
+                "unsupported_media_type",
+                "Send the choices as JSON with Content-Type: application/json.",
+            )
+        try:
+            data = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            return error(400, "malformed_json", "The request body is not valid JSON.")
+        if not isinstance(data, dict):
+            return error(
+                400, "invalid_body", "The body must be a JSON object with 'action' or 'choices'."
+            )
+        unknown = set(data) - {"action", "choices", "locale"}
+        if unknown:
+            return error(400, "invalid_body", f"Unknown field(s): {', '.join(sorted(unknown))}.")
+        locale = data.get("locale")
+        if locale is not None and not isinstance(locale, str):
+            return error(400, "invalid_locale", "'locale' must be a string such as 'ko'.")
+        if ("action" in data) == ("choices" in data):
+            return error(400, "invalid_body", "Send exactly one of 'action' and 'choices'.")
+        optional = self.policy.optional_ids
+        action: Action
+        if "action" in data:
+            if data["action"] == "accept_all":
+                action, choices = "accept_all", dict.fromkeys(optional, True)
+            elif data["action"] == "reject_all":
+                action, choices = "reject_all", dict.fromkeys(optional, False)
+            else:
+                return error(
+                    400, "invalid_action", "'action' must be 'accept_all' or 'reject_all'."
+                )
+        else:
+            raw = data["choices"]
+            if not isinstance(raw, dict):
+                return error(
+                    400,
+                    "invalid_choices",
+                    "'choices' must be an object of category id -> true/false.",
+                )
+            choices = {}
+            for key, value in raw.items():
+                if not self.policy.has_category(key):
+                    return error(
+                        400,
+                        "unknown_category",
+                        f"{key!r} is not a consent category; use one of {', '.join(optional)}.",
+                    )
+                if not isinstance(value, bool):
+                    return error(400, "invalid_choices", f"choices.{key} must be true or false.")
+                if key in self.policy.required_ids:
+                    if not value:
+                        return error(
+                            400,
+                            "required_category",
+                            f"{key!r} is required for the site to work and cannot be refused.",
+                        )
+                    continue
+                choices[key] = value
+            action = "custom"
+        return self._save(visit, choices, action, "banner", self.locale_for(visit, locale))
+
+    def withdraw(self, visit: Visit, body: bytes) -> Result:
+        refused = self.cross_site(visit)
+        if refused:
+            return refused
+        choices = dict.fromkeys(self.policy.optional_ids, False)
+        return self._save(visit, choices, "withdraw", "banner", self.locale_for(visit))
+
+    def _save(
+        self, visit: Visit, choices: dict[str, bool], action: Action, source: Source, locale: str
+    ) -> Result:
+        decision = visit.decision
+        facts = visit.facts
+        now = int(time.time())
+        consent = Consent.create(
+            self.policy,
+            choices,
+            action=action,
+            source=source,
+            gpc=facts.gpc,
+            previous=decision.consent,
+            now=now,
+        )
+        record = Record(
+            record_id=new_record_id(now),
+            subject_id=consent.id,
+            time=time.time(),
+            policy_version=self.policy.version,
+            text_hash=self.policy.text_hash(locale),
+            choices=dict(consent.choices),
+            action=action,
+            source=source,
+            regime=decision.regime,
+            country=decision.country,
+            locale=locale,
+            gpc=consent.gpc,
+            gpc_override=consent.gpc_override,
+            ip=truncate_ip(facts.client_ip),
+            user_agent=clean_user_agent(facts.headers.get("user-agent")),
+        )
+
+        def saved(_: Any) -> Response:
+            # Tracker cookies of categories now refused are expired in this response.
+            self.engine.update(visit, decision.with_consent(consent))
+            return json_response(
+                200,
+                {"state": self.state(visit), "record_id": record.record_id},
+                [("set-cookie", self.engine.consent_cookie(consent, facts))],
+            )
+
+        return StoreCall("append", (record,), saved)
+
+    def get_records(self, visit: Visit, body: bytes) -> Result:
+        subject = visit.decision.subject_id
+        if subject is None:
+            return json_response(200, {"subject_id": None, "records": []})
+        return StoreCall(
+            "history",
+            (subject,),
+            lambda records: json_response(
+                200,
+                {
+                    "subject_id": subject,
+                    "records": [r.to_dict() for r in records],
+                },
+            ),
+        )
+
+    def _asset(self, name: str, visit: Visit) -> Result:
+        content, ctype = self._static[name]
+        if content is None:
+            return error(404, "not_built", f"{name} is not in this installation; build js/.")
+        return Response(
+            200, [("content-type", ctype), ("cache-control", "public, max-age=3600")], content
+        )
+
+    def banner_js(self, visit: Visit, body: bytes) -> Result:
+        return self._asset("banner.js", visit)
+
+    def banner_css(self, visit: Visit, body: bytes) -> Result:
+        return self._asset("banner.css", visit)
+
+    def gpc_json(self, visit: Visit, body: bytes) -> Result:
+        # https://privacycg.github.io/gpc-spec/#gpc-support-resource
+        data: dict[str, Any] = {"gpc": True}
+        updated = self.policy.gpc_last_update or self.policy.effective or self.policy.announced
+        if updated is not None:
+            data["lastUpdate"] = updated.isoformat()
+        return Response(
+            200,
+            [("content-type", "application/json"), ("cache-control", "public, max-age=86400")],
+            json.dumps(data).encode(),
+        )

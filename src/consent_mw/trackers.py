@@ -1,0 +1,311 @@
+"""The built-in tracker registry and the matcher built from it.
+
+Each :class:`Tracker` names who runs it, the consent category it needs, the
+cookie names it sets (exact, or with ``*`` wildcards such as ``_ga_*``), the
+hosts its scripts and pixels load from (``host`` or ``host/path-prefix``;
+subdomains match too), signatures that identify its inline snippets, and the
+URL parameters it uses as click ids.
+
+The entries are written from the vendors' public documentation of their
+cookies and tags. A policy can add trackers or override a built-in one by
+``owner`` (see :mod:`consent_mw.policy`); :class:`Matcher` combines both.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+__all__ = ["BUILTIN_TRACKERS", "Matcher", "Tracker"]
+
+
+@dataclass(frozen=True)
+class Tracker:
+    """One tracking vendor or product and what identifies it."""
+
+    owner: str
+    category: str
+    cookies: tuple[str, ...] = ()
+    hosts: tuple[str, ...] = ()
+    inline: tuple[str, ...] = ()
+    click_ids: tuple[str, ...] = ()
+    third_party: bool = False
+
+
+BUILTIN_TRACKERS: tuple[Tracker, ...] = (
+    Tracker(
+        owner="Google Analytics",
+        category="analytics",
+        cookies=(
+            "_ga",
+            "_ga_*",
+            "_gid",
+            "_gat",
+            "_gat_*",
+            "_dc_gtm_*",
+            "__utma",
+            "__utmb",
+            "__utmc",
+            "__utmt",
+            "__utmz",
+            "__utmv",
+        ),
+        hosts=(
+            "google-analytics.com",
+            "analytics.google.com",
+            "googletagmanager.com",
+        ),
+        inline=(
+            "gtag(",
+            "googletagmanager.com/gtm.js",
+            "googletagmanager.com/gtag/js",
+            "google-analytics.com/analytics.js",
+            "GoogleAnalyticsObject",
+        ),
+    ),
+    Tracker(
+        owner="Google Ads / DoubleClick",
+        category="advertising",
+        cookies=(
+            "_gcl_au",
+            "_gcl_aw",
+            "_gcl_dc",
+            "_gcl_gb",
+            "_gcl_gs",
+            "_gcl_*",
+            "__gads",
+            "__gpi",
+            "__gsas",
+            "IDE",
+            "DSID",
+            "FLC",
+            "RUL",
+            "AID",
+            "TAID",
+            "test_cookie",
+        ),
+        hosts=(
+            "googleadservices.com",
+            "googlesyndication.com",
+            "doubleclick.net",
+            "adservice.google.com",
+            "google.com/pagead",
+            "google.com/ads",
+        ),
+        inline=("adsbygoogle", "googletag.cmd", "googleadservices.com/pagead"),
+        click_ids=("gclid", "gclsrc", "gbraid", "wbraid", "dclid"),
+    ),
+    Tracker(
+        owner="Meta",
+        category="advertising",
+        cookies=("_fbp", "_fbc"),
+        hosts=("connect.facebook.net", "facebook.com/tr"),
+        inline=("fbq(", "connect.facebook.net"),
+        click_ids=("fbclid",),
+    ),
+    Tracker(
+        owner="Microsoft Advertising",
+        category="advertising",
+        cookies=("_uetsid", "_uetvid", "_uetmsclkid", "MUID"),
+        hosts=("bat.bing.com", "bat.r.msn.com"),
+        inline=("bat.bing.com/bat.js", "uetq"),
+        click_ids=("msclkid",),
+    ),
+    Tracker(
+        owner="Microsoft Clarity",
+        category="analytics",
+        cookies=("_clck", "_clsk", "CLID", "ANONCHK", "SM", "MR"),
+        hosts=("clarity.ms",),
+        inline=("clarity.ms/tag/",),
+    ),
+    Tracker(
+        owner="TikTok",
+        category="advertising",
+        cookies=("_ttp", "_tt_enable_cookie", "ttcsid", "ttcsid_*"),
+        hosts=("analytics.tiktok.com", "analytics-sg.tiktok.com"),
+        inline=("ttq.load(", "ttq.page(", "TiktokAnalyticsObject"),
+        click_ids=("ttclid",),
+    ),
+    Tracker(
+        owner="LinkedIn",
+        category="advertising",
+        cookies=(
+            "li_fat_id",
+            "li_sugr",
+            "_li_dcdm_c",
+            "li_gc",
+            "lidc",
+            "bcookie",
+            "UserMatchHistory",
+            "AnalyticsSyncHistory",
+            "ln_or",
+        ),
+        hosts=("snap.licdn.com", "px.ads.linkedin.com", "dc.ads.linkedin.com"),
+        inline=("_linkedin_partner_id", "lintrk("),
+        click_ids=("li_fat_id",),
+    ),
+    Tracker(
+        owner="Hotjar",
+        category="analytics",
+        cookies=(
+            "_hjSessionUser_*",
+            "_hjSession_*",
+            "_hjid",
+            "_hjFirstSeen",
+            "_hjIncludedInSessionSample_*",
+            "_hjAbsoluteSessionInProgress",
+            "_hjTLDTest",
+            "_hj*",
+        ),
+        hosts=("hotjar.com", "hotjar.io"),
+        inline=("_hjSettings", "static.hotjar.com"),
+    ),
+    Tracker(
+        owner="HubSpot",
+        category="analytics",
+        cookies=("__hstc", "hubspotutk", "__hssc", "__hssrc"),
+        hosts=(
+            "hs-scripts.com",
+            "hs-analytics.net",
+            "hsadspixel.net",
+            "track.hubspot.com",
+        ),
+        inline=("_hsq.push", "hs-scripts.com"),
+        click_ids=("_hsenc", "_hsmi"),
+    ),
+    Tracker(
+        owner="Yandex Metrica",
+        category="analytics",
+        cookies=("_ym_uid", "_ym_d", "_ym_isad", "_ym_visorc", "_ym_*", "yandexuid"),
+        hosts=("mc.yandex.ru", "mc.yandex.com", "mc.yandex.by", "mc.yandex.kz"),
+        inline=("mc.yandex.ru/metrika", "ym(", "yandex_metrika"),
+        click_ids=("yclid",),
+    ),
+    Tracker(
+        owner="Kakao",
+        category="advertising",
+        cookies=("_kadu", "_kadub", "_kau", "_kp_*"),
+        hosts=(
+            "t1.daumcdn.net/kas/static/kp.js",
+            "t1.daumcdn.net/adfit/static/kp.js",
+            "bc.ad.daum.net",
+        ),
+        inline=("kakaoPixel(",),
+    ),
+    Tracker(
+        owner="Naver",
+        category="analytics",
+        cookies=("wcs_bt", "NA_CO", "NA_SA", "NA_SAC", "NA_SAS", "NA_MI", "NWB"),
+        hosts=("wcs.naver.net", "wcs.naver.com"),
+        inline=("wcs_do(", "wcs_add", "wcs.naver.net/wcslog.js"),
+        click_ids=("NaPm", "n_media", "n_query", "n_rank", "n_ad_group", "n_ad", "n_keyword"),
+    ),
+)
+
+
+def wildcard_regex(pattern: str) -> re.Pattern[str]:
+    """Compile a cookie-name pattern where ``*`` stands for any run of characters."""
+    return re.compile(re.escape(pattern).replace(r"\*", ".*") + r"\Z")
+
+
+class Matcher:
+    """Classify cookie names, URLs and inline scripts by consent category.
+
+    ``trackers`` are looked at in order; for cookie names an exact name wins
+    over a wildcard, and a later tracker overrides an earlier one with the
+    same owner (so a policy can replace a built-in entry)::
+
+        matcher = Matcher(BUILTIN_TRACKERS)
+        matcher.cookie_category("_ga_X1Y2")   # "analytics"
+        matcher.url_category("https://connect.facebook.net/en_US/fbevents.js")
+    """
+
+    _CACHE_LIMIT = 4096
+
+    def __init__(self, trackers: tuple[Tracker, ...] | list[Tracker]) -> None:
+        by_owner: dict[str, Tracker] = {}
+        for tracker in trackers:
+            by_owner.pop(tracker.owner, None)
+            by_owner[tracker.owner] = tracker
+        self.trackers: tuple[Tracker, ...] = tuple(by_owner.values())
+        self._exact: dict[str, tuple[str, str]] = {}
+        wildcard: list[tuple[re.Pattern[str], str, str]] = []
+        self._hosts: dict[str, list[tuple[str, str, str]]] = {}
+        self._signatures: list[tuple[str, str, str]] = []
+        click_ids: set[str] = set()
+        for tracker in self.trackers:
+            for pattern in tracker.cookies:
+                if "*" in pattern:
+                    wildcard.append((wildcard_regex(pattern), tracker.category, tracker.owner))
+                else:
+                    self._exact[pattern] = (tracker.category, tracker.owner)
+            for host in tracker.hosts:
+                name, _, path = host.lower().partition("/")
+                self._hosts.setdefault(name, []).append(
+                    ("/" + path if path else "", tracker.category, tracker.owner)
+                )
+            for signature in tracker.inline:
+                self._signatures.append((signature, tracker.category, tracker.owner))
+            click_ids.update(tracker.click_ids)
+        # Longer (more specific) wildcard patterns first: `_hjSession_*` before `_hj*`.
+        wildcard.sort(key=lambda item: -len(item[0].pattern))
+        self._wildcard = wildcard
+        self.click_ids: frozenset[str] = frozenset(click_ids)
+        self._cookie_cache: dict[str, tuple[str, str] | None] = {}
+
+    def cookie_owner(self, name: str) -> tuple[str, str] | None:
+        """``(category, owner)`` for a cookie name, or None when unknown."""
+        try:
+            return self._cookie_cache[name]
+        except KeyError:
+            pass
+        found = self._exact.get(name)
+        if found is None:
+            for regex, category, owner in self._wildcard:
+                if regex.match(name):
+                    found = (category, owner)
+                    break
+        if len(self._cookie_cache) >= self._CACHE_LIMIT:
+            self._cookie_cache.clear()
+        self._cookie_cache[name] = found
+        return found
+
+    def cookie_category(self, name: str) -> str | None:
+        found = self.cookie_owner(name)
+        return found[0] if found else None
+
+    def url_owner(self, url: str) -> tuple[str, str] | None:
+        """``(category, owner)`` for a script/pixel/iframe URL, or None."""
+        url = url.strip()
+        if url.startswith("//"):
+            url = "https:" + url
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            return None
+        if parts.scheme not in ("http", "https"):
+            return None
+        host = (parts.hostname or "").rstrip(".")
+        path = parts.path or "/"
+        while host:
+            for prefix, category, owner in self._hosts.get(host, ()):
+                if not prefix or path.startswith(prefix):
+                    return category, owner
+            _, _, host = host.partition(".")
+        return None
+
+    def url_category(self, url: str) -> str | None:
+        found = self.url_owner(url)
+        return found[0] if found else None
+
+    def inline_owner(self, script: str) -> tuple[str, str] | None:
+        """``(category, owner)`` for the body of an inline script, or None."""
+        for signature, category, owner in self._signatures:
+            if signature in script:
+                return category, owner
+        return None
+
+    def inline_category(self, script: str) -> str | None:
+        found = self.inline_owner(script)
+        return found[0] if found else None
