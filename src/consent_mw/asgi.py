@@ -18,7 +18,7 @@ from .config import Config
 from .endpoints import Endpoints, Response, StoreCall, unavailable
 from .engine import Engine, Visit
 from .exceptions import StoreError
-from .facts import RequestFacts, join_header
+from .facts import RequestFacts, is_gpc, join_header
 
 __all__ = ["ConsentMiddleware"]
 
@@ -29,26 +29,44 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-def _facts(scope: Scope, trust_forwarded: bool) -> RequestFacts:
+def _load_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
     headers: dict[str, str] = {}
-    for raw_name, raw_value in scope["headers"]:
-        join_header(headers, raw_name.decode("latin-1").lower(), raw_value.decode("latin-1"))
-    host = headers.get("host")
+    for name, value in raw:
+        join_header(headers, name.decode("latin-1").lower(), value.decode("latin-1"))
+    return headers
+
+
+def _facts(scope: Scope, trust_forwarded: bool) -> RequestFacts:
+    raw = scope["headers"]
+    cookie = ""
+    host = ""
+    gpc = False
+    forwarded = None
+    # ASGI servers lowercase request header names, so bytes compare directly.
+    for name, value in raw:
+        if name == b"cookie":
+            cookie = f"{cookie}; {value.decode('latin-1')}" if cookie else value.decode("latin-1")
+        elif name == b"host":
+            host = value.decode("latin-1")
+        elif name == b"sec-gpc":
+            gpc = is_gpc(value)
+        elif name == b"x-forwarded-for" and trust_forwarded:
+            forwarded = value.decode("latin-1").split(",", 1)[0].strip()
     if not host:
         server = scope.get("server")
         host = f"{server[0]}:{server[1]}" if server else "localhost"
     client = scope.get("client")
-    ip = client[0] if client else None
-    if trust_forwarded and "x-forwarded-for" in headers:
-        ip = headers["x-forwarded-for"].split(",", 1)[0].strip()
     return RequestFacts(
         method=scope["method"],
         path=scope["path"],
         query_string=scope.get("query_string", b"").decode("latin-1"),
         scheme=scope.get("scheme", "http"),
         host=host,
-        client_ip=ip,
-        headers=headers,
+        client_ip=forwarded or (client[0] if client else None),
+        cookie_header=cookie,
+        gpc=gpc,
+        load_headers=_load_headers,
+        raw=raw,
     )
 
 
@@ -109,18 +127,10 @@ class ConsentMiddleware:
         await self.app(scope, receive, send_with_consent)
 
     def _apply(self, visit: Visit, message: Message) -> Message:
-        raw = message.get("headers", [])
-        decision = visit.decision
-        # Fast path: nothing to filter, nothing to expire, nothing consent-dependent.
-        if not (visit.stale_cookies or decision.consulted or visit.rewritten) and not any(
-            name == b"set-cookie" for name, _ in raw
-        ):
-            return message
-        decoded = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in raw]
-        new = self.engine.response_headers(visit, decoded)
+        new = self.engine.response_headers(visit, message.get("headers", []))
         if new is None:
             return message
-        return {**message, "headers": _encode(new)}
+        return {**message, "headers": new}
 
     async def _read_body(self, visit: Visit, receive: Receive) -> bytes | None:
         limit = self.config.max_body_size
@@ -162,12 +172,10 @@ class ConsentMiddleware:
         await self._send(visit, result, send)
 
     async def _send(self, visit: Visit, response: Response, send: Send) -> None:
-        headers = self.engine.response_headers(visit, response.headers) or response.headers
+        headers = _encode([*response.headers, ("content-length", str(len(response.body)))])
+        headers = self.engine.response_headers(visit, headers) or headers
         body = b"" if visit.facts.method == "HEAD" else response.body
-        headers = [*headers, ("content-length", str(len(response.body)))]
-        await send(
-            {"type": "http.response.start", "status": response.status, "headers": _encode(headers)}
-        )
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
     def _lifespan_send(self, send: Send) -> Send:

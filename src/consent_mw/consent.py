@@ -12,13 +12,23 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .policy import CONSENT_MODE_TYPES, Policy
 
-__all__ = ["Action", "Consent", "Decision", "PromptReason", "Source", "decide", "new_consent_id"]
+__all__ = [
+    "Action",
+    "Consent",
+    "Decision",
+    "PromptReason",
+    "Source",
+    "Verdict",
+    "decide",
+    "judge",
+    "new_consent_id",
+]
 
 Action = Literal["accept_all", "reject_all", "custom", "withdraw", "gpc", "expired", "delete"]
 Source = Literal["banner", "api", "form", "gpc", "server"]
@@ -80,7 +90,20 @@ class Consent:
 _MODE_ORDER = {name: index for index, name in enumerate(CONSENT_MODE_TYPES)}
 
 
-@dataclass(eq=False)
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The immutable part of a decision; requests with the same cookie and signals share it."""
+
+    policy: Policy = field(repr=False)
+    consent: Consent | None
+    allowed: frozenset[str]
+    prompt_reason: PromptReason | None
+    gpc: bool
+    child: bool
+    regime: str
+    country: str | None
+
+
 class Decision:
     """What is allowed for this request, from the consent cookie and the signals.
 
@@ -90,17 +113,31 @@ class Decision:
     regime is opt-out (``ccpa``) and the category is on by default.
     """
 
-    policy: Policy = field(repr=False)
-    consent: Consent | None
-    allowed: frozenset[str]
-    needs_prompt: bool
-    prompt_reason: PromptReason | None
-    gpc: bool
-    child: bool
-    regime: str
-    country: str | None
-    #: set when the app asked anything, so the response is marked as depending on consent
-    consulted: bool = field(default=False, repr=False)
+    __slots__ = ("_verdict", "allowed", "child", "consulted")
+
+    def __init__(self, verdict: Verdict) -> None:
+        self._verdict = verdict
+        self.allowed = verdict.allowed
+        self.child = verdict.child
+        #: set when the app asked anything, so the response is marked as consent-dependent
+        self.consulted = False
+
+    def __repr__(self) -> str:
+        return (
+            f"Decision(allowed={sorted(self.allowed)}, needs_prompt={self.needs_prompt}, "
+            f"gpc={self.gpc}, child={self.child}, regime={self.regime!r})"
+        )
+
+    policy = property(lambda self: self._verdict.policy)
+    consent = property(lambda self: self._verdict.consent)
+    prompt_reason = property(lambda self: self._verdict.prompt_reason)
+    gpc = property(lambda self: self._verdict.gpc)
+    regime = property(lambda self: self._verdict.regime)
+    country = property(lambda self: self._verdict.country)
+
+    @property
+    def needs_prompt(self) -> bool:
+        return self._verdict.prompt_reason is not None
 
     # -- the app's view ------------------------------------------------------
 
@@ -174,9 +211,6 @@ class Decision:
             now=consent.updated_at,
         )
 
-    def copy(self) -> Decision:
-        return replace(self)
-
 
 def _defaults(policy: Policy, opt_in: bool) -> set[str]:
     allowed = set(policy.required_ids)
@@ -195,6 +229,19 @@ def decide(
     now: float | None = None,
 ) -> Decision:
     """Combine the visitor's consent with the request's signals into a :class:`Decision`."""
+    return Decision(judge(policy, consent, gpc=gpc, country=country, child=child, now=now))
+
+
+def judge(
+    policy: Policy,
+    consent: Consent | None,
+    *,
+    gpc: bool = False,
+    country: str | None = None,
+    child: bool = False,
+    now: float | None = None,
+) -> Verdict:
+    """The :class:`Verdict` for a consent and the request's signals."""
     regime = policy.regime_for(country)
     reason: PromptReason | None = None
     if consent is None:
@@ -220,19 +267,13 @@ def decide(
         )
         if (gpc and not overridden) or child:
             allowed.discard("advertising")
-    return Decision(
+    return Verdict(
         policy=policy,
         consent=consent,
         allowed=frozenset(allowed),
-        needs_prompt=reason is not None,
         prompt_reason=reason,
         gpc=gpc,
         child=child,
         regime=regime.name,
         country=country,
     )
-
-
-def refused(policy: Policy, allowed: Iterable[str]) -> frozenset[str]:
-    """The categories of ``policy`` that are not in ``allowed``."""
-    return frozenset(c.id for c in policy.categories) - frozenset(allowed)

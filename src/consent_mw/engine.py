@@ -10,16 +10,21 @@ cookie is the whole enforcement state.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote_plus
 
 from .config import Config
-from .consent import Consent, Decision, decide
-from .cookies import ConsentCookieCodec, build_set_cookie, expire_cookie, set_cookie_name
+from .consent import Consent, Decision, Verdict, judge
+from .cookies import ConsentCookieCodec, build_set_cookie, expire_cookie
 from .facts import RequestFacts
 from .regimes import REGIMES
 
 __all__ = ["Engine", "Visit"]
+
+# Per-instance memo sizes (entries); 0 turns a memo off.
+CACHE_SIZE = 4096
+_CACHEABLE_HEADER = 4096
 
 
 @dataclass(slots=True)
@@ -30,7 +35,7 @@ class Visit:
     decision: Decision
     cookie_header: str | None = None
     query_string: str | None = None
-    stale_cookies: list[str] = field(default_factory=list)
+    stale_cookies: tuple[str, ...] = ()
     #: set by the HTML rewriter when the body was changed for this visitor
     rewritten: bool = False
 
@@ -48,16 +53,51 @@ class Engine:
         )
         self.cookie_prefix = config.cookie_name + "="
         self.endpoint_prefix = config.prefix
+        self._endpoint_starts = (config.prefix, "/.well-known/gpc.json")
         self.click_ids = frozenset(self.matcher.click_ids)
         # Policy cookie specs win over the registry (the Matcher is built that way);
         # necessary cookies are never touched.
         self.necessary = frozenset(self.policy.required_ids)
+        self.cache_size = CACHE_SIZE
+        self._verdicts: dict[tuple[object, ...], tuple[Verdict, float]] = {}
+        self._cookie_views: dict[tuple[str, frozenset[str]], tuple[str | None, tuple[str, ...]]]
+        self._cookie_views = {}
+        self._set_cookie_categories: dict[bytes, str | None] = {}
+        self._cookie_headers: dict[str, tuple[Consent | None, bool]] = {}
 
     # -- request ---------------------------------------------------------------
 
     def is_endpoint(self, path: str) -> bool:
+        if not path.startswith(self._endpoint_starts):
+            return False
         prefix = self.endpoint_prefix
         return path == prefix or path.startswith(prefix + "/") or path == "/.well-known/gpc.json"
+
+    def _remember(self, memo: dict[Any, Any], key: Any, value: Any) -> None:
+        """Keep ``value`` in a bounded memo, dropping the oldest entry when full."""
+        if self.cache_size <= 0:
+            return
+        if len(memo) >= self.cache_size:
+            del memo[next(iter(memo))]
+        memo[key] = value
+
+    def read_cookies(self, cookie_header: str) -> tuple[Consent | None, bool]:
+        """``(the visitor's consent, whether any other cookie belongs to an optional
+        category)`` for a Cookie header. Browsers repeat the same header request after
+        request, so the answer is remembered (bounded; the consent's expiry is applied
+        by :meth:`verdict`)."""
+        known = self._cookie_headers.get(cookie_header)
+        if known is None:
+            category_of = self.matcher.cookie_category
+            optional = any(
+                (category := category_of(segment.partition("=")[0].strip())) is not None
+                and category not in self.necessary
+                for segment in cookie_header.split(";")
+            )
+            known = (self.consent_from(cookie_header), optional)
+            if len(cookie_header) <= _CACHEABLE_HEADER:
+                self._remember(self._cookie_headers, cookie_header, known)
+        return known
 
     def consent_from(self, cookie_header: str) -> Consent | None:
         if self.cookie_prefix not in cookie_header:
@@ -86,6 +126,27 @@ class Engine:
             # A failing resolver must not take pages down: fall back to the default regime.
             return None
 
+    def verdict(
+        self, consent: Consent | None, gpc: bool, country: str | None, child: bool
+    ) -> Verdict:
+        """The verdict for these inputs, shared between requests that bring the same ones.
+
+        A verdict only changes with time when the consent expires, so a cached one is
+        used until then; the cache is bounded and drops its oldest entries first.
+        """
+        key = (consent.id if consent else None, gpc, country, child)
+        now = time.time()
+        cached = self._verdicts.get(key)
+        if cached is not None and cached[0].consent is consent and now < cached[1]:
+            return cached[0]
+        verdict = judge(self.policy, consent, gpc=gpc, country=country, child=child, now=now)
+        until = float("inf")
+        if consent is not None:
+            lifetime = self.policy.lifetime_days(self.policy.regime_for(country)) * 86400
+            until = consent.updated_at + lifetime
+        self._remember(self._verdicts, key, (verdict, until))
+        return verdict
+
     def begin(self, facts: RequestFacts) -> Visit:
         child = False
         if self.config.is_child is not None:
@@ -94,18 +155,11 @@ class Engine:
             except Exception:
                 # Fail towards protection: an unknown age is treated as possibly a child.
                 child = True
-        decision = decide(
-            self.policy,
-            self.consent_from(facts.cookie_header),
-            gpc=facts.gpc,
-            country=self.country(facts),
-            child=child,
-        )
+        consent, optional_cookies = self.read_cookies(facts.cookie_header)
+        decision = Decision(self.verdict(consent, facts.gpc, self.country(facts), child))
         visit = Visit(facts, decision)
         allowed = decision.allowed
-        if facts.cookie_header and (
-            self.config.filter_request_cookies or self.config.expire_refused_cookies
-        ):
+        if optional_cookies:
             self._filter_cookies(visit, allowed)
         if self.config.hide_click_ids and facts.query_string and "advertising" not in allowed:
             visit.query_string = self._strip_click_ids(facts.query_string)
@@ -126,10 +180,26 @@ class Engine:
                 refused.append(name)
         return kept, refused
 
+    def cookie_view(
+        self, header: str, allowed: frozenset[str]
+    ) -> tuple[str | None, tuple[str, ...]]:
+        """``(the Cookie header the app sees or None if unchanged, refused names)``.
+
+        A browser sends the same Cookie header on request after request, so the
+        answer is remembered (bounded, oldest dropped first)."""
+        key = (header, allowed)
+        view = self._cookie_views.get(key)
+        if view is None:
+            kept, refused = self.split_cookies(header, allowed)
+            view = ("; ".join(kept) if refused else None, tuple(refused))
+            if len(header) <= _CACHEABLE_HEADER:
+                self._remember(self._cookie_views, key, view)
+        return view
+
     def _filter_cookies(self, visit: Visit, allowed: frozenset[str]) -> None:
-        kept, refused = self.split_cookies(visit.facts.cookie_header, allowed)
-        if refused and self.config.filter_request_cookies:
-            visit.cookie_header = "; ".join(kept)
+        app_header, refused = self.cookie_view(visit.facts.cookie_header, allowed)
+        if self.config.filter_request_cookies:
+            visit.cookie_header = app_header
         if self.config.expire_refused_cookies:
             visit.stale_cookies = refused
 
@@ -137,7 +207,7 @@ class Engine:
         """Switch ``visit`` to a new decision (after a consent change in this request)."""
         visit.decision = decision
         if self.config.expire_refused_cookies:
-            visit.stale_cookies = self.split_cookies(visit.facts.cookie_header, decision.allowed)[1]
+            visit.stale_cookies = self.cookie_view(visit.facts.cookie_header, decision.allowed)[1]
 
     def _strip_click_ids(self, query: str) -> str | None:
         parts = query.split("&")
@@ -146,52 +216,55 @@ class Engine:
 
     # -- response --------------------------------------------------------------
 
+    def set_cookie_category(self, value: bytes) -> str | None:
+        """The consent category of the cookie a ``Set-Cookie`` value sets (None: unknown)."""
+        name = value.split(b";", 1)[0].partition(b"=")[0].strip()
+        try:
+            return self._set_cookie_categories[name]
+        except KeyError:
+            pass
+        cookie = name.decode("latin-1")
+        category = (
+            None if cookie == self.config.cookie_name else self.matcher.cookie_category(cookie)
+        )
+        self._remember(self._set_cookie_categories, name, category)
+        return category
+
     def response_headers(
-        self, visit: Visit, headers: list[tuple[str, str]], extra_cookies: list[str] | None = None
-    ) -> list[tuple[str, str]] | None:
-        """The response headers with consent applied, or None when nothing changes."""
+        self, visit: Visit, headers: list[tuple[bytes, bytes]]
+    ) -> list[tuple[bytes, bytes]] | None:
+        """The response headers (ASGI form: bytes pairs) with consent applied, or None
+        when nothing changes."""
         decision = visit.decision
         allowed = decision.allowed
-        category_of = self.matcher.cookie_category
-        out: list[tuple[str, str]] = []
-        stripped: set[str] = set()
+        necessary = self.necessary
+        out: list[tuple[bytes, bytes]] = []
+        stripped = False
         vary_at = cache_at = -1
         for name, value in headers:
             lower = name.lower()
-            if lower == "set-cookie":
-                cookie = set_cookie_name(value)
-                category = category_of(cookie) if cookie else None
-                if (
-                    category is not None
-                    and cookie != self.config.cookie_name
-                    and category not in allowed
-                    and category not in self.necessary
-                ):
-                    stripped.add(cookie)
+            if lower == b"set-cookie":
+                category = self.set_cookie_category(value)
+                if category is not None and category not in allowed and category not in necessary:
+                    stripped = True
                     continue
-            elif lower == "vary":
+            elif lower == b"vary":
                 vary_at = len(out)
-            elif lower == "cache-control":
+            elif lower == b"cache-control":
                 cache_at = len(out)
             out.append((name, value))
+        stale = visit.stale_cookies
+        if not (stripped or stale or decision.consulted or visit.rewritten):
+            return None
         # Only cookies the browser has (it sent them) need expiring; a stripped
         # Set-Cookie never reached it.
-        expire = visit.stale_cookies
-        if expire:
-            host = visit.facts.host
-            for cookie in dict.fromkeys(expire):
-                out += [
-                    ("set-cookie", v)
-                    for v in expire_cookie(cookie, host, self.config.cookie_domains)
-                ]
-        if extra_cookies:
-            out += [("set-cookie", v) for v in extra_cookies]
-        dependent = decision.consulted or visit.rewritten or bool(stripped) or bool(expire)
-        if not dependent and not extra_cookies:
-            return None
-        if dependent:
-            _merge_vary(out, vary_at)
-            _make_private(out, cache_at)
+        for cookie in dict.fromkeys(stale):
+            out += [
+                (b"set-cookie", v.encode("latin-1"))
+                for v in expire_cookie(cookie, visit.facts.host, self.config.cookie_domains)
+            ]
+        _merge_vary(out, vary_at)
+        _make_private(out, cache_at)
         return out
 
     # -- the consent cookie ----------------------------------------------------
@@ -213,31 +286,34 @@ class Engine:
         )
 
 
-def _merge_vary(headers: list[tuple[str, str]], at: int) -> None:
+def _merge_vary(headers: list[tuple[bytes, bytes]], at: int) -> None:
     # Shared caches must key consent-dependent responses on the consent cookie and
     # the GPC signal (RFC 9110 section 12.5.5).
     if at < 0:
-        headers.append(("vary", "Cookie, Sec-GPC"))
+        headers.append((b"vary", b"Cookie, Sec-GPC"))
         return
     name, value = headers[at]
-    present = {v.strip().lower() for v in value.split(",")}
-    if "*" in present:
+    present = {v.strip().lower() for v in value.split(b",")}
+    if b"*" in present:
         return
-    missing = [v for v in ("Cookie", "Sec-GPC") if v.lower() not in present]
+    missing = [v for v in (b"Cookie", b"Sec-GPC") if v.lower() not in present]
     if missing:
-        headers[at] = (name, ", ".join([value, *missing]) if value.strip() else ", ".join(missing))
+        headers[at] = (
+            name,
+            b", ".join([value, *missing]) if value.strip() else b", ".join(missing),
+        )
 
 
-def _make_private(headers: list[tuple[str, str]], at: int) -> None:
+def _make_private(headers: list[tuple[bytes, bytes]], at: int) -> None:
     # Many CDNs ignore Vary: Cookie, so a page made for one visitor's consent must
     # also not be stored by shared caches at all (RFC 9111 section 5.2.2.7).
     if at < 0:
-        headers.append(("cache-control", "private"))
+        headers.append((b"cache-control", b"private"))
         return
     name, value = headers[at]
-    directives = [d.strip() for d in value.split(",") if d.strip()]
-    lowered = {d.split("=", 1)[0].lower() for d in directives}
-    if "no-store" in lowered or "private" in lowered:
+    directives = [d.strip() for d in value.split(b",") if d.strip()]
+    lowered = {d.split(b"=", 1)[0].lower() for d in directives}
+    if b"no-store" in lowered or b"private" in lowered:
         return
-    kept = [d for d in directives if d.split("=", 1)[0].lower() not in ("public", "s-maxage")]
-    headers[at] = (name, ", ".join(["private", *kept]))
+    kept = [d for d in directives if d.split(b"=", 1)[0].lower() not in (b"public", b"s-maxage")]
+    headers[at] = (name, b", ".join([b"private", *kept]))

@@ -2,35 +2,80 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from typing import Any
 
-__all__ = ["RequestFacts"]
+__all__ = ["RequestFacts", "is_gpc", "join_header"]
 
 
-@dataclass(slots=True)
 class RequestFacts:
     """What the core needs to know about a request, framework-free.
 
-    ``headers`` has lowercased names; repeated headers are joined with ``", "``
-    except ``cookie``, joined with ``"; "`` (RFC 6265 section 5.4).
+    The few headers every request needs (Cookie, Sec-GPC, Host) are read up
+    front; the rest are decoded only when something asks for :attr:`headers`
+    (endpoints, resolvers), which keeps the hot path short. ``headers`` has
+    lowercased names; repeats are joined with ``", "``, Cookie with ``"; "``
+    (RFC 6265 section 5.4).
     """
 
-    method: str
-    path: str
-    query_string: str
-    scheme: str
-    host: str
-    client_ip: str | None
-    headers: dict[str, str]
+    __slots__ = (
+        "_headers",
+        "_load",
+        "_raw",
+        "client_ip",
+        "cookie_header",
+        "gpc",
+        "host",
+        "method",
+        "path",
+        "query_string",
+        "scheme",
+    )
+
+    def __init__(
+        self,
+        *,
+        method: str,
+        path: str,
+        query_string: str,
+        scheme: str,
+        host: str,
+        client_ip: str | None,
+        cookie_header: str = "",
+        gpc: bool = False,
+        headers: dict[str, str] | None = None,
+        load_headers: Callable[[Any], dict[str, str]] | None = None,
+        raw: Any = None,
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.query_string = query_string
+        self.scheme = scheme
+        self.host = host
+        self.client_ip = client_ip
+        self.cookie_header = cookie_header
+        self.gpc = gpc
+        self._headers = headers
+        # ``load_headers(raw)`` decodes every header when first asked for: a
+        # module-level function and the raw source, so nothing is allocated per request.
+        self._load = load_headers
+        self._raw = raw
+
+    @classmethod
+    def from_headers(cls, headers: dict[str, str], **facts: object) -> RequestFacts:
+        """Facts from an already decoded header dict (tests, custom adapters)."""
+        return cls(
+            cookie_header=headers.get("cookie", ""),
+            gpc=is_gpc(headers.get("sec-gpc", "")),
+            headers=headers,
+            **facts,  # type: ignore[arg-type]
+        )
 
     @property
-    def cookie_header(self) -> str:
-        return self.headers.get("cookie", "")
-
-    @property
-    def gpc(self) -> bool:
-        # The GPC spec defines exactly "1"; anything else is no signal.
-        return self.headers.get("sec-gpc", "").strip() == "1"
+    def headers(self) -> dict[str, str]:
+        if self._headers is None:
+            self._headers = self._load(self._raw) if self._load is not None else {}
+        return self._headers
 
     @property
     def origin(self) -> str:
@@ -48,3 +93,8 @@ def join_header(headers: dict[str, str], name: str, value: str) -> None:
         headers[name] = value
     else:
         headers[name] = f"{previous}; {value}" if name == "cookie" else f"{previous}, {value}"
+
+
+def is_gpc(value: str | bytes) -> bool:
+    # The GPC spec defines exactly "1"; anything else is no signal.
+    return value.strip() in ("1", b"1")

@@ -20,7 +20,7 @@ from .config import Config
 from .endpoints import Endpoints, Response, StoreCall, unavailable
 from .engine import Engine, Visit
 from .exceptions import StoreError
-from .facts import RequestFacts
+from .facts import RequestFacts, is_gpc
 
 __all__ = ["WSGIConsentMiddleware"]
 
@@ -31,7 +31,7 @@ WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
 ENVIRON_KEY = "consent_mw.consent"
 
 
-def _facts(environ: Environ, trust_forwarded: bool) -> RequestFacts:
+def _load_headers(environ: Environ) -> dict[str, str]:
     headers: dict[str, str] = {}
     for key, value in environ.items():
         if key.startswith("HTTP_"):
@@ -40,20 +40,24 @@ def _facts(environ: Environ, trust_forwarded: bool) -> RequestFacts:
         headers["content-type"] = environ["CONTENT_TYPE"]
     if "CONTENT_LENGTH" in environ:
         headers["content-length"] = environ["CONTENT_LENGTH"]
-    host = (
-        headers.get("host")
-        or f"{environ.get('SERVER_NAME', 'localhost')}:{environ.get('SERVER_PORT', '80')}"
+    return headers
+
+
+def _facts(environ: Environ, trust_forwarded: bool) -> RequestFacts:
+    host = environ.get("HTTP_HOST") or (
+        f"{environ.get('SERVER_NAME', 'localhost')}:{environ.get('SERVER_PORT', '80')}"
     )
     ip = environ.get("REMOTE_ADDR")
-    if trust_forwarded and "x-forwarded-for" in headers:
-        ip = headers["x-forwarded-for"].split(",", 1)[0].strip()
-    # PEP 3333: PATH_INFO is bytes decoded as latin-1, like the ASGI path is not;
-    # re-decode as UTF-8 so both adapters see the same path.
+    if trust_forwarded and environ.get("HTTP_X_FORWARDED_FOR"):
+        ip = environ["HTTP_X_FORWARDED_FOR"].split(",", 1)[0].strip()
+    # PEP 3333: PATH_INFO is bytes decoded as latin-1, where the ASGI path is UTF-8;
+    # re-decode so both adapters see the same path.
     path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
-    try:
-        path = path.encode("latin-1").decode("utf-8")
-    except (UnicodeEncodeError, UnicodeDecodeError):
-        pass
+    if not path.isascii():
+        try:
+            path = path.encode("latin-1").decode("utf-8")
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            pass
     return RequestFacts(
         method=environ.get("REQUEST_METHOD", "GET"),
         path=path or "/",
@@ -61,7 +65,10 @@ def _facts(environ: Environ, trust_forwarded: bool) -> RequestFacts:
         scheme=environ.get("wsgi.url_scheme", "http"),
         host=host,
         client_ip=ip,
-        headers=headers,
+        cookie_header=environ.get("HTTP_COOKIE", ""),
+        gpc=is_gpc(environ.get("HTTP_SEC_GPC", "")),
+        load_headers=_load_headers,
+        raw=environ,
     )
 
 
@@ -99,10 +106,18 @@ class WSGIConsentMiddleware:
         def start_with_consent(
             status: str, headers: list[tuple[str, str]], exc_info: Any = None
         ) -> Callable[[bytes], object]:
-            new = engine.response_headers(visit, headers)
-            return start_response(status, headers if new is None else new, exc_info)
+            return start_response(status, self._apply(visit, headers), exc_info)
 
         return self.app(environ, start_with_consent)
+
+    def _apply(self, visit: Visit, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        # The core works on ASGI's bytes pairs; WSGI headers are latin-1 strings (PEP 3333).
+        new = self.engine.response_headers(
+            visit, [(n.encode("latin-1"), v.encode("latin-1")) for n, v in headers]
+        )
+        if new is None:
+            return headers
+        return [(n.decode("latin-1"), v.decode("latin-1")) for n, v in new]
 
     def _read_body(self, visit: Visit, environ: Environ) -> bytes | None:
         limit = self.config.max_body_size
@@ -138,7 +153,8 @@ class WSGIConsentMiddleware:
     def _send(
         self, visit: Visit, response: Response, start_response: StartResponse
     ) -> Iterable[bytes]:
-        headers = self.engine.response_headers(visit, response.headers) or response.headers
-        headers = [*headers, ("content-length", str(len(response.body)))]
-        start_response(_status_line(response.status), [(n.title(), v) for n, v in headers])
+        headers = self._apply(
+            visit, [*response.headers, ("content-length", str(len(response.body)))]
+        )
+        start_response(_status_line(response.status), headers)
         return [b"" if visit.facts.method == "HEAD" else response.body]
