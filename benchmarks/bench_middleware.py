@@ -1,0 +1,210 @@
+"""Per-request overhead of the middlewares, side by side with their anchors, in one run.
+
+ASGI: a bare Starlette app returning a plain response that sets three cookies
+(necessary, analytics, advertising); the same app behind Starlette's own
+``SessionMiddleware`` (with a valid signed session cookie) and behind
+``ConsentMiddleware`` (with a valid consent cookie that allows analytics, so
+the advertising cookie is stripped). Target: consent overhead <= 0.5 x the
+session overhead.
+
+WSGI: the same response from a bare WSGI app and behind ``WSGIConsentMiddleware``.
+Target: WSGI overhead <= ASGI overhead.
+
+The rounds interleave the variants so machine noise hits them alike; the
+figure per variant is the median of the rounds. Run: ``python benchmarks/bench_middleware.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import statistics
+import sys
+import time
+from typing import Any
+
+import itsdangerous
+from starlette.applications import Starlette
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+from consent_mw import ConsentMiddleware, MemoryStore, Policy, WSGIConsentMiddleware
+from consent_mw.consent import Consent
+from consent_mw.cookies import ConsentCookieCodec
+
+SECRET = "benchmark-secret-key-0123456789abcdef"
+POLICY = Policy.preset("gdpr")
+ROUNDS = 15
+PER_ROUND = 2000
+
+
+async def homepage(request: Any) -> PlainTextResponse:
+    response = PlainTextResponse("Hello, world")
+    response.set_cookie("session_id", "abc", httponly=True)
+    response.set_cookie("_ga", "GA1.1.123.456")
+    response.set_cookie("_fbp", "fb.1.123.456", httponly=True)
+    return response
+
+
+def make_bare() -> Starlette:
+    return Starlette(routes=[Route("/", homepage)])
+
+
+def consent_cookie() -> str:
+    consent = Consent.create(POLICY, {"analytics": True}, action="custom")
+    return ConsentCookieCodec(SECRET).dumps(consent)
+
+
+def session_cookie() -> str:
+    signer = itsdangerous.TimestampSigner(SECRET)
+    data = base64.b64encode(json.dumps({"user": "someone"}).encode())
+    return signer.sign(data).decode()
+
+
+def asgi_runner(app: Any, cookie: str) -> Any:
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/",
+        "raw_path": b"/",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"user-agent", b"bench"),
+            (b"accept", b"*/*"),
+            (b"cookie", cookie.encode()),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Any) -> None:
+        pass
+
+    async def run(n: int) -> float:
+        start = time.perf_counter()
+        for _ in range(n):
+            await app(dict(scope), receive, send)
+        return (time.perf_counter() - start) / n
+
+    return run
+
+
+def wsgi_app(environ: Any, start_response: Any) -> list[bytes]:
+    start_response(
+        "200 OK",
+        [
+            ("Content-Type", "text/plain; charset=utf-8"),
+            ("Set-Cookie", "session_id=abc; HttpOnly; Path=/; SameSite=lax"),
+            ("Set-Cookie", "_ga=GA1.1.123.456; Path=/; SameSite=lax"),
+            ("Set-Cookie", "_fbp=fb.1.123.456; HttpOnly; Path=/; SameSite=lax"),
+        ],
+    )
+    return [b"Hello, world"]
+
+
+def wsgi_runner(app: Any, cookie: str) -> Any:
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "SCRIPT_NAME": "",
+        "PATH_INFO": "/",
+        "QUERY_STRING": "",
+        "SERVER_NAME": "testserver",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_HOST": "testserver",
+        "HTTP_USER_AGENT": "bench",
+        "HTTP_ACCEPT": "*/*",
+        "HTTP_COOKIE": cookie,
+        "wsgi.url_scheme": "http",
+    }
+
+    def start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
+        return None
+
+    def run(n: int) -> float:
+        start = time.perf_counter()
+        for _ in range(n):
+            for _chunk in app(dict(environ), start_response):
+                pass
+        return (time.perf_counter() - start) / n
+
+    return run
+
+
+def main() -> int:
+    store = MemoryStore()
+    variants_async = {
+        "bare": asgi_runner(make_bare(), ""),
+        "session": asgi_runner(
+            SessionMiddleware(make_bare(), secret_key=SECRET), f"session={session_cookie()}"
+        ),
+        "consent": asgi_runner(
+            ConsentMiddleware(make_bare(), policy=POLICY, secret_key=SECRET, store=store),
+            f"consent_mw={consent_cookie()}",
+        ),
+    }
+    variants_sync = {
+        "wsgi_bare": wsgi_runner(wsgi_app, ""),
+        "wsgi_consent": wsgi_runner(
+            WSGIConsentMiddleware(wsgi_app, policy=POLICY, secret_key=SECRET, store=store),
+            f"consent_mw={consent_cookie()}",
+        ),
+    }
+    # The "uncached" variant has every memo off: it verifies the signature and
+    # classifies the cookies on every request, as for a cookie never seen before.
+    uncached_app = ConsentMiddleware(make_bare(), policy=POLICY, secret_key=SECRET, store=store)
+    uncached_app.engine.codec.cache_size = 0
+    uncached_app.engine.cache_size = 0
+    variants_async["consent_uncached"] = asgi_runner(uncached_app, f"consent_mw={consent_cookie()}")
+
+    loop = asyncio.new_event_loop()
+    samples: dict[str, list[float]] = {k: [] for k in [*variants_async, *variants_sync]}
+    for run in variants_async.values():  # warm-up
+        loop.run_until_complete(run(200))
+    for run_sync in variants_sync.values():
+        run_sync(200)
+    for _ in range(ROUNDS):
+        for name, run in variants_async.items():
+            samples[name].append(loop.run_until_complete(run(PER_ROUND)))
+        for name, run in variants_sync.items():
+            samples[name].append(run(PER_ROUND))
+    loop.close()
+
+    med = {k: statistics.median(v) * 1e6 for k, v in samples.items()}
+    session_over = med["session"] - med["bare"]
+    consent_over = med["consent"] - med["bare"]
+    uncached_over = med["consent_uncached"] - med["bare"]
+    wsgi_over = med["wsgi_consent"] - med["wsgi_bare"]
+    ratio = consent_over / session_over
+    wsgi_ratio = wsgi_over / consent_over
+
+    print("| variant | µs/request (median of rounds) |")
+    print("|---|---|")
+    for name, value in med.items():
+        print(f"| {name} | {value:.1f} |")
+    print()
+    print(f"SessionMiddleware overhead:            {session_over:6.1f} µs")
+    print(f"ConsentMiddleware overhead:            {consent_over:6.1f} µs")
+    print(f"ConsentMiddleware, cookie not cached:  {uncached_over:6.1f} µs")
+    print(f"WSGIConsentMiddleware overhead:        {wsgi_over:6.1f} µs")
+    print(f"consent / session overhead ratio:      {ratio:.2f}  (target <= 0.50)")
+    print(f"uncached consent / session ratio:      {uncached_over / session_over:.2f}  (reported)")
+    print(f"WSGI / ASGI consent overhead ratio:    {wsgi_ratio:.2f}  (target <= 1.00)")
+    ok = ratio <= 0.5 and wsgi_ratio <= 1.0
+    print("PASS" if ok else "FAIL")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,162 @@
+"""The demo: a small ticketing site behind ConsentMiddleware (``consent-mw demo``).
+
+Its pages carry the usual tracker tags and its server sets one cookie of each
+category, so what the middleware strips, keeps and rewrites can be watched in
+a browser's developer tools.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from html import escape
+from importlib import resources
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from ..asgi import ConsentMiddleware
+from ..policy import Policy
+
+__all__ = ["POLICY_PATH", "create_app", "demo_policy"]
+
+POLICY_PATH = str(resources.files("consent_mw").joinpath("demo", "policy.toml"))
+
+SHOWS = {
+    "1": ("뮤지컬 〈별의 노래〉", "Musical: Song of the Stars"),
+    "2": ("서울 재즈 페스티벌", "Seoul Jazz Festival"),
+    "3": ("국립발레단 〈호두까기 인형〉", "Korea National Ballet: The Nutcracker"),
+}
+
+TRACKERS = """
+<script async src="https://www.googletagmanager.com/gtag/js?id=G-DEMO1234"></script>
+<script>
+  window.dataLayer = window.dataLayer || [];
+  function gtag(){dataLayer.push(arguments);}
+  gtag('js', new Date());
+  gtag('config', 'G-DEMO1234');
+</script>
+<script>
+  !function(f,b,e,v,n,t,s){if(f.fbq)return;n=f.fbq=function(){n.callMethod?
+  n.callMethod.apply(n,arguments):n.queue.push(arguments)};if(!f._fbq)f._fbq=n;
+  n.push=n;n.loaded=!0;n.version='2.0';n.queue=[];t=b.createElement(e);t.async=!0;
+  t.src=v;s=b.getElementsByTagName(e)[0];s.parentNode.insertBefore(t,s)}(window,
+  document,'script','https://connect.facebook.net/en_US/fbevents.js');
+  fbq('init', '000000000000000');
+  fbq('track', 'PageView');
+</script>
+<noscript><img height="1" width="1" alt=""
+  src="https://www.facebook.com/tr?id=000000000000000&ev=PageView&noscript=1"></noscript>
+<script type="text/javascript" charset="UTF-8" src="//t1.daumcdn.net/kas/static/kp.js"></script>
+<script type="text/javascript">
+  kakaoPixel('0000000000000000000').pageView();
+</script>
+<script type="text/javascript" src="//wcs.naver.net/wcslog.js"></script>
+<script type="text/javascript">
+  if(!wcs_add) var wcs_add = {};
+  wcs_add["wa"] = "demo0000";
+  if(window.wcs) { wcs_do(); }
+</script>
+"""
+
+
+def demo_policy() -> Policy:
+    return Policy.from_toml(POLICY_PATH)
+
+
+def _lang(request: Request) -> str:
+    return "en" if request.query_params.get("lang") == "en" else "ko"
+
+
+def _page(request: Request, title: str, body: str) -> HTMLResponse:
+    lang = _lang(request)
+    consent = request.scope["consent"]
+    state = ", ".join(sorted(consent.allowed))
+    other, other_name = ("ko", "한국어") if lang == "en" else ("en", "English")
+    html = f"""<!doctype html>
+<html lang="{lang}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{escape(title)} · Ticketbox</title>
+{TRACKERS}
+</head>
+<body>
+<header><a href="/?lang={lang}">Ticketbox</a>
+ · <a href="/?lang={other}">{other_name}</a></header>
+<main>
+<h1>{escape(title)}</h1>
+{body}
+<p id="server-view">{"서버가 본 동의" if lang == "ko" else "Consent the server sees"}:
+ <code>{escape(state)}</code></p>
+</main>
+</body>
+</html>"""
+    response = HTMLResponse(html)
+    # One server-set cookie per category: the middleware keeps only the allowed ones.
+    response.set_cookie("session", secrets.token_urlsafe(12), httponly=True, samesite="lax")
+    response.set_cookie("tb_recent", "1,2", max_age=30 * 86400)
+    response.set_cookie("_ga", "GA1.1.1234567890.1700000000", max_age=63072000)
+    response.set_cookie("_fbp", "fb.1.1700000000.1234567890", max_age=7776000, httponly=True)
+    return response
+
+
+async def home(request: Request) -> Response:
+    lang = _lang(request)
+    items = "".join(
+        f'<li><a href="/shows/{sid}?lang={lang}">{escape(names[0 if lang == "ko" else 1])}</a></li>'
+        for sid, names in SHOWS.items()
+    )
+    title = "공연 예매" if lang == "ko" else "Book a show"
+    return _page(request, title, f"<ul>{items}</ul>")
+
+
+async def show(request: Request) -> Response:
+    names = SHOWS.get(request.path_params["show_id"])
+    if names is None:
+        return JSONResponse({"error": "not_found", "detail": "No such show."}, status_code=404)
+    lang = _lang(request)
+    return _page(
+        request,
+        names[0 if lang == "ko" else 1],
+        '<p><button type="button">예매하기 / Book</button></p>',
+    )
+
+
+async def whoami(request: Request) -> Response:
+    consent = request.scope["consent"]
+    return JSONResponse(
+        {
+            "allowed": sorted(consent.allowed),
+            "personalised_ads": consent.personalised_ads,
+            "gpc": consent.gpc,
+            "subject_id": consent.subject_id,
+            "needs_prompt": consent.needs_prompt,
+            "cookies_seen_by_app": sorted(request.cookies),
+            "query_seen_by_app": str(request.query_params),
+        }
+    )
+
+
+def create_app(
+    *, store: Any = None, secret_key: str | None = None, **options: Any
+) -> ConsentMiddleware:
+    """The demo site wrapped in :class:`ConsentMiddleware` (SQLite ledger by default)."""
+    site = Starlette(
+        routes=[
+            Route("/", home),
+            Route("/shows/{show_id}", show),
+            Route("/api/whoami", whoami),
+        ]
+    )
+    key = secret_key or os.environ.get("CONSENT_MW_SECRET") or secrets.token_urlsafe(32)
+    return ConsentMiddleware(
+        site,
+        policy=demo_policy(),
+        secret_key=key,
+        store=store or os.environ.get("CONSENT_MW_STORE") or "sqlite:///consent-demo.sqlite3",
+        **options,
+    )
