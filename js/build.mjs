@@ -1,0 +1,146 @@
+// Builds the banner into src/consent_mw/static/ and enforces the size budget.
+//
+//   node js/build.mjs           minify js/src/banner.{js,css} with esbuild (a pinned
+//                               devDependency: run `npm ci` in js/ first), write the
+//                               static files and js/build-manifest.json, print sizes,
+//                               exit 1 if JS + CSS exceed the gzip budget.
+//   node js/build.mjs --check   build nothing and need no npm package: exit 1 unless
+//                               the committed static files were built from the current
+//                               sources (hashes in js/build-manifest.json) and fit the
+//                               budget.
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { gzipSync } from 'node:zlib';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..');
+
+export const BUDGET = 6000; // bytes, gzip -9 of the JS plus gzip -9 of the CSS
+
+export const PATHS = {
+  srcJs: path.join(here, 'src', 'banner.js'),
+  srcCss: path.join(here, 'src', 'banner.css'),
+  outJs: path.join(root, 'src', 'consent_mw', 'static', 'consent-banner.js'),
+  outCss: path.join(root, 'src', 'consent_mw', 'static', 'consent-banner.css'),
+  manifest: path.join(here, 'build-manifest.json'),
+  pkg: path.join(here, 'package.json'),
+};
+
+// Part of the source hash: changing an option makes the committed build stale.
+const OPTIONS = {
+  // `module` is defined away so that the shipped file drops the export of the
+  // internals that the unit tests use (js/src/banner.js keeps it).
+  js: { loader: 'js', minify: true, target: 'es2017', charset: 'utf8', legalComments: 'none',
+    define: { module: 'undefined' } },
+  css: { loader: 'css', minify: true, target: ['chrome90', 'firefox90', 'safari14'], legalComments: 'none' },
+};
+
+const sha256 = (data) => createHash('sha256').update(data).digest('hex');
+
+export function gzipSize(buf) {
+  return gzipSync(buf, { level: 9 }).length;
+}
+
+function esbuildVersion() {
+  return JSON.parse(readFileSync(PATHS.pkg, 'utf8')).devDependencies.esbuild;
+}
+
+// Hash of everything the output depends on: both sources, the options and the
+// pinned esbuild version.
+export function sourceHash() {
+  return sha256(JSON.stringify([
+    readFileSync(PATHS.srcJs, 'utf8'),
+    readFileSync(PATHS.srcCss, 'utf8'),
+    OPTIONS,
+    esbuildVersion(),
+  ]));
+}
+
+export function sizes(js, css) {
+  const s = { js: js.length, css: css.length, jsGzip: gzipSize(js), cssGzip: gzipSize(css) };
+  s.gzip = s.jsGzip + s.cssGzip;
+  return s;
+}
+
+function report(s) {
+  const pad = (n) => String(n).padStart(6);
+  console.log(`consent-banner.js   ${pad(s.js)} B, gzip -9 ${pad(s.jsGzip)} B`);
+  console.log(`consent-banner.css  ${pad(s.css)} B, gzip -9 ${pad(s.cssGzip)} B`);
+  console.log(`total gzip -9       ${pad(s.gzip)} B of ${BUDGET} B budget`);
+}
+
+export async function build() {
+  const esbuild = await import('esbuild');
+  if (esbuild.version !== esbuildVersion()) {
+    throw new Error(`esbuild ${esbuild.version} is installed but ${esbuildVersion()} is pinned: run npm ci in js/`);
+  }
+  const js = (await esbuild.transform(readFileSync(PATHS.srcJs, 'utf8'), OPTIONS.js)).code;
+  const css = (await esbuild.transform(readFileSync(PATHS.srcCss, 'utf8'), OPTIONS.css)).code;
+  const jsBuf = Buffer.from(js);
+  const cssBuf = Buffer.from(css);
+  const s = sizes(jsBuf, cssBuf);
+  mkdirSync(path.dirname(PATHS.outJs), { recursive: true });
+  writeFileSync(PATHS.outJs, jsBuf);
+  writeFileSync(PATHS.outCss, cssBuf);
+  const manifest = {
+    comment: 'Written by js/build.mjs; checked by node js/build.mjs --check.',
+    esbuild: esbuild.version,
+    source: sourceHash(),
+    js: sha256(jsBuf),
+    css: sha256(cssBuf),
+    sizes: s,
+  };
+  writeFileSync(PATHS.manifest, JSON.stringify(manifest, null, 2) + '\n');
+  return s;
+}
+
+// Problems with the committed build, [] if none. Needs only node.
+export function check() {
+  const problems = [];
+  let manifest;
+  let js;
+  let css;
+  try {
+    manifest = JSON.parse(readFileSync(PATHS.manifest, 'utf8'));
+    js = readFileSync(PATHS.outJs);
+    css = readFileSync(PATHS.outCss);
+  } catch (e) {
+    return { problems: [`cannot read the build: ${e.message}`], sizes: null };
+  }
+  if (manifest.source !== sourceHash()) {
+    problems.push('js/src or the build options changed since the last build: run node js/build.mjs');
+  }
+  if (manifest.js !== sha256(js)) problems.push('consent-banner.js differs from what the build wrote');
+  if (manifest.css !== sha256(css)) problems.push('consent-banner.css differs from what the build wrote');
+  const s = sizes(js, css);
+  if (s.gzip > BUDGET) problems.push(`gzip size ${s.gzip} B exceeds the budget of ${BUDGET} B`);
+  return { problems, sizes: s };
+}
+
+async function main(argv) {
+  if (argv.includes('--check')) {
+    const { problems, sizes: s } = check();
+    if (s) report(s);
+    for (const p of problems) console.error(`FAIL: ${p}`);
+    if (!problems.length) console.log('static banner files are up to date and within budget');
+    return problems.length ? 1 : 0;
+  }
+  const s = await build();
+  report(s);
+  if (s.gzip > BUDGET) {
+    console.error(`FAIL: gzip size ${s.gzip} B exceeds the budget of ${BUDGET} B`);
+    return 1;
+  }
+  return 0;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  }, (err) => {
+    console.error(`FAIL: ${err.stack || err}`);
+    process.exitCode = 1;
+  });
+}

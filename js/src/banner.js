@@ -1,0 +1,771 @@
+/*! consent_mw banner | MIT */
+/*
+ * Cookie-consent banner of consent_mw: a classic script, loaded with
+ *   <script src="/_consent/banner.js" defer data-endpoint="/_consent"></script>
+ * It reads the texts, categories and the visitor's state from the server,
+ * saves choices there (the server sets the consent cookie, never this file),
+ * and re-activates the elements the server neutralised once their category is
+ * allowed. Under Node (no `document`) it does nothing but export its pure
+ * helpers through `module.exports`, for the unit tests.
+ *
+ * CSP: no eval, no string timers, no inline styles, no injected <style>; the
+ * stylesheet is a separate file. Server text goes through textContent only.
+ */
+(function (win) {
+  'use strict';
+
+  var KEY = 'consent_mw.pending';
+  var CAP = 60; // longest wait between two retries, in seconds
+  var ACTIVE = 'data-consent-active';
+  var PREFIX = 'data-consent-';
+  // Consent Mode types each optional category grants. Used only for a choice
+  // the server has not acknowledged yet; otherwise the server's consent_mode is
+  // used. security_storage is always granted.
+  var MODE_MAP = {
+    advertising: ['ad_storage', 'ad_user_data', 'ad_personalization'],
+    analytics: ['analytics_storage'],
+    functional: ['functionality_storage', 'personalization_storage']
+  };
+
+  function noop() {}
+
+  function copy(o) {
+    return o == null ? o : JSON.parse(JSON.stringify(o));
+  }
+
+  /* ---------------------------------------------------------------- logic */
+
+  // First usable language among data-locale, <html lang> and the browser's
+  // languages, as a lower-case primary subtag ("ko-KR" -> "ko"); '' if none.
+  function pickLocale(explicit, htmlLang, navLangs) {
+    var c = [explicit, htmlLang].concat(navLangs || []);
+    for (var i = 0; i < c.length; i++) {
+      var m = /^\s*([a-z]{2,3})(?![a-z])/i.exec(c[i] || '');
+      if (m) return m[1].toLowerCase();
+    }
+    return '';
+  }
+
+  // POST body for a button: accept_all, reject_all, or the switches' values.
+  function requestBody(action, choices, categories) {
+    if (action === 'accept_all' || action === 'reject_all') return { action: action };
+    var out = {};
+    (categories || []).forEach(function (c) {
+      if (!c.required) out[c.id] = !!(choices && choices[c.id]);
+    });
+    return { choices: out };
+  }
+
+  // 'ok' (2xx), 'retry' (network error = 0, 408, 429, 5xx) or 'drop' (other 4xx...).
+  function classify(status) {
+    if (status >= 200 && status < 300) return 'ok';
+    return !status || status === 408 || status === 429 || status >= 500 ? 'retry' : 'drop';
+  }
+
+  // Milliseconds to wait before retry number `attempt` (0-based): the
+  // Retry-After header's seconds when given (at least 1 s), else 1 s, 2 s,
+  // 4 s ... with +/-25 % jitter; never more than CAP seconds.
+  function backoff(attempt, retryAfter, random) {
+    var ra = /^\s*\d+\s*$/.test(retryAfter) ? Math.max(1, +retryAfter) : 0;
+    var r = random == null ? Math.random() : random;
+    return Math.round(Math.min(CAP, ra || Math.pow(2, Math.min(attempt, 9)) * (0.75 + r / 2)) * 1000);
+  }
+
+  // The choice not yet acknowledged by the server: {method, body?, at}.
+  function savePending(storage, op) {
+    try {
+      storage.setItem(KEY, JSON.stringify(op));
+      return true;
+    } catch (e) {
+      return false;
+    }
+  }
+
+  function loadPending(storage) {
+    try {
+      var op = JSON.parse(storage.getItem(KEY));
+      if (op && (op.method === 'DELETE' ||
+          (op.method === 'POST' && op.body && typeof op.body === 'object'))) return op;
+      if (op !== null) storage.removeItem(KEY);
+    } catch (e) {
+      try {
+        storage.removeItem(KEY);
+      } catch (e2) { /* no storage */ }
+    }
+    return null;
+  }
+
+  // Removes the stored choice only if it is still `op` (another tab may have
+  // stored a newer one).
+  function clearPending(storage, op) {
+    try {
+      if (storage.getItem(KEY) === JSON.stringify(op)) storage.removeItem(KEY);
+    } catch (e) { /* no storage */ }
+  }
+
+  // The state to apply on the page for a choice the server has not
+  // acknowledged: `state` with the choices, allowed categories and Consent
+  // Mode the choice implies. GPC and the child rule keep ad_personalization denied.
+  function localState(state, categories, op) {
+    var s = copy(state) || {};
+    var body = op.body || {};
+    var choices = {};
+    var allowed = [];
+    var mode = {};
+    (categories || []).forEach(function (c) {
+      if (c.required) {
+        allowed.push(c.id);
+        return;
+      }
+      var on = op.method === 'POST' && (body.action === 'accept_all' ||
+        (!body.action && !!(body.choices && body.choices[c.id])));
+      choices[c.id] = on;
+      if (on) allowed.push(c.id);
+    });
+    Object.keys(MODE_MAP).forEach(function (id) {
+      MODE_MAP[id].forEach(function (k) {
+        mode[k] = choices[id] ? 'granted' : 'denied';
+      });
+    });
+    mode.security_storage = 'granted';
+    s.personalised_ads = !!choices.advertising && !s.gpc && !s.child;
+    if (!s.personalised_ads) mode.ad_personalization = 'denied';
+    s.choices = choices;
+    s.allowed = allowed;
+    s.decided = op.method === 'POST';
+    s.needs_prompt = false;
+    s.consent_mode = mode;
+    s.pending = true;
+    return s;
+  }
+
+  // texts.change_notice with {date} filled in, the date written for `locale`.
+  function changeNotice(template, change, locale) {
+    if (!change || !template) return '';
+    var d = String(change.effective || '');
+    var m = /^(\d{4})-(\d\d)-(\d\d)$/.exec(d);
+    if (m) {
+      try {
+        d = new Intl.DateTimeFormat(locale || undefined, {
+          year: 'numeric', month: 'long', day: 'numeric', timeZone: 'UTC'
+        }).format(Date.UTC(+m[1], m[2] - 1, +m[3]));
+      } catch (e) { /* keep YYYY-MM-DD */ }
+    }
+    return template.split('{date}').join(d);
+  }
+
+  // An http(s) URL resolved against `base`, or '' (no javascript: links).
+  function safeUrl(url, base) {
+    try {
+      var u = new URL(url, base);
+      return /^https?:$/.test(u.protocol) ? u.href : '';
+    } catch (e) {
+      return '';
+    }
+  }
+
+  /* ----------------------------------------------------------- activation */
+
+  // A new <script> for a neutralised one: same attributes, src from
+  // data-consent-src or the inline text, type from data-consent-type (else
+  // none), the nonce of the element or of the banner.
+  function recreate(doc, el, nonce) {
+    var s = doc.createElement('script');
+    var a = el.attributes;
+    var src = el.getAttribute(PREFIX + 'src');
+    var type = el.getAttribute(PREFIX + 'type');
+    for (var i = 0; i < a.length; i++) {
+      var n = a[i].name;
+      if (n !== 'type' && n !== 'nonce' && n !== PREFIX + 'src' && n !== PREFIX + 'type') {
+        s.setAttribute(n, a[i].value);
+      }
+    }
+    if (type) s.setAttribute('type', type);
+    if (el.nonce || nonce) s.nonce = el.nonce || nonce;
+    if (src) {
+      if (!el.hasAttribute('async')) s.async = false;
+      s.setAttribute('src', src);
+    } else {
+      s.textContent = el.textContent;
+    }
+    return s;
+  }
+
+  // Moves data-consent-X to X on a non-script element (srcset before src);
+  // gives it the banner's nonce if it has none (a stylesheet <link> needs one
+  // under a nonce-based style-src).
+  function revive(el, nonce) {
+    if (nonce && !el.nonce) el.nonce = nonce;
+    var a = el.attributes;
+    var todo = [];
+    for (var i = 0; i < a.length; i++) {
+      var n = a[i].name;
+      var real = n.slice(PREFIX.length);
+      if (n.indexOf(PREFIX) === 0 && real !== 'category' && real !== 'active' &&
+          !/^on/i.test(real)) todo.push([real, a[i].value]);
+    }
+    todo.sort(function (x, y) {
+      return (x[0] === 'src' || x[0] === 'href') - (y[0] === 'src' || y[0] === 'href');
+    });
+    todo.forEach(function (p) {
+      el.setAttribute(p[0], p[1]);
+    });
+  }
+
+  // Returns activate(allows): activates, once each and in document order,
+  // the neutralised elements all of whose categories `allows` accepts. An
+  // inline script waits until the external scripts activated before it have
+  // loaded; external ones load in order (async = false). An element that
+  // fails (e.g. refused by Trusted Types) is reported and skipped.
+  function createActivator(doc, nonce, report) {
+    var queue = [];
+    var waiting = 0;
+
+    function loaded() {
+      this.onload = this.onerror = null;
+      if (--waiting === 0) pump();
+    }
+
+    function pump() {
+      while (queue.length) {
+        var el = queue[0];
+        var ext = el.hasAttribute(PREFIX + 'src');
+        if (!ext && waiting) return;
+        queue.shift();
+        var p = el.parentNode;
+        var wait = ext && !el.hasAttribute('async');
+        try {
+          var s = recreate(doc, el, nonce);
+          if (wait) s.onload = s.onerror = loaded;
+          p.replaceChild(s, el);
+          if (wait) waiting++;
+        } catch (e) {
+          if (p) report(e);
+        }
+      }
+    }
+
+    return function activate(allows) {
+      var list = doc.querySelectorAll('[' + PREFIX + 'category]');
+      var n = 0;
+      for (var i = 0; i < list.length; i++) {
+        var el = list[i];
+        if (el.hasAttribute(ACTIVE)) continue;
+        var cats = (el.getAttribute(PREFIX + 'category') || '').split(/[\s,]+/).filter(Boolean);
+        if (!cats.length || !cats.every(allows)) continue;
+        el.setAttribute(ACTIVE, '');
+        n++;
+        if (/^script$/i.test(el.tagName)) queue.push(el);
+        else {
+          try {
+            revive(el, nonce);
+          } catch (e) {
+            report(e);
+          }
+        }
+      }
+      pump();
+      return n;
+    };
+  }
+
+  /* -------------------------------------------------------------- sending */
+
+  // Sends the latest choice until the server acknowledges it. opts: fetch,
+  // url, storage, setTimeout, clearTimeout, onAck(op, state),
+  // onFail(op, failuresSoFar), onDrop(op, status). A newer choice replaces
+  // an unsent or failing one; only one request is in flight at a time.
+  function createSender(opts) {
+    var cur = null;
+    var busy = false;
+    var tries = 0;
+    var timer = null;
+
+    function settle(op) {
+      busy = false;
+      if (cur !== op) {
+        send();
+        return false;
+      }
+      cur = null;
+      clearPending(opts.storage, op);
+      return true;
+    }
+
+    function retry(op, ra) {
+      busy = false;
+      if (cur !== op) return send();
+      opts.onFail(op, tries);
+      timer = opts.setTimeout(send, backoff(tries++, ra));
+    }
+
+    function send() {
+      timer = null;
+      if (busy || !cur) return;
+      var op = cur;
+      var init = {
+        method: op.method,
+        credentials: 'same-origin',
+        keepalive: true,
+        headers: { Accept: 'application/json' }
+      };
+      if (op.body) {
+        init.headers['Content-Type'] = 'application/json';
+        init.body = JSON.stringify(op.body);
+      }
+      busy = true;
+      Promise.resolve().then(function () {
+        return opts.fetch(opts.url, init);
+      }).then(function (res) {
+        var kind = classify(res.status);
+        if (kind === 'retry') return retry(op, res.headers && res.headers.get('Retry-After'));
+        if (kind === 'drop') {
+          if (settle(op)) opts.onDrop(op, res.status);
+          return;
+        }
+        return Promise.resolve().then(function () {
+          return res.json();
+        }).then(null, noop).then(function (j) {
+          if (settle(op)) opts.onAck(op, j && j.state);
+        });
+      }, function () {
+        retry(op, null);
+      }).then(null, noop);
+    }
+
+    return {
+      submit: function (op) {
+        cur = op;
+        tries = 0;
+        savePending(opts.storage, op);
+        if (timer) opts.clearTimeout(timer);
+        send();
+      },
+      // Retries now (e.g. when the browser comes back online).
+      now: function () {
+        if (timer) {
+          opts.clearTimeout(timer);
+          send();
+        }
+      },
+      current: function () {
+        return cur;
+      }
+    };
+  }
+
+  // For the unit tests (the build defines `module` away, so the shipped
+  // file does not carry this).
+  if (typeof module === 'object' && module && module.exports) module.exports = {
+    KEY: KEY,
+    CAP: CAP,
+    pickLocale: pickLocale,
+    requestBody: requestBody,
+    classify: classify,
+    backoff: backoff,
+    savePending: savePending,
+    loadPending: loadPending,
+    clearPending: clearPending,
+    localState: localState,
+    changeNotice: changeNotice,
+    safeUrl: safeUrl,
+    recreate: recreate,
+    revive: revive,
+    createActivator: createActivator,
+    createSender: createSender
+  };
+
+  if (!win || !win.document || win.ConsentBanner) return;
+
+  /* ------------------------------------------------------------------- UI */
+
+  var doc = win.document;
+
+  function report(e) {
+    try {
+      win.console.error('consent_mw banner:', e);
+    } catch (e2) { /* no console */ }
+  }
+
+  // Never lets an error reach the host page.
+  function guard(fn) {
+    return function () {
+      try {
+        return fn.apply(this, arguments);
+      } catch (e) {
+        report(e);
+      }
+    };
+  }
+
+  guard(function () {
+    // Runs at once, while document.currentScript is still this script.
+    var me = doc.currentScript || doc.querySelector('script[data-endpoint]');
+    var attr = function (n) {
+      return (me && me.getAttribute(n)) || '';
+    };
+    var endpoint = (attr('data-endpoint') || '/_consent').replace(/\/+$/, '');
+    var nonce = (me && (me.nonce || me.getAttribute('nonce'))) || '';
+    var nav = win.navigator || {};
+    var locale = pickLocale(attr('data-locale'), doc.documentElement.lang,
+      nav.languages || [nav.language]);
+    var storage = null;
+    try {
+      storage = win.localStorage;
+    } catch (e) { /* blocked */ }
+    var activate = createActivator(doc, nonce, report);
+    var subs = [];
+    var S = null; // the state applied on the page
+    var D = null; // the last GET answer (texts, categories, policy)
+    var T = {};
+    var ui = null;
+    var layer = 0; // 0 closed, 1 first layer, 2 preferences
+    var wanted = 0; // layer asked for by open() before the texts arrived
+    var prevFocus = null;
+    var statusTimer = null;
+    var fetchFn = function (u, i) {
+      return win.fetch(u, i);
+    };
+
+    function allows(c) {
+      return !!(S && S.allowed && S.allowed.indexOf(c) > -1);
+    }
+
+    function applyState(s) {
+      if (!s) return;
+      S = s;
+      activate(allows);
+      if (s.consent_mode) {
+        win.dataLayer = win.dataLayer || [];
+        if (typeof win.gtag !== 'function') {
+          win.gtag = function () {
+            win.dataLayer.push(arguments);
+          };
+        }
+        win.gtag('consent', 'update', copy(s.consent_mode));
+      }
+      subs.slice().forEach(function (cb) {
+        guard(cb)(copy(s));
+      });
+      doc.dispatchEvent(new win.CustomEvent('consent:change', { detail: copy(s) }));
+      if (layer) refresh();
+    }
+
+    function status(text) {
+      if (!ui) return;
+      ui.st.textContent = text || '';
+      if (statusTimer) win.clearTimeout(statusTimer);
+      statusTimer = win.setTimeout(function () {
+        ui.st.textContent = '';
+      }, 6000);
+    }
+
+    var sender = createSender({
+      fetch: fetchFn,
+      url: endpoint,
+      storage: storage,
+      setTimeout: function (f, ms) {
+        return win.setTimeout(f, ms);
+      },
+      clearTimeout: function (t) {
+        win.clearTimeout(t);
+      },
+      onAck: guard(function (op, state) {
+        applyState(state);
+        status(T.saved);
+      }),
+      onFail: guard(function (op, n) {
+        if (!n && D) {
+          applyState(localState(S || D.state, D.categories, op));
+          status(T.pending);
+        }
+      }),
+      onDrop: guard(function (op, code) {
+        win.console.warn('consent_mw banner: choice refused', code);
+        load(true);
+      })
+    });
+
+    /* --- building the UI --- */
+
+    function h(tag, props, kids) {
+      var e = doc.createElement(tag);
+      Object.keys(props || {}).forEach(function (k) {
+        var v = props[k];
+        if (k === 'text') e.textContent = v == null ? '' : v;
+        else if (k === 'cls') e.className = v;
+        else if (k === 'click') e.addEventListener('click', guard(v));
+        else if (v != null && v !== false) e.setAttribute(k, v === true ? '' : v);
+      });
+      (kids || []).forEach(function (c) {
+        if (c) e.appendChild(c);
+      });
+      return e;
+    }
+
+    function button(text, cls, click) {
+      return h('button', { type: 'button', cls: 'cmw-b ' + cls, text: text, click: click });
+    }
+
+    function policyLink() {
+      var url = D.policy && safeUrl(D.policy.url, win.location.href);
+      return url ? h('a', { href: url, cls: 'cmw-a', text: T.policy_link }) : null;
+    }
+
+    function notes(box) {
+      box.textContent = '';
+      var list = [
+        S && S.gpc && T.gpc_honoured,
+        S && S.child && T.child_rule,
+        D.policy && changeNotice(T.change_notice, D.policy.pending_change, D.locale || locale),
+        sender.current() && T.pending
+      ];
+      list.forEach(function (t) {
+        if (t) box.appendChild(h('p', { cls: 'cmw-n', text: t }));
+      });
+    }
+
+    function detail(term, items) {
+      return items && items.length ? [h('dt', { text: term }), h('dd', {}, [h('ul', {},
+        items.map(function (t) {
+          return h('li', { text: t });
+        }))])] : [];
+    }
+
+    function join() {
+      return [].filter.call(arguments, Boolean).join(' · ');
+    }
+
+    function category(c, i) {
+      var id = 'cmw-c' + i;
+      var head = c.required
+        ? [h('h3', { text: c.title }), h('span', { cls: 'cmw-on', text: T.always_on })]
+        : [h('h3', {}, [h('label', { for: id, text: c.title })]),
+          h('input', { type: 'checkbox', role: 'switch', id: id, cls: 'cmw-sw',
+            'data-id': c.id, 'aria-describedby': id + 'd' })];
+      var dl = [].concat(
+        detail(T.cookies, (c.cookies || []).map(function (k) {
+          return join(k.name, k.owner, k.lifetime);
+        })),
+        detail(T.processors, (c.processors || []).map(function (p) {
+          return join(p.name, p.purpose);
+        })),
+        detail(T.retention, c.retention ? [c.retention] : null));
+      return h('div', { cls: 'cmw-cat' }, [
+        h('div', { cls: 'cmw-h' }, head),
+        h('p', { id: id + 'd', text: c.description }),
+        dl.length ? h('dl', {}, dl) : null
+      ]);
+    }
+
+    function build() {
+      if (ui) return;
+      var u = ui = {};
+      var dialog = function (n, title, desc, kids) {
+        return h('div', {
+          cls: 'cmw-box cmw-l' + n, role: 'dialog', tabindex: '-1', 'aria-modal': n > 1 && 'true',
+          'aria-labelledby': 'cmw-t' + n, 'aria-describedby': 'cmw-d' + n
+        }, [h('h2', { id: 'cmw-t' + n, text: title }), h('p', { id: 'cmw-d' + n, text: desc })]
+          .concat(kids));
+      };
+      u.n1 = h('div');
+      u.n2 = h('div');
+      u.prefs = button(T.preferences, 'cmw-s', function () {
+        show(2);
+      });
+      u.withdraw = button(T.withdraw, 'cmw-s', function () {
+        decide({ method: 'DELETE' });
+      });
+      u.close = button(T.close, 'cmw-s', function () {
+        show(0);
+      });
+      u.l1 = dialog(1, T.title, T.intro, [
+        u.n1,
+        h('div', { cls: 'cmw-row' }, [
+          button(T.accept_all, 'cmw-p', function () {
+            decide({ method: 'POST', body: requestBody('accept_all') });
+          }),
+          button(T.reject_all, 'cmw-p', function () {
+            decide({ method: 'POST', body: requestBody('reject_all') });
+          }),
+          u.prefs
+        ]),
+        h('div', { cls: 'cmw-row cmw-x' }, [u.withdraw, u.close]),
+        policyLink()
+      ]);
+      u.cats = (D.categories || []).map(category);
+      u.l2 = dialog(2, T.preferences, T.intro, [u.n2].concat(u.cats, [
+        policyLink(),
+        h('div', { cls: 'cmw-row' }, [
+          button(T.save, 'cmw-p', function () {
+            var choices = {};
+            [].forEach.call(u.l2.querySelectorAll('.cmw-sw'), function (sw) {
+              choices[sw.getAttribute('data-id')] = sw.checked;
+            });
+            decide({ method: 'POST', body: requestBody(null, choices, D.categories) });
+          }),
+          button(T.back, 'cmw-s', function () {
+            show(1);
+          })
+        ])
+      ]));
+      u.bg = h('div', { cls: 'cmw-bg', hidden: true }, [u.l2]);
+      u.re = h('button', { type: 'button', cls: 'cmw-re', 'aria-haspopup': 'dialog', text: T.reopen,
+        click: function () {
+          show(1);
+        } });
+      u.st = h('p', { cls: 'cmw-st', role: 'status' });
+      u.l1.hidden = true;
+      u.root = h('div', { cls: 'cmw', lang: D.locale || null }, [u.l1, u.bg, u.re, u.st]);
+      doc.body.appendChild(u.root);
+      doc.addEventListener('keydown', guard(onKey), true);
+      doc.addEventListener('focusin', guard(function (e) {
+        if (layer === 2 && !u.l2.contains(e.target)) focusIn(u.l2);
+      }));
+    }
+
+    function focusables(box) {
+      return [].filter.call(box.querySelectorAll('a[href],button,input'),
+        function (e) {
+          return !e.disabled && e.getClientRects().length;
+        });
+    }
+
+    function focusIn(box, el) {
+      (el || box).focus({ preventScroll: true });
+    }
+
+    function onKey(e) {
+      if (!layer) return;
+      if (e.key === 'Escape') {
+        var decided = S && S.decided;
+        if (layer === 2 && !decided) show(1);
+        else if (decided) show(0);
+        else return;
+        e.preventDefault();
+      } else if (e.key === 'Tab' && layer === 2) {
+        var f = focusables(ui.l2);
+        var a = doc.activeElement;
+        if (!f.length) return;
+        if (e.shiftKey ? a === f[0] || a === ui.l2 : a === f[f.length - 1]) {
+          focusIn(ui.l2, f[e.shiftKey ? f.length - 1 : 0]);
+          e.preventDefault();
+        }
+      }
+    }
+
+    function refresh() {
+      var decided = !!(S && S.decided);
+      notes(ui.n1);
+      notes(ui.n2);
+      ui.withdraw.hidden = !decided && !(S && S.consent_id);
+      ui.close.hidden = !decided;
+      ui.close.parentNode.hidden = ui.withdraw.hidden && ui.close.hidden;
+    }
+
+    // Shows layer n (0 = none) and moves the focus.
+    function show(n) {
+      build();
+      var from = layer;
+      if (!from && n) prevFocus = doc.activeElement;
+      layer = n;
+      if (n) {
+        refresh();
+        status('');
+      }
+      if (n === 2) {
+        [].forEach.call(ui.l2.querySelectorAll('.cmw-sw'), function (sw) {
+          sw.checked = !!(S && S.choices && S.choices[sw.getAttribute('data-id')]);
+        });
+      }
+      ui.l1.hidden = n !== 1;
+      ui.bg.hidden = n !== 2;
+      ui.re.hidden = !!n;
+      if (n === 1) focusIn(ui.l1, from === 2 ? ui.prefs : null);
+      else if (n === 2) focusIn(ui.l2);
+      else if (from) {
+        var p = prevFocus;
+        prevFocus = null;
+        if (p && p.focus && p !== doc.body && doc.contains(p)) p.focus({ preventScroll: true });
+      }
+    }
+
+    function decide(op) {
+      op.at = Date.now();
+      show(0);
+      sender.submit(op);
+    }
+
+    /* --- loading --- */
+
+    // GET the texts and state, then resend a choice left pending by an
+    // earlier page (also when the GET fails). `quiet`: only apply the state.
+    function load(quiet) {
+      var url = endpoint + (locale ? '?locale=' + encodeURIComponent(locale) : '');
+      return Promise.resolve().then(function () {
+        return fetchFn(url, { credentials: 'same-origin', cache: 'no-store',
+          headers: { Accept: 'application/json' } });
+      }).then(function (r) {
+        if (!r.ok) throw r;
+        return r.json();
+      }).then(guard(function (data) {
+        if (!data || !data.state) throw new Error('bad answer');
+        D = data;
+        T = data.texts || {};
+        var op = sender.current() || (!quiet && loadPending(storage));
+        applyState(op ? localState(data.state, data.categories, op) : data.state);
+        if (op && op !== sender.current()) sender.submit(op);
+        if (quiet) return;
+        var st = data.state;
+        return cssReady.then(guard(function () {
+          if (wanted || st.show_banner !== false) {
+            show(wanted || (st.needs_prompt && !sender.current() ? 1 : 0));
+          }
+        }));
+      }), function () {
+        if (!quiet) {
+          var op = loadPending(storage);
+          if (op) sender.submit(op);
+        }
+      }).then(null, noop);
+    }
+
+    var link = doc.createElement('link');
+    link.rel = 'stylesheet';
+    link.href = endpoint + '/banner.css';
+    if (nonce) link.nonce = nonce;
+    var cssReady = new Promise(function (resolve) {
+      link.onload = link.onerror = resolve;
+      win.setTimeout(resolve, 3000);
+    });
+    (doc.head || doc.documentElement).appendChild(link);
+
+    win.addEventListener('online', guard(function () {
+      sender.now();
+    }));
+
+    win.ConsentBanner = {
+      open: guard(function (which) {
+        var n = which === 'preferences' ? 2 : 1;
+        if (D) show(n);
+        else wanted = n;
+      }),
+      allows: guard(function (c) {
+        return allows(c);
+      }),
+      onChange: guard(function (cb) {
+        if (typeof cb !== 'function') return noop;
+        subs.push(cb);
+        return function () {
+          var i = subs.indexOf(cb);
+          if (i > -1) subs.splice(i, 1);
+        };
+      }),
+      get state() {
+        return copy(S);
+      }
+    };
+
+    load();
+  })();
+})(typeof window !== 'undefined' ? window : null);
