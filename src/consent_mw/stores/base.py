@@ -18,7 +18,7 @@ from typing import Any
 
 from anyio import to_thread
 
-__all__ = ["BaseStore", "Record", "new_record_id"]
+__all__ = ["BaseStore", "Event", "Record", "new_record_id"]
 
 
 def new_record_id(now: float | None = None) -> str:
@@ -65,6 +65,41 @@ class Record:
     @classmethod
     def from_json(cls, text: str | bytes) -> Record:
         return cls.from_dict(json.loads(text))
+
+
+@dataclass(frozen=True)
+class Event:
+    """One automatically collected fact (a request, a login), already minimised.
+
+    The recorder builds events from the decision: ``device`` holds only what the
+    visitor allowed. ``expires_at`` comes from the retention of ``purpose``'s
+    category (or the statutory period for login records); stores drop the event
+    then (Redis TTL, ``purge`` elsewhere).
+    """
+
+    time: float
+    kind: str
+    purpose: str
+    expires_at: float
+    path: str
+    status: int
+    ip: str | None = None
+    subject_id: str | None = None
+    user_id: str | None = None
+    bot: bool = False
+    device: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["device"] = dict(self.device)
+        return data
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Event:
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
 
 class BaseStore:
