@@ -1,9 +1,9 @@
 // Builds the banner into src/consent_mw/static/ and enforces the size budget.
 //
-//   node js/build.mjs           minify js/src/banner.{js,css} with esbuild (a pinned
-//                               devDependency: run `npm ci` in js/ first), write the
-//                               static files and js/build-manifest.json, print sizes,
-//                               exit 1 if JS + CSS exceed the gzip budget.
+//   node js/build.mjs           minify js/src/banner.js with terser and banner.css with
+//                               esbuild (pinned devDependencies: run `npm ci` in js/
+//                               first), write the static files and js/build-manifest.json,
+//                               print sizes, exit 1 if JS + CSS exceed the gzip budget.
 //   node js/build.mjs --check   build nothing and need no npm package: exit 1 unless
 //                               the committed static files were built from the current
 //                               sources (hashes in js/build-manifest.json) and fit the
@@ -30,10 +30,15 @@ export const PATHS = {
 
 // Part of the source hash: changing an option makes the committed build stale.
 const OPTIONS = {
-  // `module` is defined away so that the shipped file drops the export of the
-  // internals that the unit tests use (js/src/banner.js keeps it).
-  js: { loader: 'js', minify: true, target: 'es2017', charset: 'utf8', legalComments: 'none',
-    define: { module: 'undefined' } },
+  // terser: ES2017 output. `module` is defined away so that the shipped file
+  // drops the export of the internals that the unit tests use.
+  js: {
+    ecma: 2017,
+    compress: { global_defs: { module: undefined }, passes: 2, unsafe_arrows: true },
+    mangle: true,
+    format: { comments: false, ascii_only: false },
+  },
+  // esbuild
   css: { loader: 'css', minify: true, target: ['chrome90', 'firefox90', 'safari14'], legalComments: 'none' },
 };
 
@@ -43,18 +48,20 @@ export function gzipSize(buf) {
   return gzipSync(buf, { level: 9 }).length;
 }
 
-function esbuildVersion() {
-  return JSON.parse(readFileSync(PATHS.pkg, 'utf8')).devDependencies.esbuild;
+// The pinned versions of the minifiers, from package.json.
+function pinned() {
+  const deps = JSON.parse(readFileSync(PATHS.pkg, 'utf8')).devDependencies;
+  return { esbuild: deps.esbuild, terser: deps.terser };
 }
 
 // Hash of everything the output depends on: both sources, the options and the
-// pinned esbuild version.
+// pinned minifier versions.
 export function sourceHash() {
   return sha256(JSON.stringify([
     readFileSync(PATHS.srcJs, 'utf8'),
     readFileSync(PATHS.srcCss, 'utf8'),
     OPTIONS,
-    esbuildVersion(),
+    pinned(),
   ]));
 }
 
@@ -73,10 +80,14 @@ function report(s) {
 
 export async function build() {
   const esbuild = await import('esbuild');
-  if (esbuild.version !== esbuildVersion()) {
-    throw new Error(`esbuild ${esbuild.version} is installed but ${esbuildVersion()} is pinned: run npm ci in js/`);
+  const terser = await import('terser');
+  const want = pinned();
+  const terserVersion = JSON.parse(readFileSync(path.join(here, 'node_modules', 'terser', 'package.json'), 'utf8')).version;
+  const have = { esbuild: esbuild.version, terser: terserVersion };
+  if (JSON.stringify(have) !== JSON.stringify(want)) {
+    throw new Error(`installed ${JSON.stringify(have)} but ${JSON.stringify(want)} are pinned: run npm ci in js/`);
   }
-  const js = (await esbuild.transform(readFileSync(PATHS.srcJs, 'utf8'), OPTIONS.js)).code;
+  const js = (await terser.minify(readFileSync(PATHS.srcJs, 'utf8'), structuredClone(OPTIONS.js))).code;
   const css = (await esbuild.transform(readFileSync(PATHS.srcCss, 'utf8'), OPTIONS.css)).code;
   const jsBuf = Buffer.from(js);
   const cssBuf = Buffer.from(css);
@@ -86,7 +97,7 @@ export async function build() {
   writeFileSync(PATHS.outCss, cssBuf);
   const manifest = {
     comment: 'Written by js/build.mjs; checked by node js/build.mjs --check.',
-    esbuild: esbuild.version,
+    minifiers: have,
     source: sourceHash(),
     js: sha256(jsBuf),
     css: sha256(cssBuf),

@@ -18,10 +18,11 @@
   var CAP = 60; // longest wait between two retries, in seconds
   var ACTIVE = 'data-consent-active';
   var PREFIX = 'data-consent-';
-  // Consent Mode types each optional category grants. Used only for a choice
-  // the server has not acknowledged yet; otherwise the server's consent_mode is
-  // used. security_storage is always granted.
+  // Consent Mode types each category grants unless the server lists them in
+  // the category's `consent_mode`. Used only for a choice the server has not
+  // acknowledged yet; otherwise the server's consent_mode is used.
   var MODE_MAP = {
+    necessary: ['security_storage'],
     advertising: ['ad_storage', 'ad_user_data', 'ad_personalization'],
     analytics: ['analytics_storage'],
     functional: ['functionality_storage', 'personalization_storage']
@@ -105,34 +106,40 @@
 
   // The state to apply on the page for a choice the server has not
   // acknowledged: `state` with the choices, allowed categories and Consent
-  // Mode the choice implies. GPC and the child rule keep ad_personalization denied.
+  // Mode the choice implies, by the server's rules: a child never gets
+  // advertising; with GPC, "accept all" leaves advertising off but switching
+  // it on explicitly overrides the signal. A withdrawal is a recorded choice
+  // with everything optional off.
   function localState(state, categories, op) {
     var s = copy(state) || {};
     var body = op.body || {};
     var choices = {};
     var allowed = [];
     var mode = {};
-    (categories || []).forEach(function (c) {
-      if (c.required) {
-        allowed.push(c.id);
-        return;
-      }
-      var on = op.method === 'POST' && (body.action === 'accept_all' ||
-        (!body.action && !!(body.choices && body.choices[c.id])));
-      choices[c.id] = on;
-      if (on) allowed.push(c.id);
-    });
-    Object.keys(MODE_MAP).forEach(function (id) {
-      MODE_MAP[id].forEach(function (k) {
-        mode[k] = choices[id] ? 'granted' : 'denied';
+    var set = function (keys, value) {
+      (keys || []).forEach(function (k) {
+        mode[k] = value;
       });
+    };
+    Object.keys(MODE_MAP).forEach(function (id) {
+      set(MODE_MAP[id], 'denied');
     });
-    mode.security_storage = 'granted';
-    s.personalised_ads = !!choices.advertising && !s.gpc && !s.child;
-    if (!s.personalised_ads) mode.ad_personalization = 'denied';
+    set(Object.keys(s.consent_mode || {}), 'denied');
+    (categories || []).forEach(function (c) {
+      var ads = c.id === 'advertising';
+      var on = c.required || op.method === 'POST' && !(ads && s.child) && (body.action
+        ? body.action === 'accept_all' && !(ads && s.gpc)
+        : !!(body.choices && body.choices[c.id]));
+      if (!c.required) choices[c.id] = on;
+      if (on) {
+        allowed.push(c.id);
+        set(c.consent_mode || MODE_MAP[c.id], 'granted');
+      }
+    });
+    s.personalised_ads = !!choices.advertising;
     s.choices = choices;
     s.allowed = allowed;
-    s.decided = op.method === 'POST';
+    s.decided = true;
     s.needs_prompt = false;
     s.consent_mode = mode;
     s.pending = true;
@@ -409,6 +416,9 @@
     var nav = win.navigator || {};
     var locale = pickLocale(attr('data-locale'), doc.documentElement.lang,
       nav.languages || [nav.language]);
+    // GET, POST and DELETE all name the locale, so the record says which
+    // texts the visitor saw.
+    var url = endpoint + (locale ? '?locale=' + encodeURIComponent(locale) : '');
     var storage = null;
     try {
       storage = win.localStorage;
@@ -416,6 +426,7 @@
     var activate = createActivator(doc, nonce, report);
     var subs = [];
     var S = null; // the state applied on the page
+    var known = null; // the last state the server sent
     var D = null; // the last GET answer (texts, categories, policy)
     var T = {};
     var ui = null;
@@ -423,9 +434,7 @@
     var wanted = 0; // layer asked for by open() before the texts arrived
     var prevFocus = null;
     var statusTimer = null;
-    var fetchFn = function (u, i) {
-      return win.fetch(u, i);
-    };
+    var fetchFn = win.fetch.bind(win);
 
     function allows(c) {
       return !!(S && S.allowed && S.allowed.indexOf(c) > -1);
@@ -462,16 +471,12 @@
 
     var sender = createSender({
       fetch: fetchFn,
-      url: endpoint,
+      url: url,
       storage: storage,
-      setTimeout: function (f, ms) {
-        return win.setTimeout(f, ms);
-      },
-      clearTimeout: function (t) {
-        win.clearTimeout(t);
-      },
+      setTimeout: win.setTimeout.bind(win),
+      clearTimeout: win.clearTimeout.bind(win),
       onAck: guard(function (op, state) {
-        applyState(state);
+        applyState(known = state || known);
         status(T.saved);
       }),
       onFail: guard(function (op, n) {
@@ -480,9 +485,12 @@
           status(T.pending);
         }
       }),
+      // The server refused the choice for good (4xx): back to the server's
+      // state, and ask again if it still needs an answer.
       onDrop: guard(function (op, code) {
-        win.console.warn('consent_mw banner: choice refused', code);
-        load(true);
+        report('choice refused: ' + code);
+        if (S && S.pending) applyState(known);
+        if (D && known && known.needs_prompt) show(1);
       })
     });
 
@@ -699,9 +707,8 @@
     /* --- loading --- */
 
     // GET the texts and state, then resend a choice left pending by an
-    // earlier page (also when the GET fails). `quiet`: only apply the state.
-    function load(quiet) {
-      var url = endpoint + (locale ? '?locale=' + encodeURIComponent(locale) : '');
+    // earlier page (also when the GET fails).
+    function load() {
       return Promise.resolve().then(function () {
         return fetchFn(url, { credentials: 'same-origin', cache: 'no-store',
           headers: { Accept: 'application/json' } });
@@ -712,10 +719,10 @@
         if (!data || !data.state) throw new Error('bad answer');
         D = data;
         T = data.texts || {};
-        var op = sender.current() || (!quiet && loadPending(storage));
-        applyState(op ? localState(data.state, data.categories, op) : data.state);
-        if (op && op !== sender.current()) sender.submit(op);
-        if (quiet) return;
+        var op = loadPending(storage);
+        known = data.state;
+        applyState(op ? localState(known, data.categories, op) : known);
+        if (op) sender.submit(op);
         var st = data.state;
         return cssReady.then(guard(function () {
           if (wanted || st.show_banner !== false) {
@@ -723,10 +730,8 @@
           }
         }));
       }), function () {
-        if (!quiet) {
-          var op = loadPending(storage);
-          if (op) sender.submit(op);
-        }
+        var op = loadPending(storage);
+        if (op) sender.submit(op);
       }).then(null, noop);
     }
 

@@ -194,23 +194,50 @@ describe('localState (a choice the server has not acknowledged)', () => {
     assert.equal(s.consent_mode.functionality_storage, 'denied');
     assert.equal(s.consent_mode.security_storage, 'granted');
   });
-  test('GPC or the child rule keep personalised ads off', () => {
-    for (const flag of ['gpc', 'child']) {
-      const s = b.localState({ ...SERVER_STATE, [flag]: true }, CATEGORIES,
-        { method: 'POST', body: { action: 'accept_all' } });
-      assert.equal(s.personalised_ads, false, flag);
-      assert.equal(s.consent_mode.ad_personalization, 'denied', flag);
-      assert.equal(s.consent_mode.ad_storage, 'granted', flag);
-      assert.equal(s[flag], true);
+  test('with GPC, accept_all leaves advertising off', () => {
+    const s = b.localState({ ...SERVER_STATE, gpc: true }, CATEGORIES,
+      { method: 'POST', body: { action: 'accept_all' } });
+    assert.deepEqual(s.allowed, ['necessary', 'functional', 'analytics']);
+    assert.equal(s.choices.advertising, false);
+    assert.equal(s.personalised_ads, false);
+    for (const k of ['ad_storage', 'ad_user_data', 'ad_personalization']) assert.equal(s.consent_mode[k], 'denied');
+    assert.equal(s.consent_mode.analytics_storage, 'granted');
+    assert.equal(s.gpc, true);
+  });
+  test('with GPC, switching advertising on explicitly overrides the signal', () => {
+    const s = b.localState({ ...SERVER_STATE, gpc: true }, CATEGORIES,
+      { method: 'POST', body: { choices: { functional: false, analytics: false, advertising: true } } });
+    assert.deepEqual(s.allowed, ['necessary', 'advertising']);
+    assert.equal(s.personalised_ads, true);
+    assert.equal(s.consent_mode.ad_personalization, 'granted');
+  });
+  test('a child never gets advertising', () => {
+    for (const body of [{ action: 'accept_all' }, { choices: { advertising: true } }]) {
+      const s = b.localState({ ...SERVER_STATE, child: true }, CATEGORIES, { method: 'POST', body });
+      assert.equal(s.allowed.includes('advertising'), false);
+      assert.equal(s.personalised_ads, false);
+      assert.equal(s.consent_mode.ad_storage, 'denied');
     }
   });
-  test('a withdrawal is undecided with everything optional off', () => {
+  test('a withdrawal is a recorded choice with everything optional off', () => {
     const accepted = b.localState(SERVER_STATE, CATEGORIES, { method: 'POST', body: { action: 'accept_all' } });
     const s = b.localState(accepted, CATEGORIES, { method: 'DELETE' });
     assert.deepEqual(s.allowed, ['necessary']);
-    assert.equal(s.decided, false);
+    assert.deepEqual(s.choices, { functional: false, analytics: false, advertising: false });
+    assert.equal(s.decided, true);
     assert.equal(s.needs_prompt, false);
     assert.deepEqual(s.consent_mode, SERVER_STATE.consent_mode);
+  });
+  test("a category's own consent_mode list (from the server) wins over the defaults", () => {
+    const cats = [{ id: 'necessary', required: true }, { id: 'marketing', consent_mode: ['ad_user_data'] },
+      { id: 'analytics', consent_mode: [] }];
+    const s = b.localState(SERVER_STATE, cats, { method: 'POST', body: { action: 'accept_all' } });
+    assert.deepEqual(s.allowed, ['necessary', 'marketing', 'analytics']);
+    assert.equal(s.consent_mode.ad_user_data, 'granted');
+    assert.equal(s.consent_mode.ad_storage, 'denied');
+    assert.equal(s.consent_mode.analytics_storage, 'denied');
+    assert.equal(s.consent_mode.security_storage, 'granted');
+    assert.equal(Object.keys(s.consent_mode).length, 7);
   });
   test('does not modify the state it starts from', () => {
     const before = JSON.stringify(SERVER_STATE);
