@@ -62,11 +62,18 @@ class SQLiteStore(BaseStore):
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        # Every connection to ":memory:" opens its own empty database, so an in-memory
+        # ledger uses one connection for all threads, one operation at a time.
+        self._memory = self.path == ":memory:"
+        self._shared: sqlite3.Connection | None = None
+        self._shared_lock = threading.Lock()
         with self._connect() as connection:
             connection.executescript(_SCHEMA)
 
     def _connect(self) -> sqlite3.Connection:
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        connection: sqlite3.Connection | None = (
+            self._shared if self._memory else getattr(self._local, "connection", None)
+        )
         if connection is None:
             try:
                 connection = sqlite3.connect(
@@ -79,13 +86,19 @@ class SQLiteStore(BaseStore):
                 raise StoreUnavailable(
                     f"Cannot open the SQLite ledger {self.path!r}: {exc}"
                 ) from exc
-            self._local.connection = connection
+            if self._memory:
+                self._shared = connection
+            else:
+                self._local.connection = connection
             with self._lock:
                 self._connections.append(connection)
         return connection
 
     def _run(self, fn: Any) -> Any:
         try:
+            if self._memory:
+                with self._shared_lock:
+                    return fn(self._connect())
             return fn(self._connect())
         except sqlite3.OperationalError as exc:
             raise StoreUnavailable(f"The SQLite ledger is not available: {exc}") from exc
@@ -169,3 +182,4 @@ class SQLiteStore(BaseStore):
                 connection.close()
             self._connections.clear()
         self._local = threading.local()
+        self._shared = None
