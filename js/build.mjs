@@ -79,8 +79,14 @@ function report(s) {
 }
 
 export async function build() {
-  const esbuild = await import('esbuild');
-  const terser = await import('terser');
+  let esbuild;
+  let terser;
+  try {
+    esbuild = await import('esbuild');
+    terser = await import('terser');
+  } catch (e) {
+    throw new Error(`the minifiers are not installed (${e.code || e.message}): run npm ci in js/`);
+  }
   const want = pinned();
   const terserVersion = JSON.parse(readFileSync(path.join(here, 'node_modules', 'terser', 'package.json'), 'utf8')).version;
   const have = { esbuild: esbuild.version, terser: terserVersion };
@@ -151,7 +157,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.ar
   main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   }, (err) => {
-    console.error(`FAIL: ${err.stack || err}`);
+    console.error(`FAIL: ${err && err.message ? err.message : err}`);
     process.exitCode = 1;
   });
 }

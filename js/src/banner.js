@@ -427,6 +427,7 @@
     var subs = [];
     var S = null; // the state applied on the page
     var known = null; // the last state the server sent
+    var localOp = null; // the unacknowledged choice S was computed from
     var D = null; // the last GET answer (texts, categories, policy)
     var T = {};
     var ui = null;
@@ -480,7 +481,8 @@
         status(T.saved);
       }),
       onFail: guard(function (op, n) {
-        if (!n && D) {
+        if (!n && D && localOp !== op) {
+          localOp = op;
           applyState(localState(S || D.state, D.categories, op));
           status(T.pending);
         }
@@ -517,7 +519,7 @@
 
     function policyLink() {
       var url = D.policy && safeUrl(D.policy.url, win.location.href);
-      return url ? h('a', { href: url, cls: 'cmw-a', text: T.policy_link }) : null;
+      return url ? h('a', { href: url, text: T.policy_link }) : null;
     }
 
     function notes(box) {
@@ -646,9 +648,9 @@
     function onKey(e) {
       if (!layer) return;
       if (e.key === 'Escape') {
-        var decided = S && S.decided;
-        if (layer === 2 && !decided) show(1);
-        else if (decided) show(0);
+        var free = closable();
+        if (layer === 2 && !free) show(1);
+        else if (free) show(0);
         else return;
         e.preventDefault();
       } else if (e.key === 'Tab' && layer === 2) {
@@ -662,12 +664,17 @@
       }
     }
 
+    // The banner may be closed without a choice once the visitor has decided
+    // or when the server does not need an answer.
+    function closable() {
+      return !!(S && (S.decided || !S.needs_prompt));
+    }
+
     function refresh() {
-      var decided = !!(S && S.decided);
       notes(ui.n1);
       notes(ui.n2);
-      ui.withdraw.hidden = !decided && !(S && S.consent_id);
-      ui.close.hidden = !decided;
+      ui.withdraw.hidden = !(S && (S.decided || S.consent_id));
+      ui.close.hidden = !closable();
       ui.close.parentNode.hidden = ui.withdraw.hidden && ui.close.hidden;
     }
 
@@ -719,7 +726,7 @@
         if (!data || !data.state) throw new Error('bad answer');
         D = data;
         T = data.texts || {};
-        var op = loadPending(storage);
+        var op = localOp = loadPending(storage);
         known = data.state;
         applyState(op ? localState(known, data.categories, op) : known);
         if (op) sender.submit(op);
