@@ -88,6 +88,8 @@ class _Parser:
                 raise PolicyError(key, "is missing")
             return {}
         if isinstance(value, str):
+            if required and not value.strip():
+                raise PolicyError(key, "needs a text")
             return {locale: value for locale in self.locales}
         table = _typed(value, Mapping, key, "a string or a table of locale = text")  # type: ignore[type-abstract]
         result: dict[str, str] = {}

@@ -187,7 +187,7 @@ class Policy:
 
     def regime_for(self, country: str | None) -> Regime:
         """The regime for an ISO country code (None or unknown: the default)."""
-        name = self.country_regimes.get(country or "", self.regime) if country else self.regime
+        name = self.country_regimes.get(country.upper(), self.regime) if country else self.regime
         return REGIMES[name]
 
     def lifetime_days(self, regime: Regime) -> int:
