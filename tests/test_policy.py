@@ -152,6 +152,11 @@ def test_from_toml(tmp_path: Path) -> None:
     assert "mtm_cid" in matcher.click_ids
 
 
+@pytest.mark.parametrize(("country", "regime"), [("KR", "pipa"), ("kr", "pipa"), ("de", "gdpr")])
+def test_regime_for_ignores_case(country: str, regime: str) -> None:
+    assert Policy.preset("ccpa").regime_for(country).name == regime
+
+
 def test_from_toml_equals_from_dict(tmp_path: Path) -> None:
     import tomllib
 
@@ -199,6 +204,8 @@ INVALID: list[tuple[str, dict[str, Any], str]] = [
         "categories[2].description",
     ),
     ("text not a string", edit(_set("categories.1.title.en", 5)), "categories[1].title.en"),
+    ("blank title string", edit(_set("categories.1.title", "  ")), "categories[1].title"),
+    ("empty processor name", edit(_set("processors.0.name", "")), "processors[0].name"),
     ("bad category id", edit(_set("categories.1.id", "Chat")), "categories[1].id"),
     ("category id with a dash", edit(_set("categories.1.id", "live-chat")), "categories[1].id"),
     ("category id not a string", edit(_set("categories.1.id", 1)), "categories[1].id"),
