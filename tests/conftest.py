@@ -15,6 +15,7 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
 from starlette.applications import Starlette
@@ -56,6 +57,7 @@ DEMO_SET_COOKIES: tuple[str, ...] = (
     "session=s2; Path=/; HttpOnly",
 )
 STREAM_CHUNKS: tuple[bytes, ...] = (b"one,", b"two,", b"three")
+ECHO_HEADERS = ("cache-control", "vary")
 NO_JSON: Any = object()  # ``json=None`` sends the JSON ``null``
 
 
@@ -242,7 +244,13 @@ def _report(consent: Any, cookie: str | None, query: str) -> dict[str, Any]:
         "allows": {c.id: consent.allows(c.id) for c in consent.policy.categories},
         "cookie": cookie,
         "query": query,
+        "regime": consent.regime,
     }
+
+
+def _echo_headers(query: str) -> list[tuple[str, str]]:
+    """``/headers?cache-control=…&vary=…`` answers with those headers."""
+    return [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k in ECHO_HEADERS]
 
 
 def make_starlette_app() -> Starlette:
@@ -262,6 +270,13 @@ def make_starlette_app() -> Starlette:
     async def plain(request: Request) -> PlainTextResponse:
         return PlainTextResponse("plain")
 
+    async def headers(request: Request) -> JSONResponse:
+        query = request.scope["query_string"].decode("latin-1")
+        response = JSONResponse(_report(request.scope["consent"], None, query))
+        for name, value in _echo_headers(query):
+            response.raw_headers.append((name.encode(), value.encode("latin-1")))
+        return response
+
     async def stream(request: Request) -> StreamingResponse:
         consent = request.scope["consent"]
         analytics = consent.allows("analytics")
@@ -279,6 +294,7 @@ def make_starlette_app() -> Starlette:
         routes=[
             Route("/", home),
             Route("/plain", plain),
+            Route("/headers", headers),
             Route("/stream", stream),
         ]
     )
@@ -301,6 +317,10 @@ def wsgi_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Ite
     if path == "/plain":
         start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8")])
         return [b"plain"]
+    if path == "/headers":
+        body = jsonlib.dumps(_report(environ["consent_mw.consent"], None, query)).encode()
+        start_response("200 OK", [("Content-Type", "application/json"), *_echo_headers(query)])
+        return [body]
     if path == "/stream":
         analytics = environ["consent_mw.consent"].allows("analytics")
         start_response(

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
 from conftest import OTHER_SECRET, STREAM_CHUNKS, ClientFactory, Result
+from consent_mw import CountryHeader
 from consent_mw.cookies import parse_cookie_header
 
 SHOP = "www.shop.example.com"
@@ -410,3 +412,97 @@ def test_consent_cookie_is_not_stripped_or_expired(client: ClientFactory) -> Non
     token = client.token({}, action="reject_all")
     result = client.get("/plain", cookies={"consent_mw": token}, host=SHOP)
     assert result.expired == set()
+
+
+# -- caches: how the app's own headers are merged -------------------------------------------------
+
+CACHE_HEADERS = [
+    # (app's Cache-Control, app's Vary) -> what leaves the middleware
+    ((None, None), ("private", "Cookie, Sec-GPC")),
+    (("public, max-age=60", None), ("private, max-age=60", "Cookie, Sec-GPC")),
+    (("PUBLIC, Max-Age=60", None), ("private, Max-Age=60", "Cookie, Sec-GPC")),
+    (("public, s-maxage=600, max-age=60", None), ("private, max-age=60", "Cookie, Sec-GPC")),
+    (
+        ("max-age=60, must-revalidate", None),
+        ("private, max-age=60, must-revalidate", "Cookie, Sec-GPC"),
+    ),
+    (("no-store", None), ("no-store", "Cookie, Sec-GPC")),
+    (("private, max-age=5", None), ("private, max-age=5", "Cookie, Sec-GPC")),
+    ((None, "*"), ("private", "*")),
+    ((None, "cookie"), ("private", "cookie, Sec-GPC")),
+    ((None, "Accept-Encoding, Sec-GPC"), ("private", "Accept-Encoding, Sec-GPC, Cookie")),
+    ((None, "Cookie,Sec-GPC"), ("private", "Cookie,Sec-GPC")),
+]
+
+
+@pytest.mark.parametrize(
+    ("app", "expected"), CACHE_HEADERS, ids=[repr(c[0]) for c in CACHE_HEADERS]
+)
+def test_cache_headers_are_merged(
+    client: ClientFactory,
+    app: tuple[str | None, str | None],
+    expected: tuple[str, str],
+) -> None:
+    params = {"cache-control": app[0], "vary": app[1]}
+    query = urlencode({k: v for k, v in params.items() if v is not None})
+    result = client.get(f"/headers?{query}")
+    assert result.status == 200
+    assert result.headers_named("cache-control") == [expected[0]]
+    assert result.headers_named("vary") == [expected[1]]
+
+
+# -- which consent cookie counts -------------------------------------------------------------------
+
+
+def test_first_valid_consent_cookie_wins(client: ClientFactory) -> None:
+    valid = client.token(dict.fromkeys(client.policy.optional_ids, True))
+    forged = client.token({}, secret=OTHER_SECRET)
+    for cookies in (
+        [("consent_mw", forged), ("consent_mw", valid)],
+        [("consent_mw", "garbage"), ("consent_mw", valid)],
+    ):
+        assert client.get("/", cookies=cookies).body["allows"] == GDPR_ALL
+    rejected = client.token({})
+    both = [("consent_mw", rejected), ("consent_mw", valid)]
+    assert client.get("/", cookies=both).body["allows"] == GDPR_NONE
+
+
+def test_a_cookie_named_like_the_consent_cookie_does_not_count(client: ClientFactory) -> None:
+    valid = client.token(dict.fromkeys(client.policy.optional_ids, True))
+    assert client.get("/", cookies=[("xconsent_mw", valid)]).body["allows"] == GDPR_NONE
+    assert client(cookie_name="cmw").get("/", cookies=[("cmw", valid)]).body["allows"] == GDPR_ALL
+
+
+# -- where the visitor is ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("options", "headers", "regime", "allows"),
+    [
+        ({}, {}, "gdpr", GDPR_NONE),
+        ({"country": "US"}, {}, "ccpa", GDPR_NONE),  # the gdpr preset has no default-on
+        ({"policy": "ccpa"}, {}, "ccpa", GDPR_ALL),
+        ({"policy": "ccpa", "country": "DE"}, {}, "gdpr", GDPR_NONE),
+        ({"policy": "ccpa", "country": "kr"}, {}, "pipa", GDPR_NONE),
+        ({"policy": "ccpa", "country": CountryHeader()}, {"cf-ipcountry": "FR"}, "gdpr", GDPR_NONE),
+        ({"policy": "ccpa", "country": CountryHeader()}, {"cf-ipcountry": "US"}, "ccpa", GDPR_ALL),
+        ({"policy": "ccpa", "country": CountryHeader()}, {"cf-ipcountry": "XX"}, "ccpa", GDPR_ALL),
+        (
+            {"policy": "ccpa", "country": CountryHeader()},
+            {"cf-ipcountry": "US", "sec-gpc": "1"},
+            "ccpa",
+            GDPR_NO_ADS,
+        ),
+        ({"policy": "ccpa", "country": lambda facts: "de"}, {}, "gdpr", GDPR_NONE),
+        ({"policy": "ccpa", "country": lambda facts: 1 / 0}, {}, "ccpa", GDPR_ALL),
+    ],
+)
+def test_country_regime(
+    client: ClientFactory,
+    options: dict[str, Any],
+    headers: dict[str, str],
+    regime: str,
+    allows: dict[str, bool],
+) -> None:
+    body = client(**options).get("/", headers=headers).body
+    assert (body["regime"], body["allows"]) == (regime, allows)

@@ -150,7 +150,7 @@ def test_post_choices_saves_and_sets_cookie(
     assert cookie.attrs["path"] == "/"
     assert "httponly" not in cookie.flags
     assert "secure" not in cookie.flags
-    assert 0 < int(cookie.attrs["max-age"]) <= 182 * 86400
+    assert 181 * 86400 < int(cookie.attrs["max-age"]) <= 182 * 86400
     consent = ConsentCookieCodec(SECRET).loads(cookie.value)
     assert consent is not None
     assert dict(consent.choices) == choices
@@ -570,3 +570,24 @@ def test_any_bytes_give_200_or_a_json_4xx(client: ClientFactory, body: bytes) ->
     )
     assert result.status in (200, 400), result.body
     assert result.header("content-type") == JSON_CT
+
+
+@pytest.mark.parametrize(("trust", "ip"), [(False, "203.0.113.0"), (True, "198.51.100.0")])
+def test_forwarded_for_only_when_trusted(client: ClientFactory, trust: bool, ip: str) -> None:
+    harness = client(trust_forwarded=trust)
+    headers = {"x-forwarded-for": "198.51.100.7, 10.0.0.1"}
+    assert post(harness, {"action": "reject_all"}, headers=headers).status == 200
+    [record] = harness.store.all_records()
+    assert record.ip == ip
+
+
+def test_record_carries_country_regime_and_user_agent(client: ClientFactory) -> None:
+    harness = client(country="KR")
+    headers = {"user-agent": "Mozilla/5.0 (X11)\x7f"}
+    result = post(harness, {"action": "accept_all"}, headers=headers)
+    assert result.body["state"]["regime"] == "pipa"
+    [record] = harness.store.all_records()
+    assert (record.country, record.regime) == ("KR", "pipa")
+    assert record.user_agent == "Mozilla/5.0 (X11)"
+    # PIPA's default lifetime applies to the cookie.
+    assert 364 * 86400 < int(consent_cookie(result).attrs["max-age"]) <= 365 * 86400
