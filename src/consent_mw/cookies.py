@@ -126,7 +126,7 @@ class ConsentCookieCodec:
         consent = self._verify(value, now)
         if consent is not None and self.cache_size:
             if len(self._verified) >= self.cache_size:
-                del self._verified[next(iter(self._verified))]
+                drop_oldest(self._verified)
             self._verified[value] = consent
         return consent
 
@@ -190,6 +190,18 @@ class ConsentCookieCodec:
             gpc=data.get("g") == 1,
             gpc_override=data.get("o") == 1,
         )
+
+
+def drop_oldest(memo: dict[Any, Any]) -> None:
+    """Drop the oldest entry of a bounded memo.
+
+    Threads of a WSGI server evict at the same time: the entry may already be
+    gone, or the dict may change under the iterator. Either way there is room.
+    """
+    try:
+        memo.pop(next(iter(memo)), None)
+    except (RuntimeError, StopIteration):
+        pass
 
 
 def parse_cookie_header(header: str) -> list[tuple[str, str]]:

@@ -16,7 +16,7 @@ from urllib.parse import unquote_plus
 
 from .config import Config
 from .consent import Consent, Decision, Verdict, judge
-from .cookies import ConsentCookieCodec, build_set_cookie, expire_cookie
+from .cookies import ConsentCookieCodec, build_set_cookie, drop_oldest, expire_cookie
 from .facts import RequestFacts
 from .regimes import REGIMES
 
@@ -78,7 +78,7 @@ class Engine:
         if self.cache_size <= 0:
             return
         if len(memo) >= self.cache_size:
-            del memo[next(iter(memo))]
+            drop_oldest(memo)
         memo[key] = value
 
     def read_cookies(self, cookie_header: str) -> tuple[Consent | None, bool]:
