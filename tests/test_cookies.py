@@ -401,3 +401,54 @@ def test_expire_cookie_on_an_ip_host() -> None:
     assert expire_cookie("_ga", "10.0.0.1:8080") == [
         "_ga=; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
     ]
+
+
+class RacedDict(dict):  # type: ignore[type-arg]
+    """A memo where another thread always evicts the oldest entry just before us."""
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        for key in list(super().__iter__()):
+            super().pop(key, None)  # the other thread's eviction
+            yield key
+
+
+def test_cache_eviction_survives_a_concurrent_eviction() -> None:
+    codec = ConsentCookieCodec(SECRET, cache_size=2)
+    codec._verified = RacedDict()
+    tokens = [
+        codec.dumps(Consent(**{**CONSENT.__dict__, "id": f"{'b' * 20}{i:02d}"})) for i in range(5)
+    ]
+    for token in tokens:
+        assert codec.loads(token, now=NOW) is not None
+
+
+def test_cache_under_threads_never_raises() -> None:
+    import sys
+    import threading
+
+    codec = ConsentCookieCodec(SECRET, cache_size=2)
+    tokens = [
+        codec.dumps(Consent(**{**CONSENT.__dict__, "id": f"{'c' * 18}{i:04d}"})) for i in range(400)
+    ]
+    errors: list[BaseException] = []
+
+    def work(offset: int) -> None:
+        try:
+            for token in tokens[offset::8]:
+                assert codec.loads(token, now=NOW) is not None
+        except BaseException as exc:
+            errors.append(exc)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    try:
+        for _ in range(20):
+            codec._verified.clear()
+            threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert errors == []
