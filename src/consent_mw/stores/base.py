@@ -1,10 +1,14 @@
-"""The ledger's protocol and its proof-of-consent record.
+"""The ledger's protocol, its proof-of-consent record and the collected-data event.
 
-A store keeps two things: an append-only list of :class:`Record` (the proof:
-who agreed to what, when, under which texts) and the current state per
-subject. Every store has a sync face (``append``…) for WSGI and scripts and an
-async face (``aappend``…) for ASGI; a store whose I/O blocks runs the sync
-face in a worker thread so the event loop never waits on disk.
+A store keeps an append-only list of :class:`Record` per subject (the proof:
+who agreed to what, when, under which texts), the current state per subject,
+exact counters per ``(policy_version, category, granted)`` over the current
+states, links from a logged-in user to the consent ids (subjects) they used,
+and :class:`Event` records of automatically collected data that expire.
+
+Every store has a sync face (``append``…) for WSGI and scripts and an async
+face (``aappend``…) for ASGI; a store whose I/O blocks runs the sync face in a
+worker thread by default so the event loop never waits on disk or network.
 """
 
 from __future__ import annotations
@@ -12,13 +16,18 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from anyio import to_thread
 
-__all__ = ["BaseStore", "Event", "Record", "new_record_id"]
+__all__ = ["STATUTORY_HOLD_KINDS", "BaseStore", "Event", "Record", "new_record_id"]
+
+
+#: Event kinds a data-subject deletion keeps: login records must be kept for 3 months
+#: (Protection of Communications Secrets Act); they still expire at ``expires_at``.
+STATUTORY_HOLD_KINDS: frozenset[str] = frozenset({"login"})
 
 
 def new_record_id(now: float | None = None) -> str:
@@ -101,25 +110,127 @@ class Event:
     def from_dict(cls, data: Mapping[str, Any]) -> Event:
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Event:
+        return cls.from_dict(json.loads(text))
+
+
+def require_id(value: object, what: str = "subject_id") -> str:
+    """``value`` if it is a non-empty string; stores refuse anything else."""
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{what} must be a non-empty string, not {value!r}.")
+    return value
+
+
+def check_proof(subject_id: str, proof: Record) -> None:
+    """The deletion proof must be a ``delete`` record of the subject being deleted."""
+    if proof.subject_id != subject_id or proof.action != "delete":
+        raise ValueError(
+            f"proof must be a record with action 'delete' for subject {subject_id!r}, "
+            f"not action {proof.action!r} for subject {proof.subject_id!r}."
+        )
+
+
+def id_list(subject_ids: Iterable[str]) -> list[str]:
+    """``subject_ids`` as a list of distinct ids, first occurrence first."""
+    if isinstance(subject_ids, str | bytes):
+        raise TypeError("lookup() takes an iterable of subject ids, not one string.")
+    return list(dict.fromkeys(require_id(s) for s in subject_ids))
+
+
+def latest(records: Iterable[Record | None]) -> Record | None:
+    """The most recent of ``records`` (by time, then record id), ignoring ``None``."""
+    found = [r for r in records if r is not None]
+    return max(found, key=lambda r: (r.time, r.record_id)) if found else None
+
 
 class BaseStore:
-    """Shared behaviour; subclasses implement the sync methods and may override the async ones."""
+    """The ledger protocol; subclasses implement the sync methods and may override the
+    async ones (by default ``aX`` runs ``X`` in a worker thread).
+
+    ::
+
+        store.append(record)                     # one consent change
+        store.current("c0ffee…")                 # the subject's state now, or None
+        store.lookup(["c0ffee…", "d00d…"])       # many at once: {id: Record | None}
+        store.link_user("c0ffee…", "user-42")    # at login
+        store.by_user("user-42")                 # carry consent to another device
+    """
+
+    # -- consent records -------------------------------------------------------------
 
     def append(self, record: Record) -> None:
+        """Append ``record`` to its subject's history, make it the current state and move
+        the counters from the previous state's choices to the new ones, atomically.
+        Appending the record that is already current (a retried write) changes nothing."""
         raise NotImplementedError
 
     def current(self, subject_id: str) -> Record | None:
         raise NotImplementedError
 
     def history(self, subject_id: str, *, limit: int = 100) -> list[Record]:
+        """The subject's records, newest first, at most ``limit``."""
+        raise NotImplementedError
+
+    def lookup(self, subject_ids: Iterable[str]) -> dict[str, Record | None]:
+        """The current state of each subject (``None`` when it has none), in one batch."""
         raise NotImplementedError
 
     def counts(self, policy_version: str | None = None) -> dict[tuple[str, str, bool], int]:
         """Current subjects per ``(policy_version, category, granted)``."""
         raise NotImplementedError
 
+    # -- users ------------------------------------------------------------------------
+
+    def link_user(self, subject_id: str, user_id: str) -> None:
+        """Record that ``user_id`` logged in with consent id ``subject_id``."""
+        raise NotImplementedError
+
+    def subjects_of(self, user_id: str) -> list[str]:
+        """The subjects linked to ``user_id``, most recently linked first."""
+        raise NotImplementedError
+
+    def by_user(self, user_id: str) -> Record | None:
+        """The most recent current state among the user's subjects (to carry consent
+        across devices), or ``None``."""
+        subjects = self.subjects_of(require_id(user_id, "user_id"))
+        return latest(self.lookup(subjects).values()) if subjects else None
+
+    # -- data-subject deletion ------------------------------------------------------
+
+    def delete_subject(self, subject_id: str, *, proof: Record) -> int:
+        """Erase the subject: its records, current state, user links and events (except
+        kinds in :data:`STATUTORY_HOLD_KINDS`); take its current choices off the
+        counters; then append ``proof`` (a minimal record with action ``delete``) to its
+        history so the ledger shows the deletion. ``proof`` does not become the current
+        state. Returns the number of records and events removed."""
+        raise NotImplementedError
+
+    # -- automatically collected data -------------------------------------------------
+
+    def record_events(self, events: Sequence[Event]) -> None:
+        """Write a batch of events; each is dropped at its ``expires_at``."""
+        raise NotImplementedError
+
+    def events(
+        self, subject_id: str | None = None, user_id: str | None = None, limit: int = 100
+    ) -> list[Event]:
+        """Unexpired events, newest first, of a subject and/or a user (all if neither)."""
+        raise NotImplementedError
+
+    def purge(self, now: float | None = None) -> int:
+        """Delete events expired at ``now``; returns how many (0 where a TTL does it)."""
+        raise NotImplementedError
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    def ping(self) -> None:
+        """Raise :class:`~consent_mw.exceptions.StoreUnavailable` if the store is down."""
+
     def close(self) -> None:
         pass
+
+    # -- the async face ---------------------------------------------------------------
 
     async def aappend(self, record: Record) -> None:
         await to_thread.run_sync(self.append, record)
@@ -129,6 +240,39 @@ class BaseStore:
 
     async def ahistory(self, subject_id: str, *, limit: int = 100) -> list[Record]:
         return await to_thread.run_sync(lambda: self.history(subject_id, limit=limit))
+
+    async def alookup(self, subject_ids: Iterable[str]) -> dict[str, Record | None]:
+        ids = id_list(subject_ids)
+        return await to_thread.run_sync(self.lookup, ids)
+
+    async def acounts(self, policy_version: str | None = None) -> dict[tuple[str, str, bool], int]:
+        return await to_thread.run_sync(self.counts, policy_version)
+
+    async def alink_user(self, subject_id: str, user_id: str) -> None:
+        await to_thread.run_sync(self.link_user, subject_id, user_id)
+
+    async def asubjects_of(self, user_id: str) -> list[str]:
+        return await to_thread.run_sync(self.subjects_of, user_id)
+
+    async def aby_user(self, user_id: str) -> Record | None:
+        return await to_thread.run_sync(self.by_user, user_id)
+
+    async def adelete_subject(self, subject_id: str, *, proof: Record) -> int:
+        return await to_thread.run_sync(lambda: self.delete_subject(subject_id, proof=proof))
+
+    async def arecord_events(self, events: Sequence[Event]) -> None:
+        await to_thread.run_sync(self.record_events, list(events))
+
+    async def aevents(
+        self, subject_id: str | None = None, user_id: str | None = None, limit: int = 100
+    ) -> list[Event]:
+        return await to_thread.run_sync(self.events, subject_id, user_id, limit)
+
+    async def apurge(self, now: float | None = None) -> int:
+        return await to_thread.run_sync(self.purge, now)
+
+    async def aping(self) -> None:
+        await to_thread.run_sync(self.ping)
 
     async def aclose(self) -> None:
         await to_thread.run_sync(self.close)

@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
+from collections.abc import Iterable, Sequence
 
-from .base import BaseStore, Record
+from .base import (
+    STATUTORY_HOLD_KINDS,
+    BaseStore,
+    Event,
+    Record,
+    check_proof,
+    id_list,
+    require_id,
+)
 
 __all__ = ["MemoryStore"]
 
@@ -18,24 +28,43 @@ class MemoryStore(BaseStore):
         self._records: dict[str, list[Record]] = {}
         self._current: dict[str, Record] = {}
         self._counts: Counter[tuple[str, str, bool]] = Counter()
+        # user -> subjects in link order (a dict keeps insertion order; relinking moves
+        # the subject to the end)
+        self._links: dict[str, dict[str, None]] = {}
+        self._events: list[Event] = []
+
+    def _move_counts(self, old: Record | None, new: Record | None) -> None:
+        if old is not None:
+            for category, granted in old.choices.items():
+                self._counts[(old.policy_version, category, granted)] -= 1
+        if new is not None:
+            for category, granted in new.choices.items():
+                self._counts[(new.policy_version, category, granted)] += 1
 
     def append(self, record: Record) -> None:
+        subject = require_id(record.subject_id)
         with self._lock:
-            self._records.setdefault(record.subject_id, []).append(record)
-            old = self._current.get(record.subject_id)
-            if old is not None:
-                for category, granted in old.choices.items():
-                    self._counts[(old.policy_version, category, granted)] -= 1
-            for category, granted in record.choices.items():
-                self._counts[(record.policy_version, category, granted)] += 1
-            self._current[record.subject_id] = record
+            old = self._current.get(subject)
+            if old is not None and old.record_id == record.record_id:
+                return
+            self._records.setdefault(subject, []).append(record)
+            self._move_counts(old, record)
+            self._current[subject] = record
 
     def current(self, subject_id: str) -> Record | None:
-        return self._current.get(subject_id)
+        return self._current.get(require_id(subject_id))
 
     def history(self, subject_id: str, *, limit: int = 100) -> list[Record]:
+        require_id(subject_id)
+        if limit <= 0:
+            return []
         with self._lock:
             return list(reversed(self._records.get(subject_id, [])[-limit:]))
+
+    def lookup(self, subject_ids: Iterable[str]) -> dict[str, Record | None]:
+        ids = id_list(subject_ids)
+        with self._lock:
+            return {s: self._current.get(s) for s in ids}
 
     def counts(self, policy_version: str | None = None) -> dict[tuple[str, str, bool], int]:
         with self._lock:
@@ -49,6 +78,70 @@ class MemoryStore(BaseStore):
         with self._lock:
             return [r for records in self._records.values() for r in records]
 
+    def link_user(self, subject_id: str, user_id: str) -> None:
+        require_id(subject_id)
+        require_id(user_id, "user_id")
+        with self._lock:
+            subjects = self._links.setdefault(user_id, {})
+            subjects.pop(subject_id, None)
+            subjects[subject_id] = None
+
+    def subjects_of(self, user_id: str) -> list[str]:
+        require_id(user_id, "user_id")
+        with self._lock:
+            return list(reversed(self._links.get(user_id, {})))
+
+    def delete_subject(self, subject_id: str, *, proof: Record) -> int:
+        require_id(subject_id)
+        check_proof(subject_id, proof)
+        with self._lock:
+            removed = len(self._records.pop(subject_id, []))
+            self._move_counts(self._current.pop(subject_id, None), None)
+            for user, subjects in list(self._links.items()):
+                subjects.pop(subject_id, None)
+                if not subjects:
+                    del self._links[user]
+            kept = [
+                e
+                for e in self._events
+                if e.subject_id != subject_id or e.kind in STATUTORY_HOLD_KINDS
+            ]
+            removed += len(self._events) - len(kept)
+            self._events = kept
+            self._records[subject_id] = [proof]
+        return removed
+
+    def record_events(self, events: Sequence[Event]) -> None:
+        batch = list(events)
+        with self._lock:
+            self._events.extend(batch)
+
+    def events(
+        self, subject_id: str | None = None, user_id: str | None = None, limit: int = 100
+    ) -> list[Event]:
+        if limit <= 0:
+            return []
+        now = time.time()
+        with self._lock:
+            found = [
+                e
+                for e in reversed(self._events)
+                if e.expires_at > now
+                and (subject_id is None or e.subject_id == subject_id)
+                and (user_id is None or e.user_id == user_id)
+            ]
+        # A stable sort keeps the newest-written first among events of the same time.
+        found.sort(key=lambda e: e.time, reverse=True)
+        return found[:limit]
+
+    def purge(self, now: float | None = None) -> int:
+        cutoff = time.time() if now is None else now
+        with self._lock:
+            kept = [e for e in self._events if e.expires_at > cutoff]
+            purged = len(self._events) - len(kept)
+            self._events = kept
+        return purged
+
     async def aappend(self, record: Record) -> None:
         self.append(record)
 
@@ -57,6 +150,38 @@ class MemoryStore(BaseStore):
 
     async def ahistory(self, subject_id: str, *, limit: int = 100) -> list[Record]:
         return self.history(subject_id, limit=limit)
+
+    async def alookup(self, subject_ids: Iterable[str]) -> dict[str, Record | None]:
+        return self.lookup(subject_ids)
+
+    async def acounts(self, policy_version: str | None = None) -> dict[tuple[str, str, bool], int]:
+        return self.counts(policy_version)
+
+    async def alink_user(self, subject_id: str, user_id: str) -> None:
+        self.link_user(subject_id, user_id)
+
+    async def asubjects_of(self, user_id: str) -> list[str]:
+        return self.subjects_of(user_id)
+
+    async def aby_user(self, user_id: str) -> Record | None:
+        return self.by_user(user_id)
+
+    async def adelete_subject(self, subject_id: str, *, proof: Record) -> int:
+        return self.delete_subject(subject_id, proof=proof)
+
+    async def arecord_events(self, events: Sequence[Event]) -> None:
+        self.record_events(events)
+
+    async def aevents(
+        self, subject_id: str | None = None, user_id: str | None = None, limit: int = 100
+    ) -> list[Event]:
+        return self.events(subject_id, user_id, limit)
+
+    async def apurge(self, now: float | None = None) -> int:
+        return self.purge(now)
+
+    async def aping(self) -> None:
+        self.ping()
 
     async def aclose(self) -> None:
         self.close()

@@ -4,17 +4,30 @@ One connection per thread (sqlite3 connections must not be shared between
 threads); async callers reach it through a worker thread (see
 :class:`~consent_mw.stores.base.BaseStore`). Each consent change is one
 transaction: append the record, replace the current state, adjust counters.
+Events (automatically collected data) live in their own table until
+:meth:`SQLiteStore.purge` deletes the expired ones; reads never return them.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import threading
+import time
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ..exceptions import StoreUnavailable
-from .base import BaseStore, Record
+from ..exceptions import StoreError, StoreUnavailable
+from .base import (
+    STATUTORY_HOLD_KINDS,
+    BaseStore,
+    Event,
+    Record,
+    check_proof,
+    id_list,
+    require_id,
+)
 
 __all__ = ["SQLiteStore"]
 
@@ -43,7 +56,31 @@ CREATE TABLE IF NOT EXISTS counters (
     n INTEGER NOT NULL,
     PRIMARY KEY (policy_version, category, granted)
 );
+CREATE TABLE IF NOT EXISTS links (
+    user_id TEXT NOT NULL,
+    subject_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (user_id, subject_id)
+);
+CREATE INDEX IF NOT EXISTS links_subject ON links (subject_id);
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    time REAL NOT NULL,
+    kind TEXT NOT NULL,
+    subject_id TEXT,
+    user_id TEXT,
+    expires_at REAL NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_time ON events (time);
+CREATE INDEX IF NOT EXISTS events_subject ON events (subject_id, time)
+    WHERE subject_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS events_user ON events (user_id, time) WHERE user_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS events_expiry ON events (expires_at);
 """
+
+#: SQLite's default limit on host parameters in one statement is 999 before 3.32.
+_CHUNK = 900
 
 _BUMP = """
 INSERT INTO counters (policy_version, category, granted, n) VALUES (?, ?, ?, ?)
@@ -102,52 +139,77 @@ class SQLiteStore(BaseStore):
             return fn(self._connect())
         except sqlite3.OperationalError as exc:
             raise StoreUnavailable(f"The SQLite ledger is not available: {exc}") from exc
+        except sqlite3.Error as exc:
+            raise StoreError(f"The SQLite ledger refused the operation: {exc}") from exc
 
-    def append(self, record: Record) -> None:
-        body = record.to_json()
+    def _transaction(self, fn: Any) -> Any:
+        """Run ``fn(db)`` inside ``BEGIN IMMEDIATE`` … ``COMMIT`` (rolled back on error)."""
 
-        def write(db: sqlite3.Connection) -> None:
+        def run(db: sqlite3.Connection) -> Any:
             db.execute("BEGIN IMMEDIATE")
             try:
-                row = db.execute(
-                    "SELECT body FROM current WHERE subject_id = ?", (record.subject_id,)
-                ).fetchone()
-                db.execute(
-                    "INSERT INTO records (record_id, subject_id, user_id, time, policy_version,"
-                    " action, body) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        record.record_id,
-                        record.subject_id,
-                        record.user_id,
-                        record.time,
-                        record.policy_version,
-                        record.action,
-                        body,
-                    ),
-                )
-                if row is not None:
-                    old = Record.from_json(row[0])
-                    db.executemany(
-                        _BUMP, [(old.policy_version, c, int(g), -1) for c, g in old.choices.items()]
-                    )
-                db.executemany(
-                    _BUMP,
-                    [(record.policy_version, c, int(g), 1) for c, g in record.choices.items()],
-                )
-                db.execute(
-                    "INSERT INTO current (subject_id, user_id, body) VALUES (?, ?, ?)"
-                    " ON CONFLICT (subject_id) DO UPDATE SET user_id = excluded.user_id,"
-                    " body = excluded.body",
-                    (record.subject_id, record.user_id, body),
-                )
+                result = fn(db)
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
+            return result
 
-        self._run(write)
+        return self._run(run)
+
+    @staticmethod
+    def _move_counts(db: sqlite3.Connection, old: Record | None, new: Record | None) -> None:
+        if old is not None:
+            db.executemany(
+                _BUMP, [(old.policy_version, c, int(g), -1) for c, g in old.choices.items()]
+            )
+        if new is not None:
+            db.executemany(
+                _BUMP, [(new.policy_version, c, int(g), 1) for c, g in new.choices.items()]
+            )
+
+    @staticmethod
+    def _current_of(db: sqlite3.Connection, subject_id: str) -> Record | None:
+        row = db.execute("SELECT body FROM current WHERE subject_id = ?", (subject_id,)).fetchone()
+        return Record.from_json(row[0]) if row else None
+
+    @staticmethod
+    def _insert_record(db: sqlite3.Connection, record: Record, body: str) -> None:
+        db.execute(
+            "INSERT INTO records (record_id, subject_id, user_id, time, policy_version,"
+            " action, body) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                record.record_id,
+                record.subject_id,
+                record.user_id,
+                record.time,
+                record.policy_version,
+                record.action,
+                body,
+            ),
+        )
+
+    def append(self, record: Record) -> None:
+        require_id(record.subject_id)
+        body = record.to_json()
+
+        def write(db: sqlite3.Connection) -> None:
+            old = self._current_of(db, record.subject_id)
+            if old is not None and old.record_id == record.record_id:
+                return  # a retried write: already applied
+            self._insert_record(db, record, body)
+            self._move_counts(db, old, record)
+            db.execute(
+                "INSERT INTO current (subject_id, user_id, body) VALUES (?, ?, ?)"
+                " ON CONFLICT (subject_id) DO UPDATE SET user_id = excluded.user_id,"
+                " body = excluded.body",
+                (record.subject_id, record.user_id, body),
+            )
+
+        self._transaction(write)
 
     def current(self, subject_id: str) -> Record | None:
+        require_id(subject_id)
         row = self._run(
             lambda db: db.execute(
                 "SELECT body FROM current WHERE subject_id = ?", (subject_id,)
@@ -156,6 +218,9 @@ class SQLiteStore(BaseStore):
         return Record.from_json(row[0]) if row else None
 
     def history(self, subject_id: str, *, limit: int = 100) -> list[Record]:
+        require_id(subject_id)
+        if limit <= 0:
+            return []
         rows = self._run(
             lambda db: db.execute(
                 "SELECT body FROM records WHERE subject_id = ? ORDER BY seq DESC LIMIT ?",
@@ -172,6 +237,106 @@ class SQLiteStore(BaseStore):
             args = (policy_version,)
         rows = self._run(lambda db: db.execute(sql, args).fetchall())
         return {(v, c, bool(g)): n for v, c, g, n in rows}
+
+    def lookup(self, subject_ids: Iterable[str]) -> dict[str, Record | None]:
+        ids = id_list(subject_ids)
+
+        def read(db: sqlite3.Connection) -> dict[str, str]:
+            found: dict[str, str] = {}
+            for start in range(0, len(ids), _CHUNK):
+                chunk = ids[start : start + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                found.update(
+                    db.execute(
+                        f"SELECT subject_id, body FROM current WHERE subject_id IN ({marks})",
+                        chunk,
+                    ).fetchall()
+                )
+            return found
+
+        bodies = self._run(read)
+        return {s: Record.from_json(bodies[s]) if s in bodies else None for s in ids}
+
+    def link_user(self, subject_id: str, user_id: str) -> None:
+        require_id(subject_id)
+        require_id(user_id, "user_id")
+        self._transaction(
+            lambda db: db.execute(
+                "INSERT INTO links (user_id, subject_id, seq)"
+                " VALUES (?, ?, (SELECT coalesce(max(seq), 0) + 1 FROM links WHERE user_id = ?))"
+                " ON CONFLICT (user_id, subject_id) DO UPDATE SET seq = excluded.seq",
+                (user_id, subject_id, user_id),
+            )
+        )
+
+    def subjects_of(self, user_id: str) -> list[str]:
+        require_id(user_id, "user_id")
+        rows = self._run(
+            lambda db: db.execute(
+                "SELECT subject_id FROM links WHERE user_id = ? ORDER BY seq DESC", (user_id,)
+            ).fetchall()
+        )
+        return [row[0] for row in rows]
+
+    def delete_subject(self, subject_id: str, *, proof: Record) -> int:
+        require_id(subject_id)
+        check_proof(subject_id, proof)
+        hold = sorted(STATUTORY_HOLD_KINDS)
+
+        def erase(db: sqlite3.Connection) -> int:
+            self._move_counts(db, self._current_of(db, subject_id), None)
+            db.execute("DELETE FROM current WHERE subject_id = ?", (subject_id,))
+            removed = db.execute("DELETE FROM records WHERE subject_id = ?", (subject_id,)).rowcount
+            removed += db.execute(
+                f"DELETE FROM events WHERE subject_id = ?"
+                f" AND kind NOT IN ({','.join('?' * len(hold))})",
+                (subject_id, *hold),
+            ).rowcount
+            db.execute("DELETE FROM links WHERE subject_id = ?", (subject_id,))
+            self._insert_record(db, proof, proof.to_json())
+            return int(removed)
+
+        return int(self._transaction(erase))
+
+    def record_events(self, events: Sequence[Event]) -> None:
+        rows = [
+            (e.time, e.kind, e.subject_id, e.user_id, e.expires_at, e.to_json()) for e in events
+        ]
+        if not rows:
+            return
+        self._transaction(
+            lambda db: db.executemany(
+                "INSERT INTO events (time, kind, subject_id, user_id, expires_at, body)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+        )
+
+    def events(
+        self, subject_id: str | None = None, user_id: str | None = None, limit: int = 100
+    ) -> list[Event]:
+        if limit <= 0:
+            return []
+        sql = "SELECT body FROM events WHERE expires_at > ?"
+        args: list[Any] = [time.time()]
+        if subject_id is not None:
+            sql += " AND subject_id = ?"
+            args.append(subject_id)
+        if user_id is not None:
+            sql += " AND user_id = ?"
+            args.append(user_id)
+        sql += " ORDER BY time DESC, seq DESC LIMIT ?"
+        args.append(limit)
+        rows = self._run(lambda db: db.execute(sql, args).fetchall())
+        return [Event.from_dict(json.loads(row[0])) for row in rows]
+
+    def purge(self, now: float | None = None) -> int:
+        cutoff = time.time() if now is None else now
+        sql = "DELETE FROM events WHERE expires_at <= ?"
+        return int(self._transaction(lambda db: db.execute(sql, (cutoff,)).rowcount))
+
+    def ping(self) -> None:
+        self._run(lambda db: db.execute("SELECT 1").fetchone())
 
     def record_count(self) -> int:
         return int(self._run(lambda db: db.execute("SELECT count(*) FROM records").fetchone()[0]))
