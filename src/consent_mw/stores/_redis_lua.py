@@ -1,0 +1,145 @@
+"""The Redis store's Lua scripts (run with EVALSHA; loaded on the first NOSCRIPT).
+
+Every script touches keys of one hash slot only (see :mod:`._redis_keys`), so each
+runs atomically on a single server and on Redis Cluster alike.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+__all__ = ["APPEND", "DELETE", "EVENT_ADD", "Script"]
+
+
+@dataclass(frozen=True)
+class Script:
+    name: str
+    text: str
+    sha: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sha", hashlib.sha1(self.text.encode("utf-8")).hexdigest())
+
+
+# Counter fields are "<byte length of version>:<version><category>:<1|0>": unambiguous
+# for any strings, parsed back by parse_counter_field(). A field whose count reaches 0
+# is removed so a shard holds only live combinations.
+_COUNTERS = """
+local function field(version, category, granted)
+  return #version .. ':' .. version .. category .. ':' .. granted
+end
+local delta = {}
+local function take_off(state)
+  local version = state['policy_version']
+  for category, granted in pairs(state['choices']) do
+    local f = field(version, category, granted and '1' or '0')
+    delta[f] = (delta[f] or 0) - 1
+  end
+end
+local function apply(key)
+  for f, by in pairs(delta) do
+    if by ~= 0 and redis.call('HINCRBY', key, f, by) == 0 then
+      redis.call('HDEL', key, f)
+    end
+  end
+end
+"""
+
+APPEND = Script(
+    "append",
+    _COUNTERS
+    + """
+-- KEYS: history, current state, counter shard (one slot)
+-- ARGV: record JSON, record id, policy version, then (category, '1'|'0') pairs
+local old = redis.call('GET', KEYS[2])
+if old then
+  local state = cjson.decode(old)
+  -- a retried write whose first attempt was applied: nothing to do
+  if state['record_id'] == ARGV[2] then return 0 end
+  take_off(state)
+end
+for i = 4, #ARGV, 2 do
+  local f = field(ARGV[3], ARGV[i], ARGV[i + 1])
+  delta[f] = (delta[f] or 0) + 1
+end
+apply(KEYS[3])
+redis.call('LPUSH', KEYS[1], ARGV[1])
+redis.call('SET', KEYS[2], ARGV[1])
+return 1
+""",
+)
+
+DELETE = Script(
+    "delete",
+    _COUNTERS
+    + """
+-- KEYS: history, current state, counter shard, users set, event time index, event
+--       expiry index (all of one subject: one slot)
+-- ARGV: proof record JSON, then the event kinds under a statutory hold
+-- Returns {records removed, events removed, users linked, {event key, user id}...}
+local removed = redis.call('LLEN', KEYS[1])
+local old = redis.call('GET', KEYS[2])
+if old then
+  take_off(cjson.decode(old))
+  apply(KEYS[3])
+end
+redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('LPUSH', KEYS[1], ARGV[1])
+local hold = {}
+for i = 2, #ARGV do hold[ARGV[i]] = true end
+local events, gone = 0, {}
+-- The event bodies are the subject's own keys ({p}:{<subject>}:ev:<id>): same slot.
+for _, key in ipairs(redis.call('ZRANGE', KEYS[5], 0, -1)) do
+  local body = redis.call('GET', key)
+  local keep = false
+  if body then
+    local event = cjson.decode(body)
+    keep = hold[event['kind']] ~= nil
+    if not keep then
+      events = events + 1
+      local user = event['user_id']
+      if type(user) ~= 'string' then user = '' end
+      gone[#gone + 1] = key
+      gone[#gone + 1] = user
+    end
+  end
+  if not keep then
+    redis.call('DEL', key)
+    redis.call('ZREM', KEYS[5], key)
+    redis.call('ZREM', KEYS[6], key)
+  end
+end
+local users = redis.call('SMEMBERS', KEYS[4])
+redis.call('DEL', KEYS[4])
+return {removed, events, users, gone}
+""",
+)
+
+EVENT_ADD = Script(
+    "event_add",
+    """
+-- KEYS: time index, expiry index[, event body key] (one slot)
+-- ARGV: event key, time (s), expires at (ms since the epoch)[, event JSON]
+if KEYS[3] then
+  redis.call('SET', KEYS[3], ARGV[4], 'PXAT', ARGV[3])
+end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+-- drop index entries whose event has expired (their key is gone already)
+local now = redis.call('TIME')
+local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now_ms, 'LIMIT', 0, 512)
+if #expired > 0 then
+  redis.call('ZREM', KEYS[1], unpack(expired))
+  redis.call('ZREM', KEYS[2], unpack(expired))
+end
+-- an index lives as long as its longest-lived event
+local last = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
+if last[2] then
+  redis.call('PEXPIREAT', KEYS[1], last[2])
+  redis.call('PEXPIREAT', KEYS[2], last[2])
+end
+return 1
+""",
+)

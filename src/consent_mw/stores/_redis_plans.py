@@ -1,0 +1,260 @@
+"""What each Redis store operation sends and how it reads the replies, without any I/O.
+
+An operation is a generator: it yields requests (:class:`Cmd`, :class:`Eval`,
+:class:`MGet`, :class:`Batch`), receives each reply and returns the result. The sync
+and the async face of :class:`~consent_mw.stores.redis.RedisStore` drive the same
+generators, so both share the key layout, the scripts and the serialisation; only the
+client differs (``redis.Redis`` / ``RedisCluster`` or their ``redis.asyncio`` twins).
+"""
+
+from __future__ import annotations
+
+import heapq
+import time
+from collections.abc import Generator, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from ._redis_keys import EVENT_SHARDS, Keys, parse_counter_field
+from ._redis_lua import APPEND, DELETE, EVENT_ADD, Script
+from .base import (
+    STATUTORY_HOLD_KINDS,
+    Event,
+    Record,
+    check_proof,
+    id_list,
+    latest,
+    require_id,
+)
+
+__all__ = ["Batch", "Cmd", "Eval", "MGet", "Plan", "Plans", "Request"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Cmd:
+    """One command (routed by its first key on a cluster)."""
+
+    args: tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Eval:
+    """EVALSHA of ``script`` (loaded and retried once on NOSCRIPT)."""
+
+    script: Script
+    keys: tuple[str, ...]
+    args: tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MGet:
+    """The values of ``keys`` (MGET per slot on a cluster), in order."""
+
+    keys: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Commands sent in one pipeline (one per node on a cluster); the replies in order."""
+
+    ops: tuple[Cmd | Eval, ...]
+
+
+Request = Cmd | Eval | MGet | Batch
+Plan = Generator[Request, Any, T]
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else value
+
+
+def _pairs(reply: Sequence[Any]) -> list[tuple[float, bytes]]:
+    """A WITHSCORES reply (flat in RESP2, pairs in RESP3) as ``(score, member)``."""
+    if reply and isinstance(reply[0], list | tuple):
+        return [(float(score), member) for member, score in reply]
+    return [(float(reply[i + 1]), reply[i]) for i in range(0, len(reply), 2)]
+
+
+class Plans:
+    """The store's operations as request generators over one key layout."""
+
+    def __init__(self, keys: Keys) -> None:
+        self.keys = keys
+
+    # -- consent records -----------------------------------------------------------
+
+    def append(self, record: Record) -> Plan[None]:
+        subject = require_id(record.subject_id)
+        k = self.keys
+        flat: list[str] = []
+        for category, granted in record.choices.items():
+            flat += (category, "1" if granted else "0")
+        yield Eval(
+            APPEND,
+            (k.hist(subject), k.cur(subject), k.counters(subject)),
+            (record.to_json(), record.record_id, record.policy_version, *flat),
+        )
+
+    def current(self, subject_id: str) -> Plan[Record | None]:
+        raw = yield Cmd(("GET", self.keys.cur(require_id(subject_id))))
+        return Record.from_json(raw) if raw is not None else None
+
+    def history(self, subject_id: str, limit: int) -> Plan[list[Record]]:
+        key = self.keys.hist(require_id(subject_id))
+        if limit <= 0:
+            return []
+        raw = yield Cmd(("LRANGE", key, 0, limit - 1))
+        return [Record.from_json(item) for item in raw]
+
+    def lookup(self, subject_ids: Iterable[str]) -> Plan[dict[str, Record | None]]:
+        ids = id_list(subject_ids)
+        if not ids:
+            return {}
+        raw = yield MGet(tuple(self.keys.cur(s) for s in ids))
+        return {
+            s: Record.from_json(v) if v is not None else None for s, v in zip(ids, raw, strict=True)
+        }
+
+    def counts(self, policy_version: str | None) -> Plan[dict[tuple[str, str, bool], int]]:
+        shards = yield Batch(tuple(Cmd(("HGETALL", key)) for key in self.keys.all_counters()))
+        prefix = None
+        if policy_version is not None:
+            version = policy_version.encode("utf-8")
+            prefix = str(len(version)).encode() + b":" + version
+        totals: dict[tuple[str, str, bool], int] = {}
+        for shard in shards:
+            for field, value in shard.items():
+                if prefix is not None and not field.startswith(prefix):
+                    continue
+                triple = parse_counter_field(field)
+                totals[triple] = totals.get(triple, 0) + int(value)
+        return {k: n for k, n in totals.items() if n}
+
+    # -- users ---------------------------------------------------------------------------
+
+    def link_user(self, subject_id: str, user_id: str) -> Plan[None]:
+        require_id(subject_id)
+        require_id(user_id, "user_id")
+        yield Batch(
+            (
+                Cmd(("ZADD", self.keys.user_subjects(user_id), time.time(), subject_id)),
+                Cmd(("SADD", self.keys.users(subject_id), user_id)),
+            )
+        )
+
+    def subjects_of(self, user_id: str) -> Plan[list[str]]:
+        key = self.keys.user_subjects(require_id(user_id, "user_id"))
+        raw = yield Cmd(("ZREVRANGE", key, 0, -1))
+        return [_text(s) for s in raw]
+
+    def by_user(self, user_id: str) -> Plan[Record | None]:
+        subjects = yield from self.subjects_of(user_id)
+        if not subjects:
+            return None
+        states = yield from self.lookup(subjects)
+        return latest(states.values())
+
+    # -- deletion --------------------------------------------------------------------------
+
+    def delete_subject(self, subject_id: str, proof: Record) -> Plan[int]:
+        require_id(subject_id)
+        check_proof(subject_id, proof)
+        k = self.keys
+        scope = k.subject(subject_id)
+        reply = yield Eval(
+            DELETE,
+            (
+                k.hist(subject_id),
+                k.cur(subject_id),
+                k.counters(subject_id),
+                k.users(subject_id),
+                k.by_time(scope),
+                k.by_expiry(scope),
+            ),
+            (proof.to_json(), *sorted(STATUTORY_HOLD_KINDS)),
+        )
+        records, events, users, gone = reply
+        # The user-side indexes live in other slots: a second, idempotent round trip.
+        cleanup: list[Cmd | Eval] = [
+            Cmd(("ZREM", k.user_subjects(_text(user)), subject_id)) for user in users
+        ]
+        for i in range(0, len(gone), 2):
+            member, user = _text(gone[i]), _text(gone[i + 1])
+            scopes = [k.shard(k.shard_of(member))]
+            if user:
+                scopes.append(k.user(user))
+            for other in scopes:
+                cleanup.append(Cmd(("ZREM", k.by_time(other), member)))
+                cleanup.append(Cmd(("ZREM", k.by_expiry(other), member)))
+        if cleanup:
+            yield Batch(tuple(cleanup))
+        return int(records) + int(events)
+
+    # -- events ----------------------------------------------------------------------------
+
+    def record_events(self, events: Sequence[Event]) -> Plan[None]:
+        k = self.keys
+        now = time.time()
+        ops: list[Cmd | Eval] = []
+        for event in events:
+            if event.expires_at <= now:
+                continue  # already past its retention: never stored
+            eid = k.event_id(event.time)
+            if event.subject_id:
+                home = k.subject(event.subject_id)
+            elif event.user_id:
+                home = k.user(event.user_id)
+            else:
+                home = k.shard(k.shard_of(eid))
+            member = f"{home}:ev:{eid}"
+            expires_ms = int(event.expires_at * 1000)
+            scopes = [home, k.shard(k.shard_of(eid))]
+            if event.user_id:
+                scopes.append(k.user(event.user_id))
+            for scope in dict.fromkeys(scopes):
+                keys: tuple[str, ...] = (k.by_time(scope), k.by_expiry(scope))
+                args: tuple[Any, ...] = (member, repr(float(event.time)), expires_ms)
+                if scope == home:
+                    keys += (member,)
+                    args += (event.to_json(),)
+                ops.append(Eval(EVENT_ADD, keys, args))
+        if ops:
+            yield Batch(tuple(ops))
+
+    def events(self, subject_id: str | None, user_id: str | None, limit: int) -> Plan[list[Event]]:
+        if limit <= 0:
+            return []
+        k = self.keys
+        if subject_id is not None:
+            indexes = [k.by_time(k.subject(require_id(subject_id)))]
+        elif user_id is not None:
+            indexes = [k.by_time(k.user(require_id(user_id, "user_id")))]
+        else:
+            indexes = [k.by_time(k.shard(n)) for n in range(EVENT_SHARDS)]
+        window = limit
+        while True:
+            replies = yield Batch(
+                tuple(Cmd(("ZREVRANGE", key, 0, window - 1, "WITHSCORES")) for key in indexes)
+            )
+            ranked = [_pairs(reply) for reply in replies]
+            exhausted = all(len(r) < window for r in ranked)
+            members = [_text(m) for _, m in heapq.merge(*ranked, reverse=True)]
+            bodies = (yield MGet(tuple(members))) if members else []
+            now = time.time()
+            found: list[Event] = []
+            for body in bodies:
+                if body is None:
+                    continue  # expired (or erased) since the index was written
+                event = Event.from_json(body)
+                if event.expires_at <= now:
+                    continue
+                if user_id is not None and event.user_id != user_id:
+                    continue
+                found.append(event)
+                if len(found) == limit:
+                    return found
+            if exhausted:
+                return found
+            window *= 4
