@@ -1,10 +1,15 @@
-"""The ledger contract, run against every store; ``store_from_url``."""
+"""The ledger contract, run against every store (memory, SQLite, Redis, Redis Cluster);
+``store_from_url``. The Redis stores run against servers started by
+:mod:`redis_servers`; each test gets its own key prefix."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sqlite3
 import threading
+import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +25,14 @@ from consent_mw import (
     StoreUnavailable,
     store_from_url,
 )
+from consent_mw.stores import STATUTORY_HOLD_KINDS, Event, RedisStore
 from consent_mw.stores.base import BaseStore, new_record_id
+from redis_servers import (  # noqa: F401  (session fixtures used through getfixturevalue)
+    RedisServer,
+    cluster_url,
+    redis_cluster_nodes,
+    redis_standalone,
+)
 
 _sequence = iter(range(1, 10**9))
 
@@ -43,14 +55,32 @@ def record(subject: str = "subject-a", version: str = "1", **choices: bool) -> R
     )
 
 
-@pytest.fixture(params=["memory", "sqlite", "sqlite-memory"])
+STORES = [
+    "memory",
+    "sqlite",
+    "sqlite-memory",
+    pytest.param("redis", marks=pytest.mark.redis),
+    pytest.param("redis-cluster", marks=pytest.mark.redis),
+]
+
+
+@pytest.fixture(params=STORES)
 def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], BaseStore]]:
-    """A store factory; closes what it opened."""
+    """A store factory; closes what it opened. Every call shares the same data."""
     opened: list[BaseStore] = []
+    url = None
+    if request.param == "redis":
+        server: RedisServer = request.getfixturevalue("redis_standalone")
+        url = server.url
+    elif request.param == "redis-cluster":
+        url = cluster_url(request.getfixturevalue("redis_cluster_nodes"))
+    prefix = f"t{uuid.uuid4().hex[:12]}"
 
     def make() -> BaseStore:
         store: BaseStore
-        if request.param == "memory":
+        if url is not None:
+            store = RedisStore(url, prefix=prefix)
+        elif request.param == "memory":
             store = MemoryStore()
         elif request.param == "sqlite-memory":
             store = SQLiteStore(":memory:")
@@ -62,6 +92,35 @@ def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Calla
     yield make
     for store in opened:
         store.close()
+
+
+def event(
+    subject: str | None = "subject-a",
+    *,
+    at: float | None = None,
+    kind: str = "page",
+    user: str | None = None,
+    ttl: float = 3600.0,
+    **extra: Any,
+) -> Event:
+    when = time.time() if at is None else at
+    return Event(
+        time=when,
+        kind=kind,
+        purpose="necessary",
+        expires_at=when + ttl,
+        path=f"/p/{next(_sequence)}",
+        status=200,
+        ip="203.0.113.0",
+        subject_id=subject,
+        user_id=user,
+        device={"type": "mobile", "os": "한글"},
+        **extra,
+    )
+
+
+def deletion(subject: str) -> Record:
+    return dataclasses.replace(record(subject), action="delete", choices={}, ip=None, extra={})
 
 
 class TestStoreContract:
@@ -204,6 +263,230 @@ class TestStoreContract:
         anyio.run(scenario)
         assert store.counts() == {("1", "analytics", True): 4}
 
+    # -- added with lookup, users, deletion and events ------------------------------------
+
+    def test_retried_append_is_applied_once(self, make_store: Callable[[], BaseStore]) -> None:
+        store = make_store()
+        item = record("a", analytics=True)
+        store.append(item)
+        store.append(item)  # e.g. a client retry after a lost reply
+        assert store.history("a") == [item]
+        assert store.counts() == {("1", "analytics", True): 1}
+
+    def test_history_limit_zero_and_bad_ids(self, make_store: Callable[[], BaseStore]) -> None:
+        store = make_store()
+        store.append(record("a"))
+        assert store.history("a", limit=0) == []
+        with pytest.raises(ValueError):
+            store.current("")
+        with pytest.raises(ValueError):
+            store.append(record(""))
+
+    @pytest.mark.parametrize("subject", ["a{b}c", "x}:cur", "%7B", "{", "한글-동의", "a b\\n"])
+    def test_any_subject_id_is_its_own_key(
+        self, make_store: Callable[[], BaseStore], subject: str
+    ) -> None:
+        store = make_store()
+        mine, other = record(subject, analytics=True), record("a", analytics=False)
+        store.append(mine)
+        store.append(other)
+        assert store.current(subject) == mine
+        assert store.history(subject) == [mine]
+        assert store.lookup([subject, "a"]) == {subject: mine, "a": other}
+        assert store.counts() == {("1", "analytics", True): 1, ("1", "analytics", False): 1}
+
+    def test_counts_filter_does_not_match_a_version_prefix(
+        self, make_store: Callable[[], BaseStore]
+    ) -> None:
+        store = make_store()
+        store.append(record("a", version="1", analytics=True))
+        store.append(record("b", version="10", analytics=True))
+        store.append(record("c", version="1:0", analytics=False))
+        assert store.counts("1") == {("1", "analytics", True): 1}
+        assert store.counts("10") == {("10", "analytics", True): 1}
+        assert store.counts("1:0") == {("1:0", "analytics", False): 1}
+
+    def test_lookup_in_one_batch(self, make_store: Callable[[], BaseStore]) -> None:
+        store = make_store()
+        subjects = [f"s{i}" for i in range(1205)]  # more than one chunk of any store
+        appended = {}
+        for index, subject in enumerate(subjects):
+            if index % 3:
+                appended[subject] = record(subject, analytics=index % 2 == 0)
+                store.append(appended[subject])
+        found = store.lookup(subjects + ["s1", "nobody"])
+        assert list(found) == subjects + ["nobody"]  # asked order, duplicates once
+        assert found == {s: appended.get(s) for s in subjects + ["nobody"]}
+        assert store.lookup([]) == {}
+        with pytest.raises(TypeError):
+            store.lookup("s1")
+
+    def test_users_link_subjects_across_devices(self, make_store: Callable[[], BaseStore]) -> None:
+        store = make_store()
+        assert store.subjects_of("user-1") == []
+        assert store.by_user("user-1") is None
+        phone, laptop = record("phone", analytics=True), record("laptop", analytics=False)
+        store.append(phone)
+        store.append(laptop)
+        store.link_user("phone", "user-1")
+        store.link_user("laptop", "user-1")
+        store.link_user("tablet", "user-1")  # linked before any consent on that device
+        store.link_user("laptop", "user-2")
+        assert store.subjects_of("user-1") == ["tablet", "laptop", "phone"]
+        store.link_user("phone", "user-1")  # logs in again on the phone
+        assert store.subjects_of("user-1") == ["phone", "tablet", "laptop"]
+        assert store.subjects_of("user-2") == ["laptop"]
+        assert store.by_user("user-1") == laptop  # the most recent state wins
+        later = record("phone", analytics=False, advertising=True)
+        store.append(later)
+        assert store.by_user("user-1") == later
+        assert store.by_user("user-2") == laptop
+
+    def test_delete_subject(self, make_store: Callable[[], BaseStore]) -> None:
+        store = make_store()
+        store.append(record("a", analytics=True, advertising=True))
+        store.append(record("a", analytics=True, advertising=False))
+        keep = record("b", analytics=True, advertising=False)
+        store.append(keep)
+        store.link_user("a", "user-1")
+        store.link_user("b", "user-1")
+        now = time.time()
+        store.record_events(
+            [
+                event("a", at=now - 3),
+                event("a", at=now - 2, kind="login", user="user-1"),
+                event("a", at=now - 1, kind="device", user="user-1"),
+                event("b", at=now),
+            ]
+        )
+        proof = deletion("a")
+        assert store.delete_subject("a", proof=proof) == 2 + 2  # records + events
+        assert store.current("a") is None
+        assert store.history("a") == [proof]
+        assert store.lookup(["a", "b"]) == {"a": None, "b": keep}
+        assert store.counts() == {("1", "analytics", True): 1, ("1", "advertising", False): 1}
+        assert store.subjects_of("user-1") == ["b"]
+        assert store.by_user("user-1") == keep
+        # the login record is under a statutory hold; everything else of "a" is gone
+        assert "login" in STATUTORY_HOLD_KINDS
+        assert [e.kind for e in store.events("a")] == ["login"]
+        assert [e.kind for e in store.events(user_id="user-1")] == ["login"]
+        assert [e.subject_id for e in store.events()] == ["b", "a"]
+        # deleting again removes nothing more; a new consent starts afresh
+        assert store.delete_subject("a", proof=deletion("a")) == 1  # the first proof
+        fresh = record("a", analytics=False)
+        store.append(fresh)
+        assert store.current("a") == fresh
+        assert store.counts() == {
+            ("1", "analytics", True): 1,
+            ("1", "analytics", False): 1,
+            ("1", "advertising", False): 1,
+        }
+        with pytest.raises(ValueError):
+            store.delete_subject("a", proof=record("a"))  # not a "delete" record
+        with pytest.raises(ValueError):
+            store.delete_subject("a", proof=deletion("b"))
+
+    def test_events_round_trip_and_filters(self, make_store: Callable[[], BaseStore]) -> None:
+        store = make_store()
+        now = time.time()
+        first = event("a", at=now - 5, user="user-1", bot=True)
+        second = event("a", at=now - 4)
+        third = event(None, at=now - 3, user="user-1", kind="login")
+        fourth = event(None, at=now - 2)
+        fifth = event("b", at=now - 1, user="user-2")
+        store.record_events([first, second, third])
+        store.record_events([fourth, fifth])
+        store.record_events([])
+        assert store.events() == [fifth, fourth, third, second, first]
+        assert store.events(limit=2) == [fifth, fourth]
+        assert store.events(limit=0) == []
+        assert store.events("a") == [second, first]
+        assert store.events(user_id="user-1") == [third, first]
+        assert store.events("a", user_id="user-1") == [first]
+        assert store.events("a", user_id="user-2") == []
+        assert store.events("nobody") == []
+
+    def test_expired_events_are_never_returned(self, make_store: Callable[[], BaseStore]) -> None:
+        store = make_store()
+        now = time.time()
+        live = event("a", at=now - 10)
+        gone = event("a", at=now - 20, ttl=5)  # expired 15 s ago: never stored by Redis
+        soon = event("a", at=now, ttl=0.4)
+        store.record_events([gone, live, soon])
+        assert store.events("a") == [soon, live]
+        time.sleep(0.5)
+        assert store.events("a") == [live]
+        assert store.events() == [live]
+        if isinstance(store, RedisStore):
+            assert store.purge() == 0  # the keys' own expiry did the work
+            assert store.purge(now + 7200) == 0
+            assert store.events("a") == [live]  # Redis expires by the server's clock
+        else:
+            assert store.purge() == 2
+            assert store.purge(now + 7200) == 1  # purge(now) takes the caller's clock
+            assert store.events("a") == []
+
+    def test_ping(self, make_store: Callable[[], BaseStore]) -> None:
+        make_store().ping()
+
+    def test_async_face_of_the_whole_protocol(self, make_store: Callable[[], BaseStore]) -> None:
+        store = make_store()
+        first, second = record("a", analytics=True), record("b", analytics=False)
+        events = [event("a", user="user-1"), event("b")]
+        proof = deletion("a")
+
+        async def scenario() -> dict[str, Any]:
+            await store.aappend(first)
+            await store.aappend(second)
+            await store.alink_user("a", "user-1")
+            await store.arecord_events(events)
+            await store.aping()
+            seen = {
+                "lookup": await store.alookup(["a", "b", "c"]),
+                "counts": await store.acounts(),
+                "counts_v": await store.acounts("2"),
+                "subjects": await store.asubjects_of("user-1"),
+                "by_user": await store.aby_user("user-1"),
+                "events": await store.aevents(),
+                "events_a": await store.aevents("a"),
+                "events_u": await store.aevents(user_id="user-1", limit=1),
+                "purged": await store.apurge(0.0),
+            }
+            seen["deleted"] = await store.adelete_subject("a", proof=proof)
+            seen["after"] = (await store.acurrent("a"), await store.acounts())
+            return seen
+
+        seen = anyio.run(scenario)
+        assert seen["lookup"] == {"a": first, "b": second, "c": None}
+        assert seen["counts"] == {("1", "analytics", True): 1, ("1", "analytics", False): 1}
+        assert seen["counts_v"] == {}
+        assert seen["subjects"] == ["a"]
+        assert seen["by_user"] == first
+        assert seen["events"] == sorted(events, key=lambda e: e.time, reverse=True)
+        assert seen["events_a"] == [events[0]]
+        assert seen["events_u"] == [events[0]]
+        assert seen["purged"] == 0
+        assert seen["deleted"] == 2
+        assert seen["after"] == (None, {("1", "analytics", False): 1})
+        assert store.history("a") == [proof]  # the sync face reads what the async one wrote
+
+    def test_sync_and_async_faces_see_the_same_data(
+        self, make_store: Callable[[], BaseStore]
+    ) -> None:
+        store = make_store()
+        first, second = record("a", analytics=True), record("a", advertising=True)
+        store.append(first)
+
+        async def read_then_write() -> tuple[Record | None, list[Record]]:
+            seen = await store.acurrent("a"), await store.ahistory("a")
+            await store.aappend(second)
+            return seen
+
+        assert asyncio.run(read_then_write()) == (first, [first])
+        assert store.history("a") == [second, first]
+        assert store.counts() == {("1", "advertising", True): 1}
+
 
 # -- SQLite specifics ---------------------------------------------------------------------------
 
@@ -325,7 +608,17 @@ def test_store_from_url_sqlite_paths(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 @pytest.mark.parametrize(
     "url",
-    ["", "ledger.sqlite3", "sqlite://", "sqlite:///", "redis://localhost:6379/0", "postgres://x"],
+    [
+        "",
+        "ledger.sqlite3",
+        "sqlite://",
+        "sqlite:///",
+        "postgres://x",
+        "redis+cluster://",
+        "redis+cluster://host:port",
+        "redis+cluster://h:7000/3",
+        "redis+cluster://h:7000?nope=1",
+    ],
 )
 def test_store_from_url_bad(url: str) -> None:
     with pytest.raises(ConfigError):
