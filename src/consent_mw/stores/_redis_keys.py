@@ -68,7 +68,9 @@ def slot_tags() -> tuple[str, ...]:
 
 
 def escape(value: str) -> str:
-    return value.replace("%", "%25").replace("{", "%7B").replace("}", "%7D")
+    if "{" in value or "}" in value or "%" in value:
+        return value.replace("%", "%25").replace("{", "%7B").replace("}", "%7D")
+    return value
 
 
 def parse_counter_field(field: bytes) -> tuple[str, str, bool]:
@@ -99,7 +101,15 @@ class Keys:
         return self.subject(subject_id) + ":hist"
 
     def cur(self, subject_id: str) -> str:
-        return self.subject(subject_id) + ":cur"
+        return f"{self.prefix}:{{{escape(subject_id)}}}:cur"
+
+    def curs(self, subject_ids: list[str]) -> list[str]:
+        """``cur()`` of many subjects (the batch path of ``lookup``)."""
+        blob = "".join(subject_ids)
+        if "{" in blob or "}" in blob or "%" in blob:
+            return [self.cur(s) for s in subject_ids]
+        prefix = self.prefix
+        return [f"{prefix}:{{{s}}}:cur" for s in subject_ids]
 
     def users(self, subject_id: str) -> str:
         return self.subject(subject_id) + ":users"

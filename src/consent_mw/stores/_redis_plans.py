@@ -52,7 +52,7 @@ class Eval:
 class MGet:
     """The values of ``keys`` (MGET per slot on a cluster), in order."""
 
-    keys: tuple[str, ...]
+    keys: Sequence[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,10 +112,12 @@ class Plans:
         ids = id_list(subject_ids)
         if not ids:
             return {}
-        raw = yield MGet(tuple(self.keys.cur(s) for s in ids))
-        return {
-            s: Record.from_json(v) if v is not None else None for s, v in zip(ids, raw, strict=True)
-        }
+        raw: list[bytes | None] = yield MGet(self.keys.curs(ids))
+        found: dict[str, Record | None] = dict.fromkeys(ids)
+        present = [s for s, v in zip(ids, raw, strict=True) if v is not None]
+        records = Record.many_from_json([v for v in raw if v is not None])
+        found.update(zip(present, records, strict=True))
+        return found
 
     def counts(self, policy_version: str | None) -> Plan[dict[tuple[str, str, bool], int]]:
         shards = yield Batch(tuple(Cmd(("HGETALL", key)) for key in self.keys.all_counters()))
@@ -241,7 +243,7 @@ class Plans:
             ranked = [_pairs(reply) for reply in replies]
             exhausted = all(len(r) < window for r in ranked)
             members = [_text(m) for _, m in heapq.merge(*ranked, reverse=True)]
-            bodies = (yield MGet(tuple(members))) if members else []
+            bodies = (yield MGet(members)) if members else []
             now = time.time()
             found: list[Event] = []
             for body in bodies:

@@ -75,6 +75,30 @@ class Record:
     def from_json(cls, text: str | bytes) -> Record:
         return cls.from_dict(json.loads(text))
 
+    @classmethod
+    def many_from_json(cls, texts: Sequence[bytes]) -> list[Record]:
+        """Records from many :meth:`to_json` texts (as a store returns them), decoded as one
+        JSON array: the batch path of ``lookup``, about twice as fast as
+        :meth:`from_json` one by one."""
+        if not texts:
+            return []
+        records: list[Record] = []
+        new, setattr_, fields = object.__new__, object.__setattr__, _RECORD_FIELDS
+        for data in json.loads(b",".join(texts).join((b"[", b"]")).decode("utf-8")):
+            if data.keys() == fields:
+                # Every field and nothing else (what to_json writes): the decoded dict
+                # becomes the frozen instance's __dict__ instead of going through 17
+                # object.__setattr__ calls in __init__.
+                record = new(cls)
+                setattr_(record, "__dict__", data)
+                records.append(record)
+            else:  # written by another version: fields added or removed since
+                records.append(cls.from_dict(data))
+        return records
+
+
+_RECORD_FIELDS = frozenset(Record.__dataclass_fields__)
+
 
 @dataclass(frozen=True)
 class Event:
@@ -135,7 +159,10 @@ def id_list(subject_ids: Iterable[str]) -> list[str]:
     """``subject_ids`` as a list of distinct ids, first occurrence first."""
     if isinstance(subject_ids, str | bytes):
         raise TypeError("lookup() takes an iterable of subject ids, not one string.")
-    return list(dict.fromkeys(require_id(s) for s in subject_ids))
+    ids = list(dict.fromkeys(subject_ids))
+    if not set(map(type, ids)) <= {str} or "" in ids:  # checked in C: lookups are large
+        ids = [require_id(s) for s in ids]
+    return ids
 
 
 def latest(records: Iterable[Record | None]) -> Record | None:

@@ -90,9 +90,10 @@ _SCHEMES = ("redis", "rediss", "unix", "redis+cluster", "rediss+cluster")
 
 
 def _unavailable(exc: BaseException) -> StoreError:
+    detail = f"{type(exc).__name__}: {exc}"
     if isinstance(exc, _UNAVAILABLE):
-        return StoreUnavailable(f"The Redis ledger is not available: {exc!r}")
-    return StoreError(f"The Redis ledger refused the operation: {exc!r}")
+        return StoreUnavailable(f"The Redis ledger is not available ({detail}); retry later.")
+    return StoreError(f"The Redis ledger refused the operation ({detail}).")
 
 
 def _cluster_nodes(netloc: str) -> tuple[str | None, str | None, list[tuple[str, int]]]:
