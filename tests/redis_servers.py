@@ -10,8 +10,8 @@ session fixture at the end of the run; an ``atexit`` hook as the last resort).
 - :func:`redis_cluster`: three masters, ``redis-cli --cluster create …
   --cluster-replicas 0``, ready once every node reports ``cluster_state:ok``.
 - Fixtures ``redis_standalone`` and ``redis_cluster_nodes`` (session scope: the
-  servers start once per run however many modules use them). Import them into a
-  test module to use them.
+  servers start once per run however many modules use them). A test module imports
+  ``redis_standalone_fixture`` / ``redis_cluster_nodes_fixture`` to have them.
 
 Without the binaries the fixtures skip, or fail when ``CI`` is set (CI must not
 quietly skip the Redis tests).
@@ -39,8 +39,8 @@ __all__ = [
     "RedisServer",
     "free_port",
     "redis_cluster",
-    "redis_cluster_nodes",
-    "redis_standalone",
+    "redis_cluster_nodes_fixture",
+    "redis_standalone_fixture",
     "require_redis_binaries",
 ]
 
@@ -256,8 +256,8 @@ def _shared_resource(name: str, factory: Any) -> Iterator[Any]:
             _shared[name] = (value, stack, users - 1)
 
 
-@pytest.fixture(scope="session")
-def redis_standalone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+@pytest.fixture(scope="session", name="redis_standalone")
+def redis_standalone_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
     """One standalone server for the whole run (tests isolate themselves by key prefix)."""
     require_redis_binaries()
     with _shared_resource(
@@ -266,8 +266,10 @@ def redis_standalone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Redis
         yield server
 
 
-@pytest.fixture(scope="session")
-def redis_cluster_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[RedisServer]]:
+@pytest.fixture(scope="session", name="redis_cluster_nodes")
+def redis_cluster_nodes_fixture(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[list[RedisServer]]:
     """One three-master Redis Cluster for the whole run."""
     require_redis_binaries()
     with _shared_resource(

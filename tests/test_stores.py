@@ -30,8 +30,8 @@ from consent_mw.stores.base import BaseStore, new_record_id
 from redis_servers import (  # noqa: F401  (session fixtures used through getfixturevalue)
     RedisServer,
     cluster_url,
-    redis_cluster_nodes,
-    redis_standalone,
+    redis_cluster_nodes_fixture,
+    redis_standalone_fixture,
 )
 
 _sequence = iter(range(1, 10**9))
