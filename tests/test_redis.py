@@ -302,6 +302,27 @@ def test_cluster_spreads_subjects_over_every_node(redis_cluster_nodes: list[Redi
         store.close()
 
 
+@pytest.mark.redis
+def test_more_threads_than_connections_wait_for_one(standalone: Callable[..., RedisStore]) -> None:
+    store = standalone(max_connections=2)
+    errors: list[BaseException] = []
+
+    def work(index: int) -> None:
+        try:
+            for round_ in range(25):
+                store.append(record(f"t{index}", analytics=round_ % 2 == 0))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    assert store.counts() == {("3", "analytics", True): 8}  # round 24 granted
+
+
 # -- failures ----------------------------------------------------------------------------------
 
 

@@ -214,7 +214,12 @@ class RedisStore(BaseStore):
                 retry=retry,
                 **options,
             )
-        return redis.Redis.from_url(self.url, retry=retry, **self._options)
+        # A blocking pool: past max_connections a caller waits (up to connect_timeout)
+        # for a free connection instead of failing at once.
+        pool = redis.BlockingConnectionPool.from_url(
+            self.url, retry=retry, timeout=self._options["socket_connect_timeout"], **self._options
+        )
+        return redis.Redis.from_pool(pool)
 
     def _make_async(self) -> Any:
         retry = AsyncRetry(self._backoff(), self._retries)
@@ -224,7 +229,10 @@ class RedisStore(BaseStore):
                 retry=retry,
                 **self._options,
             )
-        return redis.asyncio.Redis.from_url(self.url, retry=retry, **self._options)
+        apool = redis.asyncio.BlockingConnectionPool.from_url(
+            self.url, retry=retry, timeout=self._options["socket_connect_timeout"], **self._options
+        )
+        return redis.asyncio.Redis.from_pool(apool)
 
     def client(self) -> Any:
         """The sync redis-py client (created on first use: a cluster client connects)."""
