@@ -108,6 +108,8 @@ def test_store_from_url_builds_a_lazy_redis_store(
         {"timeout": 0},
         {"connect_timeout": float("inf")},
         {"retries": -1},
+        {"socket_timeout": None},
+        {"retry": None},
         {"prefix": ""},
         {"prefix": "a{b"},
         {"url": "redis+cluster://h:7000?socket_timeout=1&nope=2"},

@@ -143,8 +143,10 @@ class RedisStore(BaseStore):
     ``prefix`` starts every key (several ledgers can share a server); ``timeout`` and
     ``connect_timeout`` bound every socket operation; ``retries`` is how many times a
     command is retried after a connection error or timeout before
-    :class:`~consent_mw.exceptions.StoreUnavailable`. Other keyword arguments go to the
-    redis-py clients (e.g. ``ssl_ca_certs``).
+    :class:`~consent_mw.exceptions.StoreUnavailable`. ``max_connections`` bounds each
+    pool: on a single server a caller past it waits up to ``connect_timeout`` for a free
+    connection; the redis-py cluster clients fail at once instead (StoreUnavailable).
+    Other keyword arguments go to the redis-py clients (e.g. ``ssl_ca_certs``).
     """
 
     def __init__(
@@ -166,6 +168,12 @@ class RedisStore(BaseStore):
                 raise ConfigError(f"{name} must be a number of seconds in (0, 300], not {value!r}.")
         if retries < 0:
             raise ConfigError(f"retries must be >= 0, not {retries!r}.")
+        clash = {"socket_timeout", "socket_connect_timeout", "retry"} & set(client_options)
+        if clash:
+            raise ConfigError(
+                f"Set {', '.join(sorted(clash))} through timeout=, connect_timeout= and"
+                " retries=: a RedisStore never waits without a bound."
+            )
         self.url = url
         self.cluster = scheme.endswith("+cluster")
         self.keys = Keys(prefix)
