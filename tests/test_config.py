@@ -45,7 +45,7 @@ def build(**options: Any) -> Config:
         {"allowed_origins": ["example.com"]},
         {"allowed_origins": ["https://example.com/"]},
         {"no_such_option": True},
-        {"store": "redis://localhost"},
+        {"store": "mongodb://localhost"},
         {"store": object()},
         {"policy": 42},
         {"policy": ["gdpr"]},

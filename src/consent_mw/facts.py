@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["RequestFacts", "is_gpc", "join_header"]
+__all__ = ["RequestFacts", "is_gpc", "join_header", "normal_origin"]
 
 
 class RequestFacts:
@@ -79,7 +79,21 @@ class RequestFacts:
 
     @property
     def origin(self) -> str:
-        return f"{self.scheme}://{self.host}"
+        return normal_origin(f"{self.scheme}://{self.host}")
+
+    def trust_forwarded(self) -> None:
+        """Take client IP, scheme and host from ``X-Forwarded-For/-Proto/-Host``, for a
+        deployment behind a proxy that sets them (and strips what clients send)."""
+        headers = self.headers
+        forwarded_for = headers.get("x-forwarded-for", "").split(",", 1)[0].strip()
+        if forwarded_for:
+            self.client_ip = forwarded_for
+        proto = headers.get("x-forwarded-proto", "").split(",", 1)[0].strip().lower()
+        if proto in ("http", "https"):
+            self.scheme = proto
+        host = headers.get("x-forwarded-host", "").split(",", 1)[0].strip()
+        if host:
+            self.host = host
 
     @property
     def is_secure(self) -> bool:
@@ -93,6 +107,19 @@ def join_header(headers: dict[str, str], name: str, value: str) -> None:
         headers[name] = value
     else:
         headers[name] = f"{previous}; {value}" if name == "cookie" else f"{previous}, {value}"
+
+
+_DEFAULT_PORTS = {"http": ":80", "https": ":443"}
+
+
+def normal_origin(origin: str) -> str:
+    """``scheme://host[:port]`` lowercased, without the scheme's default port."""
+    origin = origin.strip().lower()
+    scheme, _, rest = origin.partition("://")
+    default = _DEFAULT_PORTS.get(scheme)
+    if default and rest.endswith(default):
+        rest = rest[: -len(default)]
+    return f"{scheme}://{rest}"
 
 
 def is_gpc(value: str | bytes) -> bool:

@@ -144,9 +144,7 @@ class Policy:
             if category.hosts
         ]
         object.__setattr__(self, "matcher", Matcher((*BUILTIN_TRACKERS, *self.trackers, *extra)))
-        object.__setattr__(
-            self, "_hashes", {locale: self._hash_texts(locale) for locale in self.locales}
-        )
+        object.__setattr__(self, "_hashes", {})
 
     # -- loading -----------------------------------------------------------
 
@@ -214,7 +212,7 @@ class Policy:
                     weighted.append((-quality, index, tag.strip()))
             candidates += [tag for _, _, tag in sorted(weighted)]
         for tag in candidates:
-            tag = tag.lower()
+            tag = tag.lower().replace("_", "-")
             if tag in self.locales:
                 return tag
             primary = tag.split("-", 1)[0]
@@ -231,8 +229,17 @@ class Policy:
         return base
 
     def text_hash(self, locale: str) -> str:
-        """SHA-256 of the texts a visitor is shown in ``locale`` (proof of what was agreed to)."""
-        return self._hashes.get(locale) or self._hashes[self.default_locale]
+        """SHA-256 of what a visitor is shown in ``locale``: the banner's texts and the
+        privacy notice in force (the ledger's proof of what was agreed to)."""
+        if locale not in self.locales:
+            locale = self.default_locale
+        known = self._hashes.get(locale)
+        if known is None:
+            from .notice import notice_hash
+
+            combined = f"{self._hash_texts(locale)}:{notice_hash(self, locale)}"
+            known = self._hashes[locale] = hashlib.sha256(combined.encode()).hexdigest()
+        return known
 
     def _hash_texts(self, locale: str) -> str:
         shown = {

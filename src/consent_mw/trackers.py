@@ -290,7 +290,8 @@ class Matcher:
         path = parts.path or "/"
         while host:
             for prefix, category, owner in self._hosts.get(host, ()):
-                if not prefix or path.startswith(prefix):
+                # A path prefix matches whole segments: /tr and /tr/… but not /travel.
+                if not prefix or path == prefix or path.startswith(prefix + "/"):
                     return category, owner
             _, _, host = host.partition(".")
         return None
