@@ -455,8 +455,10 @@ def test_cross_site(
     [
         ("PUT", "/_consent", "DELETE, GET, POST"),
         ("PATCH", "/_consent", "DELETE, GET, POST"),
-        ("POST", "/_consent/records", "GET"),
-        ("DELETE", "/_consent/records", "GET"),
+        ("POST", "/_consent/records", "DELETE, GET"),
+        ("PUT", "/_consent/records", "DELETE, GET"),
+        ("GET", "/_consent/withdraw", "POST"),
+        ("GET", "/_consent/records/delete", "POST"),
         ("POST", "/.well-known/gpc.json", "GET"),
     ],
 )

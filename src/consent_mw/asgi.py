@@ -14,11 +14,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from anyio import to_thread
+
 from .config import Config
-from .endpoints import Endpoints, Response, StoreCall, unavailable
+from .endpoints import Endpoints, Response, Result, StoreCall, unavailable
 from .engine import Engine, Visit
 from .exceptions import StoreError
 from .facts import RequestFacts, is_gpc, join_header
+from .htmlbody import REPORT_HEADER, HTMLBody, plan_html
+from .recorder import Recorder
 
 __all__ = ["ConsentMiddleware"]
 
@@ -41,7 +45,6 @@ def _facts(scope: Scope, trust_forwarded: bool) -> RequestFacts:
     cookie = ""
     host = ""
     gpc = False
-    forwarded = None
     # ASGI servers lowercase request header names, so bytes compare directly.
     for name, value in raw:
         if name == b"cookie":
@@ -50,28 +53,94 @@ def _facts(scope: Scope, trust_forwarded: bool) -> RequestFacts:
             host = value.decode("latin-1")
         elif name == b"sec-gpc":
             gpc = is_gpc(value)
-        elif name == b"x-forwarded-for" and trust_forwarded:
-            forwarded = value.decode("latin-1").split(",", 1)[0].strip()
     if not host:
         server = scope.get("server")
         host = f"{server[0]}:{server[1]}" if server else "localhost"
     client = scope.get("client")
-    return RequestFacts(
+    facts = RequestFacts(
         method=scope["method"],
         path=scope["path"],
         query_string=scope.get("query_string", b"").decode("latin-1"),
         scheme=scope.get("scheme", "http"),
         host=host,
-        client_ip=forwarded or (client[0] if client else None),
+        client_ip=client[0] if client else None,
         cookie_header=cookie,
         gpc=gpc,
         load_headers=_load_headers,
         raw=raw,
     )
+    if trust_forwarded:
+        facts.trust_forwarded()
+    return facts
 
 
 def _encode(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
     return [(n.lower().encode("latin-1"), v.encode("latin-1")) for n, v in headers]
+
+
+class _Exchange:
+    """One response on its way out: headers filtered, HTML rewritten as it streams."""
+
+    def __init__(
+        self, middleware: ConsentMiddleware, visit: Visit, scope: Scope, send: Send
+    ) -> None:
+        self.middleware = middleware
+        self.visit = visit
+        self.scope = scope
+        self._send = send
+        self.body: HTMLBody | None = None
+        self.held: list[Message] = []
+        self.status: int | None = None
+
+    async def send(self, message: Message) -> None:
+        kind = message["type"]
+        body = self.body
+        if kind == "http.response.start":
+            message = await self.start(message)
+            if self.body is not None and self.body.hold:
+                self.held.append(message)
+                return
+        elif kind == "http.response.body" and body is not None:
+            more = message.get("more_body", False)
+            chunk = body.feed(message.get("body", b""))
+            if not more:
+                chunk += body.close()
+            message = {"type": kind, "body": chunk, "more_body": more}
+            if body.hold:
+                self.held.append(message)
+                if not more:
+                    await self.release(body)
+                return
+        await self._send(message)
+
+    async def start(self, message: Message) -> Message:
+        middleware, visit = self.middleware, self.visit
+        engine = middleware.engine
+        self.status = message["status"]
+        original = message.get("headers", [])
+        if visit.decision.login_user is not None:
+            carried = await middleware.complete(middleware.endpoints.carry(visit))
+            original = [
+                *original,
+                *_encode([(k, v) for k, v in carried.headers if k == "set-cookie"]),
+            ]
+        self.body, headers = plan_html(engine, visit, original, middleware.nonce(self.scope))
+        new = engine.response_headers(visit, headers)
+        if new is None and headers is message.get("headers"):
+            return message
+        return {**message, "headers": headers if new is None else new}
+
+    async def release(self, body: HTMLBody) -> None:
+        # Report mode: the whole body was held so its count can go in a header.
+        start, *parts = self.held
+        content = b"".join(part["body"] for part in parts)
+        headers = [
+            *start["headers"],
+            (REPORT_HEADER, str(body.blocked).encode()),
+            (b"content-length", str(len(content)).encode()),
+        ]
+        await self._send({**start, "headers": headers})
+        await self._send({"type": "http.response.body", "body": content})
 
 
 class ConsentMiddleware:
@@ -89,6 +158,13 @@ class ConsentMiddleware:
         self.engine = Engine(self.config)
         self.endpoints = Endpoints(self.engine)
         self.store = self.config.store
+        self.recorder = Recorder(
+            self.store,
+            self.config.policy,
+            exclude_paths=self.config.record_exclude_paths,
+            ip_mode=self.config.ip_mode,
+            parser=lambda: self.engine.device_parser,
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -104,8 +180,18 @@ class ConsentMiddleware:
             await self._endpoint(visit, receive, send)
             return
 
-        if visit.cookie_header is not None or visit.query_string is not None:
+        extensions = scope.get("extensions")
+        if (
+            visit.cookie_header is not None
+            or visit.query_string is not None
+            or (extensions and "http.response.pathsend" in extensions)
+        ):
             scope = dict(scope)
+            if extensions and "http.response.pathsend" in extensions:
+                # A file sent by path would bypass the HTML rewriter: ask for a body.
+                scope["extensions"] = {
+                    k: v for k, v in extensions.items() if k != "http.response.pathsend"
+                }
             if visit.cookie_header is not None:
                 headers = [(n, v) for n, v in scope["headers"] if n != b"cookie"]
                 if visit.cookie_header:
@@ -119,18 +205,40 @@ class ConsentMiddleware:
             state = scope["state"] = {}
         state["consent"] = visit.decision
 
-        async def send_with_consent(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message = self._apply(visit, message)
-            await send(message)
+        exchange = _Exchange(self, visit, scope, send)
+        await self.app(scope, receive, exchange.send)
+        if exchange.status is not None:
+            self.recorder_hit(visit, exchange.status)
 
-        await self.app(scope, receive, send_with_consent)
+    def recorder_hit(self, visit: Visit, status: int) -> None:
+        """Hand the finished request to the recorder (a queue append, no I/O)."""
+        decision = visit.decision
+        if self.config.record_requests and self.recorder.wants(visit.facts.path):
+            self.recorder.add(self.engine.hit(visit, status))
+        if decision.login_user is not None and decision.subject_id is not None:
+            self.recorder.link(decision.subject_id, decision.login_user)
 
-    def _apply(self, visit: Visit, message: Message) -> Message:
-        new = self.engine.response_headers(visit, message.get("headers", []))
-        if new is None:
-            return message
-        return {**message, "headers": new}
+    async def complete(self, result: Result) -> Response:
+        """Run the store calls an endpoint asks for; 503 if the ledger is down."""
+        while isinstance(result, StoreCall):
+            try:
+                value = await getattr(self.store, "a" + result.method)(
+                    *result.args, **result.kwargs
+                )
+            except StoreError:
+                return unavailable()
+            result = result.then(value)
+        return result
+
+    def nonce(self, scope: Scope) -> str | None:
+        source = self.config.csp_nonce
+        if source is None:
+            return None
+        if callable(source):
+            value = source(scope)
+        else:
+            value = scope.get(source) or (scope.get("state") or {}).get(source)
+        return value if isinstance(value, str) and value else None
 
     async def _read_body(self, visit: Visit, receive: Receive) -> bytes | None:
         limit = self.config.max_body_size
@@ -159,17 +267,8 @@ class ConsentMiddleware:
                 await self._send(visit, self.endpoints.too_large(), send)
                 return
             body = read
-        result = self.endpoints.dispatch(visit, body)
-        while isinstance(result, StoreCall):
-            try:
-                value = await getattr(self.store, "a" + result.method)(
-                    *result.args, **result.kwargs
-                )
-            except StoreError:
-                result = unavailable()
-            else:
-                result = result.then(value)
-        await self._send(visit, result, send)
+        response = await self.complete(self.endpoints.dispatch(visit, body))
+        await self._send(visit, response, send)
 
     async def _send(self, visit: Visit, response: Response, send: Send) -> None:
         headers = _encode([*response.headers, ("content-length", str(len(response.body)))])
@@ -181,6 +280,7 @@ class ConsentMiddleware:
     def _lifespan_send(self, send: Send) -> Send:
         async def lifespan_send(message: Message) -> None:
             if message["type"] == "lifespan.shutdown.complete":
+                await to_thread.run_sync(self.recorder.close)
                 await self.store.aclose()
             await send(message)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from .exceptions import ConfigError
 from .policy import Policy
@@ -72,6 +72,18 @@ class Config:
     allowed_origins: Sequence[str] = ()
     max_body_size: int = 8192
     trust_forwarded: bool = False
+    rewrite_html: bool = True
+    inject_banner: bool = True
+    consent_mode: bool = True
+    csp_nonce: str | Callable[[Any], str | None] | None = None
+    html_exclude_paths: Sequence[str] = ()
+    html_exclude_types: Sequence[str] = ()
+    report_blocked: bool = False
+    compress_html: bool = False
+    record_requests: bool = False
+    record_exclude_paths: Sequence[str] = ()
+    ip_mode: Literal["truncate", "hash"] = "truncate"
+    device_id_cookie: str | None = None
 
     def __post_init__(self) -> None:
         if not self.prefix.startswith("/") or self.prefix.endswith("/") or len(self.prefix) < 2:
@@ -85,6 +97,15 @@ class Config:
                 f"country {self.country!r} must be a two-letter code such as 'KR', or a "
                 "callable such as CountryHeader('CF-IPCountry')."
             )
+        for path in self.html_exclude_paths:
+            if not path.startswith("/"):
+                raise ConfigError(f"html_exclude_paths entry {path!r} must start with '/'.")
+        if self.csp_nonce is not None and not (
+            isinstance(self.csp_nonce, str) or callable(self.csp_nonce)
+        ):
+            raise ConfigError("csp_nonce must be a scope/environ key or a callable.")
+        if self.ip_mode not in ("truncate", "hash"):
+            raise ConfigError(f"ip_mode must be 'truncate' or 'hash', not {self.ip_mode!r}.")
         if self.max_body_size < 256:
             raise ConfigError("max_body_size must be at least 256 bytes.")
         for origin in self.allowed_origins:

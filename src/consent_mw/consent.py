@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -113,14 +113,34 @@ class Decision:
     regime is opt-out (``ccpa``) and the category is on by default.
     """
 
-    __slots__ = ("_verdict", "allowed", "child", "consulted")
+    __slots__ = ("_device", "_verdict", "allowed", "child", "consulted", "login_user")
 
-    def __init__(self, verdict: Verdict) -> None:
+    def __init__(
+        self, verdict: Verdict, device: Callable[[Decision], dict[str, Any]] | None = None
+    ) -> None:
         self._verdict = verdict
+        self._device = device
         self.allowed = verdict.allowed
         self.child = verdict.child
         #: set when the app asked anything, so the response is marked as consent-dependent
         self.consulted = False
+        #: set by :meth:`login`
+        self.login_user: str | None = None
+
+    @property
+    def device(self) -> dict[str, Any]:
+        """The device and network facts this visitor allows the app to see.
+
+        Always the truncated IP and a bot flag; device type, model, OS and browser
+        only with ``analytics``; the device id only with ``advertising``."""
+        self.consulted = True
+        return self._device(self) if self._device is not None else {}
+
+    def login(self, user_id: str) -> None:
+        """Tell the middleware this request signed ``user_id`` in: the consent id is
+        linked to the user, a login record is kept (3 months, by statute), and a
+        visitor without a choice on this device gets the one they made elsewhere."""
+        self.login_user = str(user_id)
 
     def __repr__(self) -> str:
         return (
@@ -260,6 +280,10 @@ def judge(
             reason = "new_category"
     else:
         allowed = _defaults(policy, regime.opt_in)
+        if consent is not None and not regime.opt_in:
+            # An opt-out does not lapse (CCPA regs § 7026: honour it; wait 12 months
+            # before asking again): an expired or outdated choice still refuses.
+            allowed.difference_update(c for c, granted in consent.choices.items() if not granted)
 
     if "advertising" in allowed:
         overridden = (

@@ -79,6 +79,8 @@ class ConsentCookieCodec:
                 )
         # itsdangerous signs; the derived keys are computed once here so that
         # verification on the hot path is one HMAC (Signer re-derives per call).
+        #: the key that signs (the first); other signers derive their own keys from it
+        self.signing_key = keys[0]
         self._signer = Signer(
             keys[0], salt=SALT, key_derivation="hmac", digest_method=hashlib.sha256
         )

@@ -19,6 +19,9 @@ from typing import Any
 from .consent import Action, Consent, Source
 from .device import clean_user_agent, is_bot, truncate_ip
 from .engine import Engine, Visit
+from .facts import normal_origin
+from .inject import consent_mode_script
+from .notice import check_notice
 from .stores.base import Record, new_record_id
 
 __all__ = ["Endpoints", "Response", "StoreCall", "error", "json_response"]
@@ -39,7 +42,7 @@ class StoreCall:
 
     method: str
     args: tuple[Any, ...]
-    then: Callable[[Any], Response]
+    then: Callable[[Any], Response | StoreCall]
     kwargs: dict[str, Any] = field(default_factory=dict)
 
 
@@ -92,6 +95,7 @@ class Endpoints:
             prefix + "/records": {"GET": self.get_records},
             prefix + "/banner.js": {"GET": self.banner_js},
             prefix + "/banner.css": {"GET": self.banner_css},
+            prefix + "/defaults.js": {"GET": self.defaults_js},
             "/.well-known/gpc.json": {"GET": self.gpc_json},
         }
         self._static = {
@@ -99,6 +103,12 @@ class Endpoints:
             "banner.css": (_static("consent-banner.css"), "text/css; charset=utf-8"),
         }
         self._categories = {locale: self._category_texts(locale) for locale in self.policy.locales}
+        # A problem in the notice sections of the policy stops start-up, not a visitor.
+        check_notice(self.policy)
+        from .pages import Pages
+
+        self.pages = Pages(self)
+        self.add_route(prefix + "/records", "DELETE", self.delete_records_api)
 
     def add_route(self, path: str, method: str, handler: Callable[[Visit, bytes], Result]) -> None:
         self.routes.setdefault(path, {})[method] = handler
@@ -131,7 +141,7 @@ class Endpoints:
         origin = headers.get("origin")
         if (
             origin is not None
-            and origin != visit.facts.origin
+            and normal_origin(origin) != visit.facts.origin
             and origin not in self.config.allowed_origins
         ):
             return error(
@@ -174,6 +184,7 @@ class Endpoints:
                     for p in c.processors
                 ],
                 "retention": policy.text(c.retention, locale) if c.retention else "",
+                "consent_mode": list(c.consent_mode),
             }
             for c in policy.categories
         ]
@@ -277,21 +288,51 @@ class Endpoints:
                     continue
                 choices[key] = value
             action = "custom"
-        return self._save(visit, choices, action, "banner", self.locale_for(visit, locale))
+        return self.save(visit, choices, action, "banner", self.locale_for(visit, locale))
 
     def withdraw(self, visit: Visit, body: bytes) -> Result:
         refused = self.cross_site(visit)
         if refused:
             return refused
         choices = dict.fromkeys(self.policy.optional_ids, False)
-        return self._save(visit, choices, "withdraw", "banner", self.locale_for(visit))
+        return self.save(visit, choices, "withdraw", "banner", self.locale_for(visit))
 
-    def _save(
-        self, visit: Visit, choices: dict[str, bool], action: Action, source: Source, locale: str
+    def record(
+        self, visit: Visit, consent: Consent, locale: str, *, user_id: str | None = None
+    ) -> Record:
+        """The proof record of ``consent``, made in this request."""
+        decision, facts = visit.decision, visit.facts
+        return Record(
+            record_id=new_record_id(consent.updated_at),
+            subject_id=consent.id,
+            time=time.time(),
+            policy_version=self.policy.version,
+            text_hash=self.policy.text_hash(locale),
+            choices=dict(consent.choices),
+            action=consent.action,
+            source=consent.source,
+            regime=decision.regime,
+            country=decision.country,
+            locale=locale,
+            gpc=consent.gpc,
+            gpc_override=consent.gpc_override,
+            user_id=user_id,
+            ip=truncate_ip(facts.client_ip),
+            user_agent=clean_user_agent(facts.headers.get("user-agent")),
+        )
+
+    def save(
+        self,
+        visit: Visit,
+        choices: dict[str, bool],
+        action: Action,
+        source: Source,
+        locale: str,
+        *,
+        user_id: str | None = None,
     ) -> Result:
         decision = visit.decision
         facts = visit.facts
-        now = int(time.time())
         consent = Consent.create(
             self.policy,
             choices,
@@ -299,25 +340,9 @@ class Endpoints:
             source=source,
             gpc=facts.gpc,
             previous=decision.consent,
-            now=now,
+            now=int(time.time()),
         )
-        record = Record(
-            record_id=new_record_id(now),
-            subject_id=consent.id,
-            time=time.time(),
-            policy_version=self.policy.version,
-            text_hash=self.policy.text_hash(locale),
-            choices=dict(consent.choices),
-            action=action,
-            source=source,
-            regime=decision.regime,
-            country=decision.country,
-            locale=locale,
-            gpc=consent.gpc,
-            gpc_override=consent.gpc_override,
-            ip=truncate_ip(facts.client_ip),
-            user_agent=clean_user_agent(facts.headers.get("user-agent")),
-        )
+        record = self.record(visit, consent, locale, user_id=user_id)
 
         def saved(_: Any) -> Response:
             # Tracker cookies of categories now refused are expired in this response.
@@ -330,21 +355,79 @@ class Endpoints:
 
         return StoreCall("append", (record,), saved)
 
+    def carry(self, visit: Visit) -> Result:
+        """At sign-in, give a visitor without a choice on this device the choice the
+        same user made elsewhere (recorded as ``source="server"`` for this device)."""
+        user_id = visit.decision.login_user
+        if user_id is None or visit.decision.decided:
+            return Response(200, [])
+
+        def found(record: Record | None) -> Result:
+            if record is None or not self.policy.accepts_version(record.policy_version):
+                return Response(200, [])
+            choices = {c: bool(record.choices.get(c, False)) for c in self.policy.optional_ids}
+            locale = record.locale or self.policy.default_locale
+            return self.save(visit, choices, "custom", "server", locale, user_id=user_id)
+
+        return StoreCall("by_user", (user_id,), found)
+
     def get_records(self, visit: Visit, body: bytes) -> Result:
         subject = visit.decision.subject_id
+        fmt = "json" if "format=json" in visit.facts.query_string else None
+        html = fmt is None and "text/html" in visit.facts.headers.get("accept", "")
+
+        def answer(records: list[Record]) -> Response:
+            data = [r.to_dict() for r in records]
+            if html:
+                return self.pages.records_html(visit, data)
+            headers = []
+            if fmt == "json":
+                # An export is a download (the right to data portability).
+                headers.append(
+                    ("content-disposition", 'attachment; filename="consent-records.json"')
+                )
+            return json_response(200, {"subject_id": subject, "records": data}, headers)
+
         if subject is None:
-            return json_response(200, {"subject_id": None, "records": []})
-        return StoreCall(
-            "history",
-            (subject,),
-            lambda records: json_response(
-                200,
-                {
-                    "subject_id": subject,
-                    "records": [r.to_dict() for r in records],
-                },
-            ),
+            return answer([])
+        return StoreCall("history", (subject,), answer)
+
+    def delete_records_api(self, visit: Visit, body: bytes) -> Result:
+        refused = self.cross_site(visit)
+        if refused:
+            return refused
+        return self.delete_records(visit, self.locale_for(visit), source="banner")
+
+    def delete_records(self, visit: Visit, locale: str, *, source: Source) -> Result:
+        """Erase the visitor's ledger entries; a minimal proof of the erasure stays.
+
+        Without its records a consent can no longer be proven, so every optional
+        category is refused from now on (the proof record says so)."""
+        decision = visit.decision
+        if decision.consent is None:
+            return json_response(200, {"deleted": 0, "state": self.state(visit)})
+        facts = visit.facts
+        now = int(time.time())
+        consent = Consent.create(
+            self.policy,
+            {},
+            action="delete",
+            source=source,
+            gpc=facts.gpc,
+            previous=decision.consent,
+            now=now,
         )
+        proof = self.record(visit, consent, locale)
+
+        def deleted(count: int) -> Response:
+            self.engine.update(visit, decision.with_consent(consent))
+            return json_response(
+                200,
+                {"deleted": count, "state": self.state(visit), "record_id": proof.record_id},
+                [("set-cookie", self.engine.consent_cookie(consent, facts))],
+            )
+
+        return StoreCall("delete_subject", (consent.id,), deleted, {"proof": proof})
 
     def _asset(self, name: str, visit: Visit) -> Result:
         content, ctype = self._static[name]
@@ -359,6 +442,19 @@ class Endpoints:
 
     def banner_css(self, visit: Visit, body: bytes) -> Result:
         return self._asset("banner.css", visit)
+
+    def defaults_js(self, visit: Visit, body: bytes) -> Result:
+        # The Consent Mode default for pages without a CSP nonce: loaded synchronously
+        # before any tag, computed for this visitor, so never stored by any cache.
+        return Response(
+            200,
+            [
+                ("content-type", "text/javascript; charset=utf-8"),
+                _NO_STORE,
+                ("vary", "Cookie, Sec-GPC"),
+            ],
+            consent_mode_script(visit.decision).encode("utf-8"),
+        )
 
     def gpc_json(self, visit: Visit, body: bytes) -> Result:
         # https://privacycg.github.io/gpc-spec/#gpc-support-resource

@@ -10,14 +10,25 @@ cookie is the whole enforcement state.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from urllib.parse import unquote_plus
 
 from .config import Config
 from .consent import Consent, Decision, Verdict, judge
-from .cookies import ConsentCookieCodec, build_set_cookie, drop_oldest, expire_cookie
+from .cookies import (
+    ConsentCookieCodec,
+    build_set_cookie,
+    drop_oldest,
+    expire_cookie,
+    parse_cookie_header,
+)
+from .device import DeviceParser, is_bot, truncate_ip
+from .exceptions import ConfigError
 from .facts import RequestFacts
+from .recorder import Hit
 from .regimes import REGIMES
 
 __all__ = ["Engine", "Visit"]
@@ -59,6 +70,7 @@ class Engine:
         # necessary cookies are never touched.
         self.necessary = frozenset(self.policy.required_ids)
         self.cache_size = CACHE_SIZE
+        self._device_parser: DeviceParser | None = None
         self._verdicts: dict[tuple[object, ...], tuple[Verdict, float]] = {}
         self._cookie_views: dict[tuple[str, frozenset[str]], tuple[str | None, tuple[str, ...]]]
         self._cookie_views = {}
@@ -156,7 +168,10 @@ class Engine:
                 # Fail towards protection: an unknown age is treated as possibly a child.
                 child = True
         consent, optional_cookies = self.read_cookies(facts.cookie_header)
-        decision = Decision(self.verdict(consent, facts.gpc, self.country(facts), child))
+        decision = Decision(
+            self.verdict(consent, facts.gpc, self.country(facts), child),
+            self._device_view(facts),
+        )
         visit = Visit(facts, decision)
         allowed = decision.allowed
         if optional_cookies:
@@ -164,6 +179,61 @@ class Engine:
         if self.config.hide_click_ids and facts.query_string and "advertising" not in allowed:
             visit.query_string = self._strip_click_ids(facts.query_string)
         return visit
+
+    def _device_view(self, facts: RequestFacts) -> Callable[[Decision], dict[str, Any]]:
+        # Bound late: only a request whose app reads ``decision.device`` pays for it.
+        return partial(self.device_view, facts)
+
+    def device_view(self, facts: RequestFacts, decision: Decision) -> dict[str, Any]:
+        """What the app may know of the device, given what ``decision`` allows."""
+        user_agent = facts.headers.get("user-agent")
+        bot = is_bot(user_agent)
+        view: dict[str, Any] = {"ip": truncate_ip(facts.client_ip), "bot": bot}
+        allowed = decision.allowed
+        if "analytics" in allowed and not bot and self.device_parser is not None:
+            parsed = self.device_parser.facts(user_agent)
+            if parsed is not None:
+                view.update(parsed.to_dict())
+        name = self.config.device_id_cookie
+        if "advertising" in allowed and name:
+            device_id = next(
+                (v for k, v in parse_cookie_header(facts.cookie_header) if k == name), None
+            )
+            if device_id is not None:
+                view["device_id"] = device_id
+        return view
+
+    def hit(self, visit: Visit, status: int) -> Hit:
+        """The finished request as the recorder takes it (minimised later, off the
+        response path)."""
+        facts, decision = visit.facts, visit.decision
+        device_id = None
+        name = self.config.device_id_cookie
+        if name and "advertising" in decision.allowed:
+            device_id = next(
+                (v for k, v in parse_cookie_header(facts.cookie_header) if k == name), None
+            )
+        return Hit(
+            time=time.time(),
+            kind="login" if decision.login_user is not None else "request",
+            path=facts.path,
+            status=status,
+            ip=facts.client_ip,
+            user_agent=facts.headers.get("user-agent"),
+            allowed=decision.allowed,
+            subject_id=decision.subject_id,
+            user_id=decision.login_user,
+            device_id=device_id,
+        )
+
+    @property
+    def device_parser(self) -> DeviceParser | None:
+        if self._device_parser is None:
+            try:
+                self._device_parser = DeviceParser()
+            except ConfigError:
+                return None
+        return self._device_parser
 
     def split_cookies(self, header: str, allowed: frozenset[str]) -> tuple[list[str], list[str]]:
         """``(kept segments, refused cookie names)`` of a request Cookie header."""

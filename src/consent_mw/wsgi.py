@@ -12,7 +12,8 @@ The app reads ``environ["consent_mw.consent"]``. Same options and behaviour as
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import atexit
+from collections.abc import Callable, Iterable, Iterator
 from http import HTTPStatus
 from typing import Any
 
@@ -21,6 +22,8 @@ from .endpoints import Endpoints, Response, StoreCall, unavailable
 from .engine import Engine, Visit
 from .exceptions import StoreError
 from .facts import RequestFacts, is_gpc
+from .htmlbody import REPORT_HEADER, HTMLBody, plan_html
+from .recorder import Recorder
 
 __all__ = ["WSGIConsentMiddleware"]
 
@@ -47,9 +50,6 @@ def _facts(environ: Environ, trust_forwarded: bool) -> RequestFacts:
     host = environ.get("HTTP_HOST") or (
         f"{environ.get('SERVER_NAME', 'localhost')}:{environ.get('SERVER_PORT', '80')}"
     )
-    ip = environ.get("REMOTE_ADDR")
-    if trust_forwarded and environ.get("HTTP_X_FORWARDED_FOR"):
-        ip = environ["HTTP_X_FORWARDED_FOR"].split(",", 1)[0].strip()
     # PEP 3333: PATH_INFO is bytes decoded as latin-1, where the ASGI path is UTF-8;
     # re-decode so both adapters see the same path.
     path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
@@ -58,18 +58,122 @@ def _facts(environ: Environ, trust_forwarded: bool) -> RequestFacts:
             path = path.encode("latin-1").decode("utf-8")
         except (UnicodeEncodeError, UnicodeDecodeError):
             pass
-    return RequestFacts(
+    facts = RequestFacts(
         method=environ.get("REQUEST_METHOD", "GET"),
         path=path or "/",
         query_string=environ.get("QUERY_STRING", ""),
         scheme=environ.get("wsgi.url_scheme", "http"),
         host=host,
-        client_ip=ip,
+        client_ip=environ.get("REMOTE_ADDR"),
         cookie_header=environ.get("HTTP_COOKIE", ""),
         gpc=is_gpc(environ.get("HTTP_SEC_GPC", "")),
         load_headers=_load_headers,
         raw=environ,
     )
+    if trust_forwarded:
+        facts.trust_forwarded()
+    return facts
+
+
+def _to_bytes(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
+    return [(n.encode("latin-1"), v.encode("latin-1")) for n, v in headers]
+
+
+def _to_str(headers: list[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
+    return [(n.decode("latin-1"), v.decode("latin-1")) for n, v in headers]
+
+
+class _Response:
+    """One response through the middleware: headers filtered, HTML rewritten as it streams."""
+
+    def __init__(
+        self,
+        middleware: WSGIConsentMiddleware,
+        visit: Visit,
+        environ: Environ,
+        start_response: StartResponse,
+    ) -> None:
+        self.middleware = middleware
+        self.visit = visit
+        self.environ = environ
+        self.start_response = start_response
+        self.body: HTMLBody | None = None
+        self.held: tuple[str, list[tuple[str, str]], Any] | None = None
+        self.write: Callable[[bytes], object] | None = None
+        self.started = False
+        self._chunks: list[bytes] = []
+
+    def start(
+        self, status: str, headers: list[tuple[str, str]], exc_info: Any = None
+    ) -> Callable[[bytes], object]:
+        self.started = True
+        middleware = self.middleware
+        engine = middleware.engine
+        if self.visit.decision.login_user is not None:
+            carried = middleware.complete(middleware.endpoints.carry(self.visit))
+            headers = [*headers, *((k, v) for k, v in carried.headers if k == "set-cookie")]
+        raw = _to_bytes(headers)
+        self.body, planned = plan_html(engine, self.visit, raw, self.middleware.nonce(self.environ))
+        new = engine.response_headers(self.visit, planned)
+        if new is not None or planned is not raw:
+            headers = _to_str(planned if new is None else new)
+        if exc_info is None:
+            # Recorded when the status is known: the recorder only queues it.
+            middleware.recorder_hit(self.visit, int(status.split(" ", 1)[0]))
+        if self.body is not None and self.body.hold:
+            self.held = (status, headers, exc_info)
+            return self._buffer_write
+        self.write = self.start_response(status, headers, exc_info)
+        return self._rewrite_write if self.body is not None else self.write
+
+    def _buffer_write(self, data: bytes) -> None:
+        self._chunks.append(self.body.feed(data) if self.body is not None else data)
+
+    def _rewrite_write(self, data: bytes) -> object:
+        if self.write is None or self.body is None:
+            raise RuntimeError("write() called before start_response()")
+        return self.write(self.body.feed(data))
+
+    def run(self) -> Iterable[bytes]:
+        result = self.middleware.app(self.environ, self.start)
+        if self.started and self.body is None:
+            # Headers are out and the body is not HTML to rewrite: hand the app's
+            # iterable over untouched (keeps wsgi.file_wrapper and its close()).
+            return result
+        # An app that is a generator calls start_response on its first iteration.
+        return self._stream(result)
+
+    def _stream(self, result: Iterable[bytes]) -> Iterator[bytes]:
+        try:
+            for chunk in result:
+                body = self.body
+                if body is None:
+                    yield chunk
+                elif body.hold:
+                    self._chunks.append(body.feed(chunk))
+                else:
+                    out = body.feed(chunk)
+                    if out:
+                        yield out
+            body = self.body
+            if body is not None:
+                tail = body.close()
+                if body.hold and self.held is not None:
+                    content = b"".join([*self._chunks, tail])
+                    status, headers, exc_info = self.held
+                    headers = [
+                        *headers,
+                        (REPORT_HEADER.decode(), str(body.blocked)),
+                        ("Content-Length", str(len(content))),
+                    ]
+                    self.start_response(status, headers, exc_info)
+                    yield content
+                elif tail:
+                    yield tail
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
 
 
 def _status_line(status: int) -> str:
@@ -90,6 +194,15 @@ class WSGIConsentMiddleware:
         self.engine = Engine(self.config)
         self.endpoints = Endpoints(self.engine)
         self.store = self.config.store
+        self.recorder = Recorder(
+            self.store,
+            self.config.policy,
+            exclude_paths=self.config.record_exclude_paths,
+            ip_mode=self.config.ip_mode,
+            parser=lambda: self.engine.device_parser,
+        )
+        # No lifespan in WSGI: flush what is queued when the process exits.
+        atexit.register(self.recorder.close)
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         engine = self.engine
@@ -98,37 +211,63 @@ class WSGIConsentMiddleware:
         if engine.is_endpoint(facts.path):
             return self._endpoint(visit, environ, start_response)
         environ[ENVIRON_KEY] = visit.decision
-        if visit.cookie_header is not None:
+        if visit.cookie_header:
             environ["HTTP_COOKIE"] = visit.cookie_header
+        elif visit.cookie_header is not None:
+            del environ["HTTP_COOKIE"]
         if visit.query_string is not None:
             environ["QUERY_STRING"] = visit.query_string
 
-        def start_with_consent(
-            status: str, headers: list[tuple[str, str]], exc_info: Any = None
-        ) -> Callable[[bytes], object]:
-            return start_response(status, self._apply(visit, headers), exc_info)
+        response = _Response(self, visit, environ, start_response)
+        return response.run()
 
-        return self.app(environ, start_with_consent)
+    def complete(self, result: Response | StoreCall) -> Response:
+        """Run the store calls an endpoint asks for; 503 if the ledger is down."""
+        while isinstance(result, StoreCall):
+            try:
+                value = getattr(self.store, result.method)(*result.args, **result.kwargs)
+            except StoreError:
+                return unavailable()
+            result = result.then(value)
+        return result
+
+    def recorder_hit(self, visit: Visit, status: int) -> None:
+        """Hand the request to the recorder (a queue append, no I/O)."""
+        decision = visit.decision
+        if self.config.record_requests and self.recorder.wants(visit.facts.path):
+            self.recorder.add(self.engine.hit(visit, status))
+        if decision.login_user is not None and decision.subject_id is not None:
+            self.recorder.link(decision.subject_id, decision.login_user)
 
     def _apply(self, visit: Visit, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
         # The core works on ASGI's bytes pairs; WSGI headers are latin-1 strings (PEP 3333).
-        new = self.engine.response_headers(
-            visit, [(n.encode("latin-1"), v.encode("latin-1")) for n, v in headers]
-        )
+        new = self.engine.response_headers(visit, _to_bytes(headers))
         if new is None:
             return headers
-        return [(n.decode("latin-1"), v.decode("latin-1")) for n, v in new]
+        return _to_str(new)
+
+    def nonce(self, environ: Environ) -> str | None:
+        source = self.config.csp_nonce
+        if source is None:
+            return None
+        value = source(environ) if callable(source) else environ.get(source)
+        return value if isinstance(value, str) and value else None
 
     def _read_body(self, visit: Visit, environ: Environ) -> bytes | None:
         limit = self.config.max_body_size
-        declared = environ.get("CONTENT_LENGTH") or ""
-        if not declared.isdigit():
-            return b""
-        length = int(declared)
-        if length > limit:
-            return None
         stream = environ.get("wsgi.input")
-        return stream.read(length) if stream is not None and length else b""
+        declared = environ.get("CONTENT_LENGTH") or ""
+        if declared.isdigit():
+            length = int(declared)
+            if length > limit:
+                return None
+            return stream.read(length) if stream is not None and length else b""
+        if stream is None or not environ.get("wsgi.input_terminated"):
+            # Without a length, reading is only safe when the server marks the
+            # stream as terminated (chunked bodies, PEP 3333 extension).
+            return b""
+        body: bytes = stream.read(limit + 1)
+        return None if len(body) > limit else body
 
     def _endpoint(
         self, visit: Visit, environ: Environ, start_response: StartResponse
@@ -140,14 +279,7 @@ class WSGIConsentMiddleware:
             if read is None:
                 return self._send(visit, self.endpoints.too_large(), start_response)
             body = read
-        response = self.endpoints.dispatch(visit, body)
-        while isinstance(response, StoreCall):
-            try:
-                value = getattr(self.store, response.method)(*response.args, **response.kwargs)
-            except StoreError:
-                response = unavailable()
-            else:
-                response = response.then(value)
+        response = self.complete(self.endpoints.dispatch(visit, body))
         return self._send(visit, response, start_response)
 
     def _send(

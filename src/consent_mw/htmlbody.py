@@ -1,0 +1,114 @@
+"""Deciding whether an HTML response is rewritten, and rewriting it as it streams.
+
+Framework-free: the adapters call :func:`plan_html` with the response's
+headers when it starts, then feed the body through the returned
+:class:`HTMLBody` chunk by chunk.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import TYPE_CHECKING
+
+from .inject import injection
+
+if TYPE_CHECKING:
+    from .engine import Engine, Visit
+    from .rewrite import HTMLRewriter
+
+__all__ = ["OPT_OUT_HEADER", "REPORT_HEADER", "HTMLBody", "plan_html"]
+
+#: a response header the app sets (to ``off``) to keep one response as it is
+OPT_OUT_HEADER = b"x-consent-rewrite"
+#: the report-mode header: how many elements were neutralised
+REPORT_HEADER = b"x-consent-blocked"
+
+Headers = list[tuple[bytes, bytes]]
+
+
+class HTMLBody:
+    """One HTML body on its way out: rewritten, then optionally gzip-compressed."""
+
+    def __init__(self, rewriter: HTMLRewriter, *, gzip: bool, hold: bool) -> None:
+        self.rewriter = rewriter
+        # wbits=31: a gzip container (RFC 1952), what Content-Encoding: gzip means.
+        self._gzip = zlib.compressobj(6, zlib.DEFLATED, 31) if gzip else None
+        #: report mode: the adapter holds the body so the count can go in a header
+        self.hold = hold
+
+    @property
+    def blocked(self) -> int:
+        return self.rewriter.blocked
+
+    def feed(self, chunk: bytes) -> bytes:
+        out = self.rewriter.feed(chunk)
+        if self._gzip is not None and out:
+            # A sync flush per chunk keeps the response streaming.
+            return self._gzip.compress(out) + self._gzip.flush(zlib.Z_SYNC_FLUSH)
+        return out
+
+    def close(self) -> bytes:
+        out = self.rewriter.close()
+        if self._gzip is not None:
+            return self._gzip.compress(out) + self._gzip.flush()
+        return out
+
+
+def plan_html(
+    engine: Engine, visit: Visit, headers: Headers, nonce: str | None
+) -> tuple[HTMLBody | None, Headers]:
+    """``(the body rewriter or None, the start headers to send)``.
+
+    Only uncompressed ``text/html`` is rewritten (a compressed body passes through
+    untouched: put compression outside this middleware, or set ``compress_html``),
+    and not for excluded paths or content types or when the app opted out.
+    """
+    config = engine.config
+    ctype = encoding = opt_out = None
+    for key, value in headers:
+        key = key.lower()
+        if key == b"content-type":
+            ctype = value
+        elif key == b"content-encoding":
+            encoding = value
+        elif key == OPT_OUT_HEADER:
+            opt_out = value
+    if opt_out is not None:
+        headers = [(k, v) for k, v in headers if k.lower() != OPT_OUT_HEADER]
+        if opt_out.strip().lower() == b"off":
+            return None, headers
+    if not config.rewrite_html or ctype is None:
+        return None, headers
+    mime = ctype.split(b";", 1)[0].strip().lower()
+    if mime not in (b"text/html", b"application/xhtml+xml"):
+        return None, headers
+    if mime.decode("latin-1") in config.html_exclude_types:
+        return None, headers
+    if encoding is not None and encoding.strip().lower() not in (b"", b"identity"):
+        return None, headers
+    path = visit.facts.path
+    if any(path.startswith(prefix) for prefix in config.html_exclude_paths):
+        return None, headers
+
+    decision = visit.decision
+    inject = b""
+    if config.inject_banner or config.consent_mode:
+        inject = injection(
+            decision,
+            prefix=config.prefix,
+            nonce=nonce,
+            banner=config.inject_banner,
+            consent_mode=config.consent_mode,
+        )
+    from .rewrite import HTMLRewriter
+
+    rewriter = HTMLRewriter(engine.matcher, decision.allowed, inject=inject)
+    accepts = visit.facts.headers.get("accept-encoding", "").lower()
+    gzip = config.compress_html and "gzip" in accepts
+    visit.rewritten = True
+    # The length changes; the body is streamed, so the length is dropped.
+    out = [(k, v) for k, v in headers if k.lower() != b"content-length"]
+    if gzip:
+        out.append((b"content-encoding", b"gzip"))
+        out.append((b"vary", b"Accept-Encoding"))
+    return HTMLBody(rewriter, gzip=gzip, hold=config.report_blocked), out
