@@ -15,7 +15,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from ..asgi import ConsentMiddleware
@@ -31,7 +31,7 @@ SHOWS = {
     "3": ("국립발레단 〈호두까기 인형〉", "Korea National Ballet: The Nutcracker"),
 }
 
-TRACKERS = """
+TRACKERS_TEMPLATE = """
 <script async src="https://www.googletagmanager.com/gtag/js?id=G-DEMO1234"></script>
 <script>
   window.dataLayer = window.dataLayer || [];
@@ -63,6 +63,34 @@ TRACKERS = """
 """
 
 
+PAGE_TEXTS = {
+    "ko": {
+        "member": "회원 ID",
+        "sign_in": "로그인",
+        "policy": "개인정보처리방침",
+        "ads": "맞춤형 광고 설정",
+        "records": "나의 동의 기록",
+        "server_view": "서버가 본 동의",
+    },
+    "en": {
+        "member": "Member ID",
+        "sign_in": "Sign in",
+        "policy": "Privacy policy",
+        "ads": "Customised advertising",
+        "records": "My consent records",
+        "server_view": "Consent the server sees",
+    },
+}
+
+
+def trackers(nonce: str) -> str:
+    """The tracker tags, each carrying the page's CSP nonce as a site would add it."""
+    return TRACKERS_TEMPLATE.replace("<script", f'<script nonce="{nonce}"')
+
+
+TRACKERS = trackers("")
+
+
 def demo_policy() -> Policy:
     return Policy.from_toml(POLICY_PATH)
 
@@ -74,15 +102,20 @@ def _lang(request: Request) -> str:
 def _page(request: Request, title: str, body: str) -> HTMLResponse:
     lang = _lang(request)
     consent = request.scope["consent"]
+    # A strict CSP: only scripts carrying this response's nonce run, and what they
+    # load ('strict-dynamic'). The middleware reads the nonce from request.state.
+    nonce = secrets.token_urlsafe(16)
+    request.state.csp_nonce = nonce
     state = ", ".join(sorted(consent.allowed))
     other, other_name = ("ko", "한국어") if lang == "en" else ("en", "English")
+    t = PAGE_TEXTS[lang]
     html = f"""<!doctype html>
 <html lang="{lang}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{escape(title)} · Ticketbox</title>
-{TRACKERS}
+{trackers(nonce)}
 </head>
 <body>
 <header><a href="/?lang={lang}">Ticketbox</a>
@@ -90,12 +123,23 @@ def _page(request: Request, title: str, body: str) -> HTMLResponse:
 <main>
 <h1>{escape(title)}</h1>
 {body}
-<p id="server-view">{"서버가 본 동의" if lang == "ko" else "Consent the server sees"}:
+<form method="post" action="/login"><label>{t["member"]}
+ <input name="user" autocomplete="username"></label>
+ <button type="submit">{t["sign_in"]}</button></form>
+<p><a href="/_consent/policy?locale={lang}">{t["policy"]}</a>
+ · <a href="/_consent/ads?locale={lang}">{t["ads"]}</a>
+ · <a href="/_consent/records?locale={lang}">{t["records"]}</a></p>
+<p id="server-view">{t["server_view"]}:
  <code>{escape(state)}</code></p>
 </main>
 </body>
 </html>"""
     response = HTMLResponse(html)
+    response.headers["content-security-policy"] = (
+        f"default-src 'self'; script-src 'nonce-{nonce}' 'strict-dynamic'; "
+        f"style-src 'self' 'nonce-{nonce}'; img-src 'self' https: data:; "
+        "connect-src 'self' https:; frame-src https:; object-src 'none'; base-uri 'none'"
+    )
     # One server-set cookie per category: the middleware keeps only the allowed ones.
     response.set_cookie("session", secrets.token_urlsafe(12), httponly=True, samesite="lax")
     response.set_cookie("tb_recent", "1,2", max_age=30 * 86400)
@@ -126,6 +170,21 @@ async def show(request: Request) -> Response:
     )
 
 
+async def login(request: Request) -> Response:
+    form = await request.form()
+    user = str(form.get("user", "")).strip()[:64]
+    if not user:
+        return JSONResponse(
+            {"error": "invalid_form", "detail": "Enter a member ID."}, status_code=400
+        )
+    # Links this browser's consent id to the member, keeps the login record (3 months)
+    # and brings the member's earlier choice to a browser that has none yet.
+    request.scope["consent"].login(user)
+    response = RedirectResponse("/", status_code=303)
+    response.set_cookie("session", secrets.token_urlsafe(12), httponly=True, samesite="lax")
+    return response
+
+
 async def whoami(request: Request) -> Response:
     consent = request.scope["consent"]
     return JSONResponse(
@@ -150,6 +209,7 @@ def create_app(
             Route("/", home),
             Route("/shows/{show_id}", show),
             Route("/api/whoami", whoami),
+            Route("/login", login, methods=["POST"]),
         ]
     )
     key = secret_key or os.environ.get("CONSENT_MW_SECRET") or secrets.token_urlsafe(32)
@@ -158,5 +218,11 @@ def create_app(
         policy=demo_policy(),
         secret_key=key,
         store=store or os.environ.get("CONSENT_MW_STORE") or "sqlite:///consent-demo.sqlite3",
-        **options,
+        **{
+            "csp_nonce": "csp_nonce",
+            "record_requests": True,
+            "record_exclude_paths": ("/_consent/banner",),
+            "device_id_cookie": "tb_did",
+            **options,
+        },
     )
