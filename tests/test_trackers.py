@@ -78,7 +78,7 @@ FAMILIES: dict[str, tuple[str, str, str, str, str | None]] = {
         "analytics",
         "_ym_uid",
         "https://mc.yandex.ru/metrika/tag.js",
-        "ym(1, 'init', {});",
+        "k.src='https://mc.yandex.ru/metrika/tag.js';ym(1, 'init', {});",
         "yclid",
     ),
     "Kakao": (

@@ -221,10 +221,18 @@ class HTMLRewriter:
                     marked = size
             suspect = min(slashes, marked)
             if suspect < start:
-                tag_start = self._enclosing_tag(data, lowered, pos, suspect)
+                tag_start, tag_end = _enclosing_tag(data, lowered, pos, suspect)
+                if tag_start == _UNFINISHED:
+                    # A tag cut by the chunking: hold it (at the very end, keep it as is).
+                    out.append(data[pos:tag_end])
+                    if not final:
+                        return tag_end
+                    out.append(data[tag_end:])
+                    return size
                 if tag_start < 0:
-                    out.append(data[pos : suspect + 1])
-                    pos = suspect + 1
+                    # In text, or inside a tag that loads nothing: copy past it.
+                    out.append(data[pos:tag_end])
+                    pos = tag_end
                     continue
                 out.append(data[pos:tag_start])
                 end = self._start_tag(data, tag_start, out, final)
@@ -247,22 +255,6 @@ class HTMLRewriter:
                 return start
             pos = end
         return pos
-
-    def _enclosing_tag(self, data: bytes, lowered: bytes, pos: int, at: int) -> int:
-        """Start of the URL-loading start tag that contains offset ``at``, or -1."""
-        cut = at
-        for _ in range(8):  # a '<' inside an attribute value: look one '<' further back
-            lt = lowered.rfind(b"<", pos, cut)
-            if lt < 0:
-                return -1
-            name = _TAG_NAME.match(lowered, lt + 1)
-            if name is not None and name.group() in _URL_ATTRIBUTES:
-                parsed = _parse_tag(data, lt)
-                # An unfinished tag (None) is held by the caller; a finished one must
-                # contain the suspect to be the one it belongs to.
-                return lt if parsed is None or parsed[1] > at else -1
-            cut = lt
-        return -1
 
     def _declaration(self, data: bytes, start: int, out: list[bytes], final: bool) -> int | None:
         if len(data) - start < 6 and not final:
@@ -397,8 +389,8 @@ class HTMLRewriter:
         """The refused category of ``tag``, or None when it may stay as it is."""
         marked = tag.get(b"data-consent-category")
         if marked is not None:
-            if (tag.get(b"type") or b"").strip().lower() == b"text/plain":
-                return None  # already neutralised: rewriting is idempotent
+            if _neutralised(tag):
+                return None  # rewriting is idempotent
             category = marked.decode("latin-1").strip().lower()
             return None if category in self.allowed else category
         for attribute in _URL_ATTRIBUTES.get(tag.name, ()):
@@ -451,6 +443,14 @@ class HTMLRewriter:
         return raw[:at] + b"".join(added) + raw[at:]
 
 
+def _neutralised(tag: _Tag) -> bool:
+    """Whether ``tag`` is already in the form this module leaves behind."""
+    if tag.name == b"script":
+        return (tag.get(b"type") or b"").strip().lower() == b"text/plain"
+    live = [tag.get(a) for a in _URL_ATTRIBUTES.get(tag.name, ())]
+    return all(v is None or v.strip().lower() == b"about:blank" for v in live)
+
+
 def _quote(value: bytes) -> bytes:
     # Values keep their character references; only the delimiter must be escaped.
     return value.replace(b'"', b"&quot;")
@@ -460,6 +460,42 @@ def _find_end_tag(data: bytes, pos: int, name: bytes) -> int:
     """Index of ``</name`` followed by whitespace, '/' or '>' (any case), or -1."""
     match = _END_TAGS[name].search(data, pos)
     return match.start() if match else -1
+
+
+_UNFINISHED = -2
+
+
+def _enclosing_tag(data: bytes, lowered: bytes, pos: int, at: int) -> tuple[int, int]:
+    """Where the suspect at ``at`` sits: ``(tag start, tag end)`` for a URL-loading
+    start tag around it; ``(-1, end)`` to copy up to ``end`` untouched (text, or a
+    tag that loads nothing); ``(_UNFINISHED, tag start)`` for a tag cut by the
+    chunking. A '<' inside an attribute value is not a tag: the tag around it is."""
+    found: tuple[int, int, bytes] | None = None
+    unfinished = -1
+    cut = at
+    for _ in range(8):
+        lt = lowered.rfind(b"<", pos, cut)
+        if lt < 0:
+            break
+        cut = lt
+        name = _TAG_NAME.match(lowered, lt + 1)
+        if name is None:
+            continue
+        parsed = _parse_tag(data, lt)
+        if parsed is None:
+            # Cut by the chunking; an earlier unfinished tag may enclose this one.
+            unfinished = lt
+            continue
+        end = parsed[1]
+        if end <= (unfinished if unfinished >= 0 else found[0] if found else at):
+            break  # this tag closes before the suspect (or the tag found): done
+        found = (lt, end, name.group())
+    if unfinished >= 0:
+        return _UNFINISHED, unfinished
+    if found is None:
+        return -1, at + 1
+    start, end, tag = found
+    return (start, end) if tag in _URL_ATTRIBUTES else (-1, end)
 
 
 def _unfinished_tail(data: bytes, pos: int, limit: int) -> int:

@@ -7,8 +7,12 @@ subdomains match too), signatures that identify its inline snippets, and the
 URL parameters it uses as click ids.
 
 The entries are written from the vendors' public documentation of their
-cookies and tags. A policy can add trackers or override a built-in one by
-``owner`` (see :mod:`consent_mw.policy`); :class:`Matcher` combines both.
+cookies and tags. Inline signatures are calls or loader URLs specific to the
+vendor's snippet, never a bare host name: a first-party script that merely
+mentions a tracker in a string must not be neutralised.
+
+A policy can add trackers or override a built-in one by ``owner`` (see
+:mod:`consent_mw.policy`); :class:`Matcher` combines both.
 """
 
 from __future__ import annotations
@@ -101,7 +105,7 @@ BUILTIN_TRACKERS: tuple[Tracker, ...] = (
         category="advertising",
         cookies=("_fbp", "_fbc"),
         hosts=("connect.facebook.net", "facebook.com/tr"),
-        inline=("fbq(", "connect.facebook.net"),
+        inline=("fbq(", "connect.facebook.net/en_US/fbevents.js"),
         click_ids=("fbclid",),
     ),
     Tracker(
@@ -159,7 +163,7 @@ BUILTIN_TRACKERS: tuple[Tracker, ...] = (
             "_hj*",
         ),
         hosts=("hotjar.com", "hotjar.io"),
-        inline=("_hjSettings", "static.hotjar.com"),
+        inline=("_hjSettings", "static.hotjar.com/c/hotjar-"),
     ),
     Tracker(
         owner="HubSpot",
@@ -171,7 +175,7 @@ BUILTIN_TRACKERS: tuple[Tracker, ...] = (
             "hsadspixel.net",
             "track.hubspot.com",
         ),
-        inline=("_hsq.push", "hs-scripts.com"),
+        inline=("_hsq.push",),
         click_ids=("_hsenc", "_hsmi"),
     ),
     Tracker(
@@ -179,7 +183,7 @@ BUILTIN_TRACKERS: tuple[Tracker, ...] = (
         category="analytics",
         cookies=("_ym_uid", "_ym_d", "_ym_isad", "_ym_visorc", "_ym_*", "yandexuid"),
         hosts=("mc.yandex.ru", "mc.yandex.com", "mc.yandex.by", "mc.yandex.kz"),
-        inline=("mc.yandex.ru/metrika", "ym(", "yandex_metrika"),
+        inline=("mc.yandex.ru/metrika/", "yandex_metrika"),
         click_ids=("yclid",),
     ),
     Tracker(

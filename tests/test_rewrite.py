@@ -1,0 +1,450 @@
+"""The streaming HTML rewriter: what it neutralises, what it leaves alone, and that
+its output never depends on how the page was chunked."""
+
+from __future__ import annotations
+
+import re
+import tracemalloc
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from consent_mw.rewrite import HTMLRewriter, rewrite_html
+from consent_mw.trackers import BUILTIN_TRACKERS, Matcher
+
+MATCHER = Matcher(BUILTIN_TRACKERS)
+NOTHING = frozenset({"necessary"})
+EVERYTHING = frozenset({"necessary", "functional", "analytics", "advertising"})
+INJECT = b'<script src="/_consent/banner.js" defer></script>'
+
+# Real-world-shaped tags per tracker family: (category, external script URL,
+# an inline snippet, a pixel or iframe URL).
+FAMILIES = {
+    "ga4": (
+        "analytics",
+        "https://www.googletagmanager.com/gtag/js?id=G-ABC123",
+        "window.dataLayer=window.dataLayer||[];function gtag(){dataLayer.push(arguments);}"
+        "gtag('js',new Date());gtag('config','G-ABC123');",
+        "https://www.google-analytics.com/collect?v=1&tid=UA-1-1",
+    ),
+    "gtm": (
+        "analytics",
+        "https://www.googletagmanager.com/gtm.js?id=GTM-XYZ",
+        "(function(w,d,s,l,i){w[l]=w[l]||[];w[l].push({'gtm.start':new Date().getTime()});"
+        "var f=d.getElementsByTagName(s)[0],j=d.createElement(s);j.async=true;"
+        "j.src='https://www.googletagmanager.com/gtm.js?id='+i;f.parentNode.insertBefore(j,f);"
+        "})(window,document,'script','dataLayer','GTM-XYZ');",
+        "https://www.googletagmanager.com/ns.html?id=GTM-XYZ",
+    ),
+    "google_ads": (
+        "advertising",
+        "https://pagead2.googlesyndication.com/pagead/js/adsbygoogle.js?client=ca-pub-1",
+        "(adsbygoogle = window.adsbygoogle || []).push({});",
+        "https://googleads.g.doubleclick.net/pagead/viewthroughconversion/1/?guid=ON",
+    ),
+    "meta": (
+        "advertising",
+        "https://connect.facebook.net/en_US/fbevents.js",
+        "fbq('init','1234567890');fbq('track','PageView');",
+        "https://www.facebook.com/tr?id=1234567890&ev=PageView&noscript=1",
+    ),
+    "tiktok": (
+        "advertising",
+        "https://analytics.tiktok.com/i18n/pixel/events.js?sdkid=C1",
+        "ttq.load('C1');ttq.page();",
+        "https://analytics.tiktok.com/i18n/pixel/track.png?sdkid=C1",
+    ),
+    "hotjar": (
+        "analytics",
+        "https://static.hotjar.com/c/hotjar-1234.js?sv=6",
+        "(function(h,o){h.hj=h.hj||function(){(h.hj.q=h.hj.q||[]).push(arguments)};"
+        "h._hjSettings={hjid:1234,hjsv:6};})(window,document);",
+        "https://vars.hotjar.com/box-1.html",
+    ),
+    "hubspot": (
+        "analytics",
+        "https://js.hs-scripts.com/1234.js",
+        "var _hsq = window._hsq = window._hsq || []; _hsq.push(['setPath', '/']);",
+        "https://track.hubspot.com/__ptq.gif?a=1234",
+    ),
+    "bing": (
+        "advertising",
+        "https://bat.bing.com/bat.js",
+        "window.uetq = window.uetq || []; window.uetq.push('event', '', {});",
+        "https://bat.bing.com/action/0?ti=1234&Ver=2",
+    ),
+    "clarity": (
+        "analytics",
+        "https://www.clarity.ms/tag/abcd1234",
+        "(function(c,l,a,r,i,t,y){t=l.createElement(r);t.async=1;"
+        "t.src='https://www.clarity.ms/tag/'+i;})(window,document,'clarity','script','ab');",
+        "https://c.clarity.ms/c.gif",
+    ),
+    "linkedin": (
+        "advertising",
+        "https://snap.licdn.com/li.lms-analytics/insight.min.js",
+        "_linkedin_partner_id = '1234'; window.lintrk('track', { conversion_id: 1 });",
+        "https://px.ads.linkedin.com/collect/?pid=1234&fmt=gif",
+    ),
+    "yandex": (
+        "analytics",
+        "https://mc.yandex.ru/metrika/tag.js",
+        "(function(m,e,t,r,i,k,a){m[i]=m[i]||function(){(m[i].a=m[i].a||[]).push(arguments)};"
+        "k=e.createElement(t),a=e.getElementsByTagName(t)[0],k.async=1,k.src=r,"
+        "a.parentNode.insertBefore(k,a)})(window,document,'script',"
+        "'https://mc.yandex.ru/metrika/tag.js','ym');ym(12345,'init',{clickmap:true});",
+        "https://mc.yandex.ru/watch/12345",
+    ),
+    "kakao": (
+        "advertising",
+        "//t1.daumcdn.net/kas/static/kp.js",
+        "kakaoPixel('1234567890').pageView();",
+        "https://bc.ad.daum.net/bc?id=1",
+    ),
+    "naver": (
+        "analytics",
+        "//wcs.naver.net/wcslog.js",
+        'if(!wcs_add) var wcs_add = {}; wcs_add["wa"] = "abc"; if(window.wcs) { wcs_do(); }',
+        "https://wcs.naver.com/m?u=1",
+    ),
+}
+
+
+def page(body: str, head: str = "") -> bytes:
+    return (
+        "<!DOCTYPE html>\n<html lang=ko><head><meta charset=utf-8><title>공연</title>"
+        f"{head}</head>\n<body>{body}</body></html>\n"
+    ).encode()
+
+
+def rewrite(html: bytes, allowed: frozenset[str] = NOTHING, inject: bytes = b"") -> bytes:
+    return rewrite_html(html, MATCHER, allowed, inject=inject)
+
+
+def chunked(html: bytes, cuts: list[int], allowed=NOTHING, inject=INJECT) -> bytes:
+    rewriter = HTMLRewriter(MATCHER, allowed, inject=inject)
+    out, previous = [], 0
+    for cut in [*sorted(set(cuts)), len(html)]:
+        out.append(rewriter.feed(html[previous:cut]))
+        previous = cut
+    out.append(rewriter.close())
+    return b"".join(out)
+
+
+def forms(name: str) -> dict[str, str]:
+    category, external, inline, pixel = FAMILIES[name]
+    return {
+        "external": f'<script async src="{external}"></script>',
+        "inline": f"<script>{inline}</script>",
+        "noscript": f'<noscript><img height="1" width="1" alt="" src="{pixel}"></noscript>',
+        "iframe": f'<iframe src="{pixel}" width="0" height="0"></iframe>',
+        "marked": f'<script data-consent-category="{category}" src="/local/{name}.js"></script>',
+    }
+
+
+# -- each family, each form --------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+@pytest.mark.parametrize("form", ["external", "inline", "noscript", "iframe", "marked"])
+def test_every_family_is_neutralised_when_refused(name: str, form: str) -> None:
+    category = FAMILIES[name][0]
+    html = page(forms(name)[form])
+    out = rewrite(html)
+    assert f'data-consent-category="{category}"'.encode() in out
+    # Nothing left that a browser would fetch or run for this tracker.
+    assert not re.search(rb'\ssrc="(?:https?:)?//', out.split(b"<body>")[1])
+    if form in ("external", "inline", "marked"):
+        assert b'type="text/plain"' in out
+    if form == "iframe":
+        assert b'src="about:blank"' in out
+
+
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+def test_every_family_is_untouched_when_allowed(name: str) -> None:
+    html = page("".join(forms(name).values()))
+    assert rewrite(html, EVERYTHING) == html
+
+
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+def test_only_the_refused_category_is_neutralised(name: str) -> None:
+    category = FAMILIES[name][0]
+    other = "advertising" if category == "analytics" else "analytics"
+    html = page(forms(name)["external"])
+    assert rewrite(html, frozenset({"necessary", category})) == html
+    assert rewrite(html, frozenset({"necessary", other})) != html
+
+
+def test_external_script_keeps_its_attributes_and_moves_src_and_type() -> None:
+    html = (
+        b"<script type=module crossorigin src='https://www.googletagmanager.com/gtag/js'></script>"
+    )
+    out = rewrite(html)
+    assert out == (
+        b'<script type="text/plain" data-consent-category="analytics" data-consent-type="module"'
+        b""" data-consent-src="https://www.googletagmanager.com/gtag/js"  crossorigin ></script>"""
+    )
+
+
+def test_pixel_keeps_quoting_case_and_other_attributes() -> None:
+    html = b"<IMG Alt='x' SRC='https://www.facebook.com/tr?id=1&amp;ev=PageView' Width=1>"
+    out = rewrite(html)
+    assert out == (
+        b"<IMG data-consent-category=\"advertising\" Alt='x' "
+        b"data-consent-src='https://www.facebook.com/tr?id=1&amp;ev=PageView' Width=1>"
+    )
+
+
+def test_srcset_link_source_and_embed() -> None:
+    html = (
+        b'<img src="/a.png" srcset="/a2.png 2x, https://www.facebook.com/tr?id=1 3x">'
+        b'<link rel="preconnect" href="https://www.googletagmanager.com">'
+        b'<picture><source srcset="https://mc.yandex.ru/watch/1"></picture>'
+        b'<embed src="https://bat.bing.com/action/0">'
+    )
+    out = rewrite(html)
+    assert b'data-consent-srcset="/a2.png 2x' in out and b" src=" not in out.split(b">")[0]
+    assert b'data-consent-href="https://www.googletagmanager.com"' in out
+    assert b'<source data-consent-category="analytics" data-consent-srcset=' in out
+    assert b'<embed data-consent-category="advertising" data-consent-src=' in out
+
+
+def test_duplicate_src_attributes_are_all_renamed() -> None:
+    # A browser uses the first; renaming only that one would make the second live.
+    out = rewrite(b'<img src="https://www.facebook.com/tr" src="https://www.facebook.com/tr">')
+    assert b" src=" not in out and out.count(b"data-consent-src=") == 2
+
+
+def test_quotes_in_a_moved_value_are_escaped() -> None:
+    out = rewrite(b"<script src='https://connect.facebook.net/x.js?a=\"b'></script>")
+    assert b'data-consent-src="https://connect.facebook.net/x.js?a=&quot;b"' in out
+
+
+# -- left alone ------------------------------------------------------------------------
+
+UNTOUCHED = [
+    b"<!-- <script src=https://www.googletagmanager.com/gtm.js></script> -->",
+    b"<textarea><script src=https://connect.facebook.net/x.js></script></textarea>",
+    b"<title><img src=https://www.facebook.com/tr></title>",
+    b"<style>/* <img src=https://www.facebook.com/tr> */ a{color:red}</style>",
+    b"<script>var docs = 'see googletagmanager.com and connect.facebook.net';</script>",
+    b'<script type="application/ld+json">{"@context":"https://schema.org","fbq(":1}</script>',
+    b'<script type="text/template"><script src="https://connect.facebook.net/x.js"></script>',
+    b"<![CDATA[ <img src=https://www.facebook.com/tr> ]]>",
+    b"<p>Visit https://www.facebook.com/tr for details &lt;img&gt;</p>",
+    b'<a href="https://www.facebook.com/tr">a link is navigation, not a request</a>',
+    b"<div title='<img src=//www.facebook.com/tr>'>attribute text</div>",
+    b'<img src="/local.png" alt="logo"><script src="/app.js"></script>',
+    b"<xmp><script src=https://connect.facebook.net/x.js></script></xmp>",
+    b"<header>not a head</header><bodyguard>not a body</bodyguard>",
+    b'<script type="text/plain" data-consent-category="analytics" '
+    b'data-consent-src="https://www.googletagmanager.com/gtm.js"></script>',
+]
+
+
+@pytest.mark.parametrize("fragment", UNTOUCHED)
+def test_non_executable_references_are_left_byte_for_byte(fragment: bytes) -> None:
+    assert rewrite(fragment) == fragment
+
+
+def test_rewriting_twice_changes_nothing_more() -> None:
+    html = page("".join(v for name in FAMILIES for v in forms(name).values()))
+    once = rewrite(html)
+    assert rewrite(once) == once
+
+
+def test_a_page_without_trackers_only_gains_the_injection() -> None:
+    html = page('<img src="/a.png"><script src="/app.js"></script><p>안녕하세요</p>')
+    out = rewrite(html, inject=INJECT)
+    assert out.replace(INJECT, b"", 1) == html
+    assert out.index(INJECT) == html.index(b"<head>") + len(b"<head>")
+    assert rewrite(html) == html
+
+
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        (b"<html><body class=x><p>hi</p>", b"<html><body class=x>@<p>hi</p>"),
+        (b"<HEAD lang=ko><title>x</title>", b"<HEAD lang=ko>@<title>x</title>"),
+        (b"<!doctype html><title>x</title>", b"<!doctype html>@<title>x</title>"),
+        (b"plain text only", b"plain text only@"),
+        (b"<script src=/app.js></script>", b"@<script src=/app.js></script>"),
+    ],
+)
+def test_injection_point(html: bytes, expected: bytes) -> None:
+    assert rewrite(html, inject=b"@") == expected
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        b"<img src=https://www.facebook.com/tr",  # cut off at the end
+        b"<script>fbq('init','1');",  # no end tag
+        b"<<<img>>> </script> <!-- unclosed",
+        b"<img src='https://www.facebook.com/tr>",  # unbalanced quote
+        b"</img src=https://www.facebook.com/tr>",  # an end tag with attributes
+        b"<scr ipt src=https://connect.facebook.net/x.js></scr ipt>",
+        b"<img src=https://www.facebook.com/tr/>",
+        b"\x00\xff\xfe<img src=\x00>",
+    ],
+)
+def test_malformed_markup_never_raises_and_is_deterministic(html: bytes) -> None:
+    out = rewrite(html)
+    assert out == chunked(html, list(range(1, len(html))), inject=b"")
+
+
+def test_unclosed_inline_tracker_script_is_still_neutralised() -> None:
+    out = rewrite(b"<script>fbq('init','1');")
+    assert out.startswith(b'<script type="text/plain" data-consent-category="advertising">')
+
+
+def test_counts_what_was_blocked() -> None:
+    rewriter = HTMLRewriter(MATCHER, NOTHING)
+    html = page(forms("meta")["external"] + forms("ga4")["inline"] + forms("naver")["noscript"])
+    rewriter.feed(html)
+    rewriter.close()
+    assert rewriter.blocked == 3
+    assert rewriter.blocked_categories == {"advertising": 1, "analytics": 2}
+
+
+# -- chunking --------------------------------------------------------------------------
+
+ALL_FORMS = page(
+    "".join(v for name in sorted(FAMILIES) for v in forms(name).values())
+    + b"".join(UNTOUCHED).decode("latin-1"),
+    head=forms("ga4")["external"] + forms("gtm")["inline"],
+)
+
+
+def test_every_single_cut_gives_the_same_output() -> None:
+    whole = chunked(ALL_FORMS, [])
+    for cut in range(1, len(ALL_FORMS), 7):
+        assert chunked(ALL_FORMS, [cut]) == whole, cut
+
+
+def test_byte_at_a_time_gives_the_same_output() -> None:
+    assert chunked(ALL_FORMS, list(range(1, len(ALL_FORMS)))) == chunked(ALL_FORMS, [])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(min_value=1, max_value=len(ALL_FORMS) - 1), max_size=40))
+def test_any_chunking_of_the_fixture_page_gives_the_same_output(cuts: list[int]) -> None:
+    assert chunked(ALL_FORMS, cuts) == chunked(ALL_FORMS, [])
+
+
+PIECES = st.sampled_from(
+    [
+        b"<",
+        b">",
+        b"/",
+        b"'",
+        b'"',
+        b"=",
+        b" ",
+        b"\n",
+        b"<!--",
+        b"-->",
+        b"<!",
+        b"<?",
+        b"<script",
+        b"</script>",
+        b"<SCRIPT ",
+        b"<img ",
+        b"<iframe ",
+        b"<link ",
+        b"<head>",
+        b"<body>",
+        b"<textarea>",
+        b"</textarea>",
+        b"<style>",
+        b"</style>",
+        b"<title>",
+        b"src=",
+        b"srcset=",
+        b"href=",
+        b"data-consent-category=analytics ",
+        b"https://www.facebook.com/tr",
+        b"//www.googletagmanager.com/gtm.js",
+        b"fbq('init')",
+        b"gtag('config')",
+        b"kakaoPixel('1')",
+        b"text",
+        b"\xea\xb3\xb5",
+        b'type="module"',
+        b"type=text/plain",
+        b"<noscript>",
+        b"</noscript>",
+        b"<![CDATA[",
+        b"]]>",
+        b"<plaintext>",
+    ]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(PIECES, max_size=60), st.data())
+def test_any_chunking_of_generated_markup_gives_the_same_output(pieces, data) -> None:
+    html = b"".join(pieces)
+    cuts = data.draw(st.lists(st.integers(min_value=0, max_value=max(len(html), 1)), max_size=12))
+    cuts = [c for c in cuts if 0 < c < len(html)]
+    assert chunked(html, cuts, inject=b"@") == chunked(html, [], inject=b"@")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(PIECES, max_size=60))
+def test_generated_markup_without_trackers_is_unchanged(pieces) -> None:
+    html = b"".join(
+        p
+        for p in pieces
+        if b"facebook" not in p
+        and b"googletag" not in p
+        and b"(" not in p
+        and b"data-consent" not in p
+    )
+    assert rewrite(html) == html
+
+
+# -- memory ----------------------------------------------------------------------------
+
+
+def test_a_10_mb_page_streams_with_bounded_memory() -> None:
+    row = (
+        b'<div class="row"><img src="/i.png" alt="x"><a href="/s">show</a>'
+        b'<img src="https://www.facebook.com/tr?id=1"><p>text text text</p></div>\n'
+    )
+    chunk = row * (65536 // len(row))
+    chunks = (10 * 1024 * 1024) // len(chunk)
+    rewriter = HTMLRewriter(MATCHER, NOTHING, inject=INJECT)
+    rewriter.feed(b"<!doctype html><html><head></head><body>")
+    tracemalloc.start()
+    try:
+        baseline = tracemalloc.get_traced_memory()[0]
+        total = 0
+        for _ in range(chunks):
+            total += len(rewriter.feed(chunk))
+        total += len(rewriter.close())
+        peak = tracemalloc.get_traced_memory()[1] - baseline
+    finally:
+        tracemalloc.stop()
+    assert total > 10 * 1024 * 1024 * 0.9
+    assert rewriter.blocked == chunks * chunk.count(b"facebook.com/tr")
+    # One chunk in, one chunk out, the lowercased copy: well under 1 MB.
+    assert peak < 1024 * 1024, peak
+
+
+def test_a_huge_inline_script_is_decided_on_its_first_max_hold_bytes() -> None:
+    body = b"fbq('init','1');" + b"x" * 5000
+    html = b"<script>" + body + b"</script>"
+    out = chunked(html, list(range(1, len(html), 97)), inject=b"")
+    rewriter = HTMLRewriter(MATCHER, NOTHING, max_hold=1024)
+    small = rewriter.feed(html) + rewriter.close()
+    assert out == small
+    assert out.startswith(b'<script type="text/plain"')
+
+
+def test_feed_after_close_is_an_error() -> None:
+    rewriter = HTMLRewriter(MATCHER, NOTHING)
+    rewriter.close()
+    with pytest.raises(ValueError):
+        rewriter.feed(b"<p>")
