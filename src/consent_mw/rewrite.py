@@ -98,7 +98,7 @@ class _Tag:
 # A whole start tag in one match (name, attributes, '>'). Possessive quantifiers
 # (Python 3.11+) keep it linear: an unfinished tag fails at once, no backtracking.
 _START_TAG = re.compile(
-    rb"<[^\t\n\f\r />]*+"
+    rb"<([^\t\n\f\r />]*+)"
     rb"""(?:[\t\n\f\r /]*+[^\t\n\f\r />][^\t\n\f\r />=]*+"""
     rb"""(?:[\t\n\f\r ]*+=[\t\n\f\r ]*+(?:"[^"]*+"|'[^']*+'|[^\t\n\f\r >]*+))?+)*+"""
     rb"[\t\n\f\r /]*+>"
@@ -112,13 +112,10 @@ def _parse_tag(data: bytes, start: int) -> tuple[_Tag, int] | None:
         return None
     stop = whole.end()
     raw = data[start:stop]
-    pos = 1
-    size = len(raw)
-    while pos < size and raw[pos] not in b"\t\n\f\r />":
-        pos += 1
-    name = raw[1:pos].lower()
+    pos = whole.end(1) - start
+    name = whole.group(1).lower()
     attributes: list[tuple[bytes, bytes | None, int, int, int]] = []
-    for match in _ATTRIBUTE.finditer(raw, pos, size - 1):
+    for match in _ATTRIBUTE.finditer(raw, pos, len(raw) - 1):
         if match.end() == match.start():
             break
         value = match.group(2)
