@@ -22,7 +22,7 @@ from .engine import Engine, Visit
 from .exceptions import StoreError
 from .facts import RequestFacts, is_gpc, join_header
 from .htmlbody import REPORT_HEADER, HTMLBody, plan_html
-from .recorder import Recorder
+from .runtime import Runtime
 
 __all__ = ["ConsentMiddleware"]
 
@@ -82,9 +82,17 @@ class _Exchange:
     """One response on its way out: headers filtered, HTML rewritten as it streams."""
 
     def __init__(
-        self, middleware: ConsentMiddleware, visit: Visit, scope: Scope, send: Send
+        self,
+        middleware: ConsentMiddleware,
+        engine: Engine,
+        endpoints: Endpoints,
+        visit: Visit,
+        scope: Scope,
+        send: Send,
     ) -> None:
         self.middleware = middleware
+        self.engine = engine
+        self.endpoints = endpoints
         self.visit = visit
         self.scope = scope
         self._send = send
@@ -114,12 +122,11 @@ class _Exchange:
         await self._send(message)
 
     async def start(self, message: Message) -> Message:
-        middleware, visit = self.middleware, self.visit
-        engine = middleware.engine
+        middleware, visit, engine = self.middleware, self.visit, self.engine
         self.status = message["status"]
         original = message.get("headers", [])
         if visit.decision.login_user is not None:
-            carried = await middleware.complete(middleware.endpoints.carry(visit))
+            carried = await middleware.complete(self.endpoints.carry(visit))
             original = [
                 *original,
                 *_encode([(k, v) for k, v in carried.headers if k == "set-cookie"]),
@@ -155,16 +162,18 @@ class ConsentMiddleware:
     ) -> None:
         self.app = app
         self.config = Config.build(policy=policy, secret_key=secret_key, store=store, **options)
-        self.engine = Engine(self.config)
-        self.endpoints = Endpoints(self.engine)
+        self.runtime = Runtime(self.config)
         self.store = self.config.store
-        self.recorder = Recorder(
-            self.store,
-            self.config.policy,
-            exclude_paths=self.config.record_exclude_paths,
-            ip_mode=self.config.ip_mode,
-            parser=lambda: self.engine.device_parser,
-        )
+        self.recorder = self.runtime.recorder
+
+    @property
+    def engine(self) -> Engine:
+        """The engine of the policy version in force now."""
+        return self.runtime.engine
+
+    @property
+    def endpoints(self) -> Endpoints:
+        return self.runtime.endpoints
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -173,11 +182,11 @@ class ConsentMiddleware:
             else:
                 await self.app(scope, receive, send)
             return
-        engine = self.engine
+        engine, endpoints = self.runtime.current()
         facts = _facts(scope, self.config.trust_forwarded)
         visit = engine.begin(facts)
         if engine.is_endpoint(facts.path):
-            await self._endpoint(visit, receive, send)
+            await self._endpoint(engine, endpoints, visit, receive, send)
             return
 
         extensions = scope.get("extensions")
@@ -205,16 +214,16 @@ class ConsentMiddleware:
             state = scope["state"] = {}
         state["consent"] = visit.decision
 
-        exchange = _Exchange(self, visit, scope, send)
+        exchange = _Exchange(self, engine, endpoints, visit, scope, send)
         await self.app(scope, receive, exchange.send)
         if exchange.status is not None:
-            self.recorder_hit(visit, exchange.status)
+            self.recorder_hit(engine, visit, exchange.status)
 
-    def recorder_hit(self, visit: Visit, status: int) -> None:
+    def recorder_hit(self, engine: Engine, visit: Visit, status: int) -> None:
         """Hand the finished request to the recorder (a queue append, no I/O)."""
         decision = visit.decision
         if self.config.record_requests and self.recorder.wants(visit.facts.path):
-            self.recorder.add(self.engine.hit(visit, status))
+            self.recorder.add(engine.hit(visit, status))
         if decision.login_user is not None and decision.subject_id is not None:
             self.recorder.link(decision.subject_id, decision.login_user)
 
@@ -259,20 +268,22 @@ class ConsentMiddleware:
             if not message.get("more_body", False):
                 return b"".join(chunks)
 
-    async def _endpoint(self, visit: Visit, receive: Receive, send: Send) -> None:
+    async def _endpoint(
+        self, engine: Engine, endpoints: Endpoints, visit: Visit, receive: Receive, send: Send
+    ) -> None:
         body = b""
         if visit.facts.method in ("POST", "PUT", "PATCH", "DELETE"):
             read = await self._read_body(visit, receive)
             if read is None:
-                await self._send(visit, self.endpoints.too_large(), send)
+                await self._send(engine, visit, endpoints.too_large(), send)
                 return
             body = read
-        response = await self.complete(self.endpoints.dispatch(visit, body))
-        await self._send(visit, response, send)
+        response = await self.complete(endpoints.dispatch(visit, body))
+        await self._send(engine, visit, response, send)
 
-    async def _send(self, visit: Visit, response: Response, send: Send) -> None:
+    async def _send(self, engine: Engine, visit: Visit, response: Response, send: Send) -> None:
         headers = _encode([*response.headers, ("content-length", str(len(response.body)))])
-        headers = self.engine.response_headers(visit, headers) or headers
+        headers = engine.response_headers(visit, headers) or headers
         body = b"" if visit.facts.method == "HEAD" else response.body
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         await send({"type": "http.response.body", "body": body})

@@ -84,6 +84,9 @@ class Config:
     record_exclude_paths: Sequence[str] = ()
     ip_mode: Literal["truncate", "hash"] = "truncate"
     device_id_cookie: str | None = None
+    unknown_cookies: Literal["report", "strip", "allow"] = "report"
+    #: every policy version, oldest first (see consent_mw.schedule); empty: just ``policy``
+    versions: tuple[Policy, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.prefix.startswith("/") or self.prefix.endswith("/") or len(self.prefix) < 2:
@@ -104,6 +107,11 @@ class Config:
             isinstance(self.csp_nonce, str) or callable(self.csp_nonce)
         ):
             raise ConfigError("csp_nonce must be a scope/environ key or a callable.")
+        if self.unknown_cookies not in ("report", "strip", "allow"):
+            raise ConfigError(
+                "unknown_cookies must be 'report', 'strip' or 'allow', "
+                f"not {self.unknown_cookies!r}."
+            )
         if self.ip_mode not in ("truncate", "hash"):
             raise ConfigError(f"ip_mode must be 'truncate' or 'hash', not {self.ip_mode!r}.")
         if self.max_body_size < 256:
@@ -119,7 +127,7 @@ class Config:
         from .stores.base import BaseStore
         from .stores.sqlite import SQLiteStore
 
-        unknown = set(options) - set(cls.__dataclass_fields__)
+        unknown = set(options) - set(cls.__dataclass_fields__) | ({"versions"} & set(options))
         if unknown:
             raise ConfigError(f"Unknown option(s): {', '.join(sorted(unknown))}.")
         if store is None:
@@ -130,4 +138,11 @@ class Config:
             store = store_from_url(store)
         if not isinstance(store, BaseStore):
             raise ConfigError(f"store must be a consent_mw store or a URL, not {store!r}.")
+        if isinstance(policy, (list, tuple)):
+            if not policy:
+                raise ConfigError("policy must name at least one policy version.")
+            versions = tuple(load_policy(p) for p in policy)
+            return cls(
+                policy=versions[0], secret_key=secret_key, store=store, versions=versions, **options
+            )
         return cls(policy=load_policy(policy), secret_key=secret_key, store=store, **options)

@@ -85,8 +85,11 @@ def _static(name: str) -> bytes | None:
 class Endpoints:
     """Routes ``/_consent…`` and ``/.well-known/gpc.json`` for one :class:`Engine`."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(
+        self, engine: Engine, *, pending: Callable[[], dict[str, Any] | None] = lambda: None
+    ) -> None:
         self.engine = engine
+        self.pending = pending
         self.policy = engine.policy
         self.config = engine.config
         prefix = self.config.prefix
@@ -213,7 +216,7 @@ class Endpoints:
                 "policy": {
                     "version": self.policy.version,
                     "url": f"{self.config.prefix}/policy?locale={locale}",
-                    "pending_change": None,
+                    "pending_change": self.pending(),
                 },
                 "texts": self.policy.ui_texts(locale),
                 "categories": self._categories[locale],

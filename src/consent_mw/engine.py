@@ -16,6 +16,7 @@ from functools import partial
 from typing import Any
 from urllib.parse import unquote_plus
 
+from .audit import CookieAudit
 from .config import Config
 from .consent import Consent, Decision, Verdict, judge
 from .cookies import (
@@ -71,6 +72,9 @@ class Engine:
         self.necessary = frozenset(self.policy.required_ids)
         self.cache_size = CACHE_SIZE
         self._device_parser: DeviceParser | None = None
+        self._consent_cookie = config.cookie_name.encode("latin-1")
+        #: set by the runtime: where undeclared cookies are reported
+        self.audit: CookieAudit | None = None
         self._verdicts: dict[tuple[object, ...], tuple[Verdict, float]] = {}
         self._cookie_views: dict[tuple[str, frozenset[str]], tuple[str | None, tuple[str, ...]]]
         self._cookie_views = {}
@@ -286,6 +290,22 @@ class Engine:
 
     # -- response --------------------------------------------------------------
 
+    def _unknown_cookie(self, value: bytes, visit: Visit) -> bool:
+        """Note a cookie nobody declared; True when it must be stripped."""
+        mode = self.config.unknown_cookies
+        if mode == "allow":
+            return False
+        name = value.split(b";", 1)[0].partition(b"=")[0].strip()
+        if name == self._consent_cookie:
+            return False
+        if self.audit is not None:
+            self.audit.notice(value.decode("latin-1"), visit.facts.path)
+        # "strip" treats an undeclared cookie as optional: it needs every optional
+        # category, since nobody can say which one it serves.
+        return mode == "strip" and not all(
+            c in visit.decision.allowed for c in self.policy.optional_ids
+        )
+
     def set_cookie_category(self, value: bytes) -> str | None:
         """The consent category of the cookie a ``Set-Cookie`` value sets (None: unknown)."""
         name = value.split(b";", 1)[0].partition(b"=")[0].strip()
@@ -315,7 +335,11 @@ class Engine:
             lower = name.lower()
             if lower == b"set-cookie":
                 category = self.set_cookie_category(value)
-                if category is not None and category not in allowed and category not in necessary:
+                if category is None:
+                    if self._unknown_cookie(value, visit):
+                        stripped = True
+                        continue
+                elif category not in allowed and category not in necessary:
                     stripped = True
                     continue
             elif lower == b"vary":

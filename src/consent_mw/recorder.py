@@ -108,6 +108,7 @@ class Recorder:
         }
         self._queue: deque[Hit] = deque()
         self._links: deque[tuple[str, str]] = deque()
+        self._ready: deque[Event] = deque()
         self._wake = threading.Event()
         self._closed = False
         self._thread: threading.Thread | None = None
@@ -135,6 +136,15 @@ class Recorder:
             self._start()
         if len(self._queue) >= self.batch_size:
             self._wake.set()
+
+    def note(self, event: Event) -> None:
+        """Queue an event that is already minimised (the cookie audit's findings)."""
+        if self._closed or len(self._ready) >= self.max_queue:
+            self.dropped += 1
+            return
+        self._ready.append(event)
+        if self._thread is None:
+            self._start()
 
     def link(self, subject_id: str, user_id: str) -> None:
         """Queue linking a consent id to a user id (written with the next batch)."""
@@ -170,6 +180,12 @@ class Recorder:
                     subject_id, user_id = self._links[0]
                     self.store.link_user(subject_id, user_id)
                     self._links.popleft()
+                if self._ready:
+                    ready = list(self._ready)
+                    self.store.record_events(ready)
+                    for _ in ready:
+                        self._ready.popleft()
+                    written += len(ready)
                 while self._queue:
                     batch: list[Hit] = []
                     while self._queue and len(batch) < self.batch_size:

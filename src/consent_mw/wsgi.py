@@ -23,7 +23,7 @@ from .engine import Engine, Visit
 from .exceptions import StoreError
 from .facts import RequestFacts, is_gpc
 from .htmlbody import REPORT_HEADER, HTMLBody, plan_html
-from .recorder import Recorder
+from .runtime import Runtime
 
 __all__ = ["WSGIConsentMiddleware"]
 
@@ -89,11 +89,15 @@ class _Response:
     def __init__(
         self,
         middleware: WSGIConsentMiddleware,
+        engine: Engine,
+        endpoints: Endpoints,
         visit: Visit,
         environ: Environ,
         start_response: StartResponse,
     ) -> None:
         self.middleware = middleware
+        self.engine = engine
+        self.endpoints = endpoints
         self.visit = visit
         self.environ = environ
         self.start_response = start_response
@@ -107,10 +111,9 @@ class _Response:
         self, status: str, headers: list[tuple[str, str]], exc_info: Any = None
     ) -> Callable[[bytes], object]:
         self.started = True
-        middleware = self.middleware
-        engine = middleware.engine
+        middleware, engine = self.middleware, self.engine
         if self.visit.decision.login_user is not None:
-            carried = middleware.complete(middleware.endpoints.carry(self.visit))
+            carried = middleware.complete(self.endpoints.carry(self.visit))
             headers = [*headers, *((k, v) for k, v in carried.headers if k == "set-cookie")]
         raw = _to_bytes(headers)
         self.body, planned = plan_html(engine, self.visit, raw, self.middleware.nonce(self.environ))
@@ -119,7 +122,7 @@ class _Response:
             headers = _to_str(planned if new is None else new)
         if exc_info is None:
             # Recorded when the status is known: the recorder only queues it.
-            middleware.recorder_hit(self.visit, int(status.split(" ", 1)[0]))
+            middleware.recorder_hit(engine, self.visit, int(status.split(" ", 1)[0]))
         if self.body is not None and self.body.hold:
             self.held = (status, headers, exc_info)
             return self._buffer_write
@@ -191,25 +194,27 @@ class WSGIConsentMiddleware:
     ) -> None:
         self.app = app
         self.config = Config.build(policy=policy, secret_key=secret_key, store=store, **options)
-        self.engine = Engine(self.config)
-        self.endpoints = Endpoints(self.engine)
+        self.runtime = Runtime(self.config)
         self.store = self.config.store
-        self.recorder = Recorder(
-            self.store,
-            self.config.policy,
-            exclude_paths=self.config.record_exclude_paths,
-            ip_mode=self.config.ip_mode,
-            parser=lambda: self.engine.device_parser,
-        )
+        self.recorder = self.runtime.recorder
         # No lifespan in WSGI: flush what is queued when the process exits.
         atexit.register(self.recorder.close)
 
+    @property
+    def engine(self) -> Engine:
+        """The engine of the policy version in force now."""
+        return self.runtime.engine
+
+    @property
+    def endpoints(self) -> Endpoints:
+        return self.runtime.endpoints
+
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
-        engine = self.engine
+        engine, endpoints = self.runtime.current()
         facts = _facts(environ, self.config.trust_forwarded)
         visit = engine.begin(facts)
         if engine.is_endpoint(facts.path):
-            return self._endpoint(visit, environ, start_response)
+            return self._endpoint(engine, endpoints, visit, environ, start_response)
         environ[ENVIRON_KEY] = visit.decision
         if visit.cookie_header:
             environ["HTTP_COOKIE"] = visit.cookie_header
@@ -218,7 +223,7 @@ class WSGIConsentMiddleware:
         if visit.query_string is not None:
             environ["QUERY_STRING"] = visit.query_string
 
-        response = _Response(self, visit, environ, start_response)
+        response = _Response(self, engine, endpoints, visit, environ, start_response)
         return response.run()
 
     def complete(self, result: Response | StoreCall) -> Response:
@@ -231,17 +236,19 @@ class WSGIConsentMiddleware:
             result = result.then(value)
         return result
 
-    def recorder_hit(self, visit: Visit, status: int) -> None:
+    def recorder_hit(self, engine: Engine, visit: Visit, status: int) -> None:
         """Hand the request to the recorder (a queue append, no I/O)."""
         decision = visit.decision
         if self.config.record_requests and self.recorder.wants(visit.facts.path):
-            self.recorder.add(self.engine.hit(visit, status))
+            self.recorder.add(engine.hit(visit, status))
         if decision.login_user is not None and decision.subject_id is not None:
             self.recorder.link(decision.subject_id, decision.login_user)
 
-    def _apply(self, visit: Visit, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    def _apply(
+        self, engine: Engine, visit: Visit, headers: list[tuple[str, str]]
+    ) -> list[tuple[str, str]]:
         # The core works on ASGI's bytes pairs; WSGI headers are latin-1 strings (PEP 3333).
-        new = self.engine.response_headers(visit, _to_bytes(headers))
+        new = engine.response_headers(visit, _to_bytes(headers))
         if new is None:
             return headers
         return _to_str(new)
@@ -270,23 +277,27 @@ class WSGIConsentMiddleware:
         return None if len(body) > limit else body
 
     def _endpoint(
-        self, visit: Visit, environ: Environ, start_response: StartResponse
+        self,
+        engine: Engine,
+        endpoints: Endpoints,
+        visit: Visit,
+        environ: Environ,
+        start_response: StartResponse,
     ) -> Iterable[bytes]:
         body = b""
-        response: Response | StoreCall
         if visit.facts.method in ("POST", "PUT", "PATCH", "DELETE"):
             read = self._read_body(visit, environ)
             if read is None:
-                return self._send(visit, self.endpoints.too_large(), start_response)
+                return self._send(engine, visit, endpoints.too_large(), start_response)
             body = read
-        response = self.complete(self.endpoints.dispatch(visit, body))
-        return self._send(visit, response, start_response)
+        response = self.complete(endpoints.dispatch(visit, body))
+        return self._send(engine, visit, response, start_response)
 
     def _send(
-        self, visit: Visit, response: Response, start_response: StartResponse
+        self, engine: Engine, visit: Visit, response: Response, start_response: StartResponse
     ) -> Iterable[bytes]:
         headers = self._apply(
-            visit, [*response.headers, ("content-length", str(len(response.body)))]
+            engine, visit, [*response.headers, ("content-length", str(len(response.body)))]
         )
         start_response(_status_line(response.status), headers)
         return [b"" if visit.facts.method == "HEAD" else response.body]
