@@ -81,6 +81,18 @@ def _encode(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
 class _Exchange:
     """One response on its way out: headers filtered, HTML rewritten as it streams."""
 
+    __slots__ = (
+        "_send",
+        "body",
+        "endpoints",
+        "engine",
+        "held",
+        "middleware",
+        "scope",
+        "status",
+        "visit",
+    )
+
     def __init__(
         self,
         middleware: ConsentMiddleware,
@@ -97,16 +109,18 @@ class _Exchange:
         self.scope = scope
         self._send = send
         self.body: HTMLBody | None = None
-        self.held: list[Message] = []
+        self.held: list[Message] | None = None
         self.status: int | None = None
 
     async def send(self, message: Message) -> None:
         kind = message["type"]
         body = self.body
         if kind == "http.response.start":
-            message = await self.start(message)
+            if self.visit.decision.login_user is not None:
+                message = await self.carry(message)
+            message = self.start(message)
             if self.body is not None and self.body.hold:
-                self.held.append(message)
+                self.held = [message]
                 return
         elif kind == "http.response.body" and body is not None:
             more = message.get("more_body", False)
@@ -114,32 +128,39 @@ class _Exchange:
             if not more:
                 chunk += body.close()
             message = {"type": kind, "body": chunk, "more_body": more}
-            if body.hold:
+            if body.hold and self.held is not None:
                 self.held.append(message)
                 if not more:
                     await self.release(body)
                 return
         await self._send(message)
 
-    async def start(self, message: Message) -> Message:
-        middleware, visit, engine = self.middleware, self.visit, self.engine
+    def nonce(self) -> str | None:
+        return self.middleware.nonce(self.scope)
+
+    async def carry(self, message: Message) -> Message:
+        """At sign-in: the user's earlier choice for a browser without one (a store read)."""
+        carried = await self.middleware.complete(self.endpoints.carry(self.visit))
+        cookies = _encode([(k, v) for k, v in carried.headers if k == "set-cookie"])
+        return (
+            {**message, "headers": [*message.get("headers", []), *cookies]} if cookies else message
+        )
+
+    def start(self, message: Message) -> Message:
+        visit, engine = self.visit, self.engine
         self.status = message["status"]
         original = message.get("headers", [])
-        if visit.decision.login_user is not None:
-            carried = await middleware.complete(self.endpoints.carry(visit))
-            original = [
-                *original,
-                *_encode([(k, v) for k, v in carried.headers if k == "set-cookie"]),
-            ]
-        self.body, headers = plan_html(engine, visit, original, middleware.nonce(self.scope))
-        new = engine.response_headers(visit, headers)
-        if new is None and headers is message.get("headers"):
+        new = engine.response_headers(visit, original)
+        headers = original if new is None else new
+        if visit.content_type is not None:
+            self.body, headers = plan_html(engine, visit, headers, self.nonce)
+        if headers is original:
             return message
-        return {**message, "headers": headers if new is None else new}
+        return {**message, "headers": headers}
 
     async def release(self, body: HTMLBody) -> None:
         # Report mode: the whole body was held so its count can go in a header.
-        start, *parts = self.held
+        start, *parts = self.held or [{"headers": []}]
         content = b"".join(part["body"] for part in parts)
         headers = [
             *start["headers"],
@@ -216,7 +237,9 @@ class ConsentMiddleware:
 
         exchange = _Exchange(self, engine, endpoints, visit, scope, send)
         await self.app(scope, receive, exchange.send)
-        if exchange.status is not None:
+        if exchange.status is not None and (
+            self.config.record_requests or visit.decision.login_user is not None
+        ):
             self.recorder_hit(engine, visit, exchange.status)
 
     def recorder_hit(self, engine: Engine, visit: Visit, status: int) -> None:

@@ -86,13 +86,17 @@ class CookieAudit:
         self._seen: set[str] = set()
         self._lock = threading.Lock()
 
+    def seen(self, name: str) -> bool:
+        """Whether ``name`` was reported already (or the memory of names is full)."""
+        return name in self._seen or len(self._seen) >= _SEEN_LIMIT
+
     def notice(self, set_cookie: str, route: str) -> None:
-        details = parse_set_cookie(set_cookie)
-        name = details["name"]
+        name = set_cookie.split(";", 1)[0].partition("=")[0].strip()
         with self._lock:
-            if name in self._seen or len(self._seen) >= _SEEN_LIMIT:
+            if self.seen(name):
                 return
             self._seen.add(name)
+        details = parse_set_cookie(set_cookie)
         now = time.time()
         details["suggested_category"] = suggest_category(name)
         self._report(

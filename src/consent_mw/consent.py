@@ -113,13 +113,18 @@ class Decision:
     regime is opt-out (``ccpa``) and the category is on by default.
     """
 
-    __slots__ = ("_device", "_verdict", "allowed", "child", "consulted", "login_user")
+    __slots__ = ("_device", "_facts", "_verdict", "allowed", "child", "consulted", "login_user")
 
     def __init__(
-        self, verdict: Verdict, device: Callable[[Decision], dict[str, Any]] | None = None
+        self,
+        verdict: Verdict,
+        device: Callable[[Any, Decision], dict[str, Any]] | None = None,
+        facts: Any = None,
     ) -> None:
         self._verdict = verdict
+        # ``device(facts, decision)`` builds the device view on first use (see .device).
         self._device = device
+        self._facts = facts
         self.allowed = verdict.allowed
         self.child = verdict.child
         #: set when the app asked anything, so the response is marked as consent-dependent
@@ -134,7 +139,7 @@ class Decision:
         Always the truncated IP and a bot flag; device type, model, OS and browser
         only with ``analytics``; the device id only with ``advertising``."""
         self.consulted = True
-        return self._device(self) if self._device is not None else {}
+        return self._device(self._facts, self) if self._device is not None else {}
 
     def login(self, user_id: str) -> None:
         """Tell the middleware this request signed ``user_id`` in: the consent id is

@@ -10,9 +10,7 @@ cookie is the whole enforcement state.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -32,7 +30,10 @@ from .facts import RequestFacts
 from .recorder import Hit
 from .regimes import REGIMES
 
-__all__ = ["Engine", "Visit"]
+__all__ = ["OPT_OUT_HEADER", "Engine", "Visit"]
+
+#: a response header the app sets (to ``off``) to keep one response's HTML as it is
+OPT_OUT_HEADER = b"x-consent-rewrite"
 
 # Per-instance memo sizes (entries); 0 turns a memo off.
 CACHE_SIZE = 4096
@@ -50,6 +51,10 @@ class Visit:
     stale_cookies: tuple[str, ...] = ()
     #: set by the HTML rewriter when the body was changed for this visitor
     rewritten: bool = False
+    #: noted from the response headers, for the HTML rewriter
+    content_type: bytes | None = None
+    content_encoding: bytes | None = None
+    opt_out: bytes | None = None
 
 
 class Engine:
@@ -75,6 +80,8 @@ class Engine:
         self._consent_cookie = config.cookie_name.encode("latin-1")
         #: set by the runtime: where undeclared cookies are reported
         self.audit: CookieAudit | None = None
+        self._audited: set[bytes] = set()
+        self._device_view = self.device_view  # bound once, not on every request
         self._verdicts: dict[tuple[object, ...], tuple[Verdict, float]] = {}
         self._cookie_views: dict[tuple[str, frozenset[str]], tuple[str | None, tuple[str, ...]]]
         self._cookie_views = {}
@@ -173,8 +180,7 @@ class Engine:
                 child = True
         consent, optional_cookies = self.read_cookies(facts.cookie_header)
         decision = Decision(
-            self.verdict(consent, facts.gpc, self.country(facts), child),
-            self._device_view(facts),
+            self.verdict(consent, facts.gpc, self.country(facts), child), self._device_view, facts
         )
         visit = Visit(facts, decision)
         allowed = decision.allowed
@@ -183,10 +189,6 @@ class Engine:
         if self.config.hide_click_ids and facts.query_string and "advertising" not in allowed:
             visit.query_string = self._strip_click_ids(facts.query_string)
         return visit
-
-    def _device_view(self, facts: RequestFacts) -> Callable[[Decision], dict[str, Any]]:
-        # Bound late: only a request whose app reads ``decision.device`` pays for it.
-        return partial(self.device_view, facts)
 
     def device_view(self, facts: RequestFacts, decision: Decision) -> dict[str, Any]:
         """What the app may know of the device, given what ``decision`` allows."""
@@ -290,25 +292,23 @@ class Engine:
 
     # -- response --------------------------------------------------------------
 
-    def _unknown_cookie(self, value: bytes, visit: Visit) -> bool:
+    def _unknown_cookie(self, name: bytes, value: bytes, visit: Visit) -> bool:
         """Note a cookie nobody declared; True when it must be stripped."""
         mode = self.config.unknown_cookies
-        if mode == "allow":
+        if mode == "allow" or name == self._consent_cookie:
             return False
-        name = value.split(b";", 1)[0].partition(b"=")[0].strip()
-        if name == self._consent_cookie:
-            return False
-        if self.audit is not None:
+        if name not in self._audited and self.audit is not None:
             self.audit.notice(value.decode("latin-1"), visit.facts.path)
+            if len(self._audited) < CACHE_SIZE:
+                self._audited.add(name)
         # "strip" treats an undeclared cookie as optional: it needs every optional
         # category, since nobody can say which one it serves.
         return mode == "strip" and not all(
             c in visit.decision.allowed for c in self.policy.optional_ids
         )
 
-    def set_cookie_category(self, value: bytes) -> str | None:
-        """The consent category of the cookie a ``Set-Cookie`` value sets (None: unknown)."""
-        name = value.split(b";", 1)[0].partition(b"=")[0].strip()
+    def set_cookie_category(self, name: bytes) -> str | None:
+        """The consent category of a cookie name from a ``Set-Cookie`` (None: unknown)."""
         try:
             return self._set_cookie_categories[name]
         except KeyError:
@@ -331,25 +331,42 @@ class Engine:
         out: list[tuple[bytes, bytes]] = []
         stripped = False
         vary_at = cache_at = -1
-        for name, value in headers:
-            lower = name.lower()
-            if lower == b"set-cookie":
-                category = self.set_cookie_category(value)
+        visit.content_type = visit.content_encoding = visit.opt_out = None
+        for header in headers:
+            key = header[0]
+            if not key.islower():
+                key = key.lower()
+            if key == b"set-cookie":
+                value = header[1]
+                semi = value.find(b";")
+                eq = value.find(b"=", 0, semi if semi >= 0 else len(value))
+                # No '=' before the first ';': browsers ignore it (RFC 6265 5.2); so do we.
+                name = value[:eq].strip() if eq >= 0 else b""
+                category = self.set_cookie_category(name)
                 if category is None:
-                    if self._unknown_cookie(value, visit):
+                    if self._unknown_cookie(name, value, visit):
                         stripped = True
                         continue
                 elif category not in allowed and category not in necessary:
                     stripped = True
                     continue
-            elif lower == b"vary":
+            elif key == b"content-type":
+                visit.content_type = header[1]
+            elif key == b"vary":
                 vary_at = len(out)
-            elif lower == b"cache-control":
+            elif key == b"cache-control":
                 cache_at = len(out)
-            out.append((name, value))
+            elif key == b"content-encoding":
+                visit.content_encoding = header[1]
+            elif key == OPT_OUT_HEADER:
+                # The app's instruction to this middleware, not for the browser.
+                visit.opt_out = header[1]
+                continue
+            out.append(header)
         stale = visit.stale_cookies
-        if not (stripped or stale or decision.consulted or visit.rewritten):
-            return None
+        dependent = stripped or stale or decision.consulted or visit.rewritten
+        if not dependent:
+            return None if visit.opt_out is None else out
         # Only cookies the browser has (it sent them) need expiring; a stripped
         # Set-Cookie never reached it.
         for cookie in dict.fromkeys(stale):
@@ -360,6 +377,18 @@ class Engine:
         _merge_vary(out, vary_at)
         _make_private(out, cache_at)
         return out
+
+    def mark_dependent(self, headers: list[tuple[bytes, bytes]]) -> None:
+        """Make ``headers`` say the response depends on consent (Vary, Cache-Control)."""
+        vary_at = cache_at = -1
+        for index, (key, _) in enumerate(headers):
+            key = key.lower()
+            if key == b"vary":
+                vary_at = index
+            elif key == b"cache-control":
+                cache_at = index
+        _merge_vary(headers, vary_at)
+        _make_private(headers, cache_at)
 
     # -- the consent cookie ----------------------------------------------------
 

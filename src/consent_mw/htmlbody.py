@@ -8,8 +8,10 @@ headers when it starts, then feed the body through the returned
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from .engine import OPT_OUT_HEADER
 from .inject import injection
 
 if TYPE_CHECKING:
@@ -18,8 +20,6 @@ if TYPE_CHECKING:
 
 __all__ = ["OPT_OUT_HEADER", "REPORT_HEADER", "HTMLBody", "plan_html"]
 
-#: a response header the app sets (to ``off``) to keep one response as it is
-OPT_OUT_HEADER = b"x-consent-rewrite"
 #: the report-mode header: how many elements were neutralised
 REPORT_HEADER = b"x-consent-blocked"
 
@@ -55,7 +55,7 @@ class HTMLBody:
 
 
 def plan_html(
-    engine: Engine, visit: Visit, headers: Headers, nonce: str | None
+    engine: Engine, visit: Visit, headers: Headers, nonce: Callable[[], str | None]
 ) -> tuple[HTMLBody | None, Headers]:
     """``(the body rewriter or None, the start headers to send)``.
 
@@ -64,19 +64,10 @@ def plan_html(
     and not for excluded paths or content types or when the app opted out.
     """
     config = engine.config
-    ctype = encoding = opt_out = None
-    for key, value in headers:
-        key = key.lower()
-        if key == b"content-type":
-            ctype = value
-        elif key == b"content-encoding":
-            encoding = value
-        elif key == OPT_OUT_HEADER:
-            opt_out = value
-    if opt_out is not None:
-        headers = [(k, v) for k, v in headers if k.lower() != OPT_OUT_HEADER]
-        if opt_out.strip().lower() == b"off":
-            return None, headers
+    # Engine.response_headers noted these (and removed the opt-out header) already.
+    ctype, encoding, opt_out = visit.content_type, visit.content_encoding, visit.opt_out
+    if opt_out is not None and opt_out.strip().lower() == b"off":
+        return None, headers
     if not config.rewrite_html or ctype is None:
         return None, headers
     mime = ctype.split(b";", 1)[0].strip().lower()
@@ -96,7 +87,7 @@ def plan_html(
         inject = injection(
             decision,
             prefix=config.prefix,
-            nonce=nonce,
+            nonce=nonce(),
             banner=config.inject_banner,
             consent_mode=config.consent_mode,
         )
@@ -111,4 +102,5 @@ def plan_html(
     if gzip:
         out.append((b"content-encoding", b"gzip"))
         out.append((b"vary", b"Accept-Encoding"))
+    engine.mark_dependent(out)
     return HTMLBody(rewriter, gzip=gzip, hold=config.report_blocked), out

@@ -116,10 +116,14 @@ class _Response:
             carried = middleware.complete(self.endpoints.carry(self.visit))
             headers = [*headers, *((k, v) for k, v in carried.headers if k == "set-cookie")]
         raw = _to_bytes(headers)
-        self.body, planned = plan_html(engine, self.visit, raw, self.middleware.nonce(self.environ))
-        new = engine.response_headers(self.visit, planned)
-        if new is not None or planned is not raw:
-            headers = _to_str(planned if new is None else new)
+        new = engine.response_headers(self.visit, raw)
+        planned = raw if new is None else new
+        if self.visit.content_type is not None:
+            self.body, planned = plan_html(
+                engine, self.visit, planned, lambda: self.middleware.nonce(self.environ)
+            )
+        if planned is not raw:
+            headers = _to_str(planned)
         if exc_info is None:
             # Recorded when the status is known: the recorder only queues it.
             middleware.recorder_hit(engine, self.visit, int(status.split(" ", 1)[0]))
