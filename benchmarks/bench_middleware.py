@@ -93,7 +93,8 @@ def asgi_runner(app: Any, cookie: str) -> Any:
     async def run(n: int) -> float:
         start = time.perf_counter()
         for _ in range(n):
-            await app(dict(scope), receive, send)
+            # As uvicorn does: every HTTP scope carries a copy of the lifespan state.
+            await app({**scope, "state": {}}, receive, send)
         return (time.perf_counter() - start) / n
 
     return run

@@ -57,17 +57,20 @@ def _facts(scope: Scope, trust_forwarded: bool) -> RequestFacts:
         server = scope.get("server")
         host = f"{server[0]}:{server[1]}" if server else "localhost"
     client = scope.get("client")
+    query = scope.get("query_string")
+    # Positional: this runs on every request.
     facts = RequestFacts(
-        method=scope["method"],
-        path=scope["path"],
-        query_string=scope.get("query_string", b"").decode("latin-1"),
-        scheme=scope.get("scheme", "http"),
-        host=host,
-        client_ip=client[0] if client else None,
-        cookie_header=cookie,
-        gpc=gpc,
-        load_headers=_load_headers,
-        raw=raw,
+        scope["method"],
+        scope["path"],
+        query.decode("latin-1") if query else "",
+        scope.get("scheme", "http"),
+        host,
+        client[0] if client else None,
+        cookie,
+        gpc,
+        None,
+        _load_headers,
+        raw,
     )
     if trust_forwarded:
         facts.trust_forwarded()
@@ -78,97 +81,37 @@ def _encode(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
     return [(n.lower().encode("latin-1"), v.encode("latin-1")) for n, v in headers]
 
 
-class _Exchange:
-    """One response on its way out: headers filtered, HTML rewritten as it streams."""
+class _HTMLStream:
+    """An HTML body rewritten on its way out; report mode holds it whole for its count."""
 
-    __slots__ = (
-        "_send",
-        "body",
-        "endpoints",
-        "engine",
-        "held",
-        "middleware",
-        "scope",
-        "status",
-        "visit",
-    )
+    __slots__ = ("body", "held", "send")
 
-    def __init__(
-        self,
-        middleware: ConsentMiddleware,
-        engine: Engine,
-        endpoints: Endpoints,
-        visit: Visit,
-        scope: Scope,
-        send: Send,
-    ) -> None:
-        self.middleware = middleware
-        self.engine = engine
-        self.endpoints = endpoints
-        self.visit = visit
-        self.scope = scope
-        self._send = send
-        self.body: HTMLBody | None = None
-        self.held: list[Message] | None = None
-        self.status: int | None = None
+    def __init__(self, body: HTMLBody, start: Message, send: Send) -> None:
+        self.body = body
+        self.send = send
+        self.held: list[Message] | None = [start] if body.hold else None
 
-    async def send(self, message: Message) -> None:
-        kind = message["type"]
+    async def message(self, message: Message) -> None:
         body = self.body
-        if kind == "http.response.start":
-            if self.visit.decision.login_user is not None:
-                message = await self.carry(message)
-            message = self.start(message)
-            if self.body is not None and self.body.hold:
-                self.held = [message]
-                return
-        elif kind == "http.response.body" and body is not None:
-            more = message.get("more_body", False)
-            chunk = body.feed(message.get("body", b""))
-            if not more:
-                chunk += body.close()
-            message = {"type": kind, "body": chunk, "more_body": more}
-            if body.hold and self.held is not None:
-                self.held.append(message)
-                if not more:
-                    await self.release(body)
-                return
-        await self._send(message)
-
-    def nonce(self) -> str | None:
-        return self.middleware.nonce(self.scope)
-
-    async def carry(self, message: Message) -> Message:
-        """At sign-in: the user's earlier choice for a browser without one (a store read)."""
-        carried = await self.middleware.complete(self.endpoints.carry(self.visit))
-        cookies = _encode([(k, v) for k, v in carried.headers if k == "set-cookie"])
-        return (
-            {**message, "headers": [*message.get("headers", []), *cookies]} if cookies else message
-        )
-
-    def start(self, message: Message) -> Message:
-        visit, engine = self.visit, self.engine
-        self.status = message["status"]
-        original = message.get("headers", [])
-        new = engine.response_headers(visit, original)
-        headers = original if new is None else new
-        if visit.content_type is not None:
-            self.body, headers = plan_html(engine, visit, headers, self.nonce)
-        if headers is original:
-            return message
-        return {**message, "headers": headers}
-
-    async def release(self, body: HTMLBody) -> None:
-        # Report mode: the whole body was held so its count can go in a header.
-        start, *parts = self.held or [{"headers": []}]
-        content = b"".join(part["body"] for part in parts)
-        headers = [
-            *start["headers"],
-            (REPORT_HEADER, str(body.blocked).encode()),
-            (b"content-length", str(len(content)).encode()),
-        ]
-        await self._send({**start, "headers": headers})
-        await self._send({"type": "http.response.body", "body": content})
+        more = message.get("more_body", False)
+        chunk = body.feed(message.get("body", b""))
+        if not more:
+            chunk += body.close()
+        rewritten = {"type": "http.response.body", "body": chunk, "more_body": more}
+        if self.held is None:
+            await self.send(rewritten)
+            return
+        self.held.append(rewritten)
+        if not more:
+            start, *parts = self.held
+            content = b"".join(part["body"] for part in parts)
+            headers = [
+                *start.get("headers", []),
+                (REPORT_HEADER, str(body.blocked).encode()),
+                (b"content-length", str(len(content)).encode()),
+            ]
+            await self.send({**start, "headers": headers})
+            await self.send({"type": "http.response.body", "body": content})
 
 
 class ConsentMiddleware:
@@ -206,7 +149,7 @@ class ConsentMiddleware:
         engine, endpoints = self.runtime.current()
         facts = _facts(scope, self.config.trust_forwarded)
         visit = engine.begin(facts)
-        if engine.is_endpoint(facts.path):
+        if facts.path.startswith(engine.endpoint_starts) and engine.is_endpoint(facts.path):
             await self._endpoint(engine, endpoints, visit, receive, send)
             return
 
@@ -235,12 +178,43 @@ class ConsentMiddleware:
             state = scope["state"] = {}
         state["consent"] = visit.decision
 
-        exchange = _Exchange(self, engine, endpoints, visit, scope, send)
-        await self.app(scope, receive, exchange.send)
-        if exchange.status is not None and (
-            self.config.record_requests or visit.decision.login_user is not None
-        ):
-            self.recorder_hit(engine, visit, exchange.status)
+        status = 0
+        html: _HTMLStream | None = None
+
+        async def send_with_consent(message: Message) -> None:
+            nonlocal status, html
+            if html is not None and message["type"] == "http.response.body":
+                await html.message(message)
+                return
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                if visit.decision.login_user is not None:
+                    message = await self._carry(endpoints, visit, message)
+                original = message.get("headers", [])
+                new = engine.response_headers(visit, original)
+                headers = original if new is None else new
+                if visit.content_type is not None:
+                    body, headers = plan_html(engine, visit, headers, lambda: self.nonce(scope))
+                    if body is not None:
+                        message = {**message, "headers": headers}
+                        html = _HTMLStream(body, message, send)
+                        if body.hold:
+                            return
+                if headers is not original:
+                    message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_consent)
+        if status and (self.config.record_requests or visit.decision.login_user is not None):
+            self.recorder_hit(engine, visit, status)
+
+    async def _carry(self, endpoints: Endpoints, visit: Visit, message: Message) -> Message:
+        """At sign-in: the user's earlier choice for a browser without one (a store read)."""
+        carried = await self.complete(endpoints.carry(visit))
+        cookies = _encode([(k, v) for k, v in carried.headers if k == "set-cookie"])
+        if not cookies:
+            return message
+        return {**message, "headers": [*message.get("headers", []), *cookies]}
 
     def recorder_hit(self, engine: Engine, visit: Visit, status: int) -> None:
         """Hand the finished request to the recorder (a queue append, no I/O)."""

@@ -35,6 +35,23 @@ __all__ = ["OPT_OUT_HEADER", "Engine", "Visit"]
 #: a response header the app sets (to ``off``) to keep one response's HTML as it is
 OPT_OUT_HEADER = b"x-consent-rewrite"
 
+_UNSEEN: Any = object()
+_XHTML = b"application/xhtml+xml"
+
+# What a consent-dependent response without Vary or Cache-Control gets (see _merge_vary).
+_DEPENDENT_HEADERS = ((b"vary", b"Cookie, Sec-GPC"), (b"cache-control", b"private"))
+
+_SET_COOKIE, _CONTENT_TYPE, _VARY, _CACHE_CONTROL, _CONTENT_ENCODING, _OPT_OUT = range(6)
+# The response headers the engine looks at, by lowercase name.
+_RESPONSE_HEADERS = {
+    b"set-cookie": _SET_COOKIE,
+    b"content-type": _CONTENT_TYPE,
+    b"vary": _VARY,
+    b"cache-control": _CACHE_CONTROL,
+    b"content-encoding": _CONTENT_ENCODING,
+    OPT_OUT_HEADER: _OPT_OUT,
+}
+
 # Per-instance memo sizes (entries); 0 turns a memo off.
 CACHE_SIZE = 4096
 _CACHEABLE_HEADER = 4096
@@ -70,7 +87,8 @@ class Engine:
         )
         self.cookie_prefix = config.cookie_name + "="
         self.endpoint_prefix = config.prefix
-        self._endpoint_starts = (config.prefix, "/.well-known/gpc.json")
+        #: a path that starts with none of these is not a consent endpoint
+        self.endpoint_starts = (config.prefix, "/.well-known/gpc.json")
         self.click_ids = frozenset(self.matcher.click_ids)
         # Policy cookie specs win over the registry (the Matcher is built that way);
         # necessary cookies are never touched.
@@ -82,6 +100,9 @@ class Engine:
         self.audit: CookieAudit | None = None
         self._audited: set[bytes] = set()
         self._device_view = self.device_view  # bound once, not on every request
+        self._is_child = config.is_child
+        self._strip_unknown = config.unknown_cookies == "strip"
+        self._country = config.country
         self._verdicts: dict[tuple[object, ...], tuple[Verdict, float]] = {}
         self._cookie_views: dict[tuple[str, frozenset[str]], tuple[str | None, tuple[str, ...]]]
         self._cookie_views = {}
@@ -91,7 +112,7 @@ class Engine:
     # -- request ---------------------------------------------------------------
 
     def is_endpoint(self, path: str) -> bool:
-        if not path.startswith(self._endpoint_starts):
+        if not path.startswith(self.endpoint_starts):
             return False
         prefix = self.endpoint_prefix
         return path == prefix or path.startswith(prefix + "/") or path == "/.well-known/gpc.json"
@@ -158,9 +179,9 @@ class Engine:
         used until then; the cache is bounded and drops its oldest entries first.
         """
         key = (consent.id if consent else None, gpc, country, child)
-        now = time.time()
         cached = self._verdicts.get(key)
-        if cached is not None and cached[0].consent is consent and now < cached[1]:
+        now = time.time()
+        if cached is not None and now < cached[1] and cached[0].consent is consent:
             return cached[0]
         verdict = judge(self.policy, consent, gpc=gpc, country=country, child=child, now=now)
         until = float("inf")
@@ -172,21 +193,22 @@ class Engine:
 
     def begin(self, facts: RequestFacts) -> Visit:
         child = False
-        if self.config.is_child is not None:
+        if self._is_child is not None:
             try:
-                child = bool(self.config.is_child(facts))
+                child = bool(self._is_child(facts))
             except Exception:
                 # Fail towards protection: an unknown age is treated as possibly a child.
                 child = True
         consent, optional_cookies = self.read_cookies(facts.cookie_header)
+        country = None if self._country is None else self.country(facts)
         decision = Decision(
-            self.verdict(consent, facts.gpc, self.country(facts), child), self._device_view, facts
+            self.verdict(consent, facts.gpc, country, child), self._device_view, facts
         )
         visit = Visit(facts, decision)
         allowed = decision.allowed
         if optional_cookies:
             self._filter_cookies(visit, allowed)
-        if self.config.hide_click_ids and facts.query_string and "advertising" not in allowed:
+        if facts.query_string and self.config.hide_click_ids and "advertising" not in allowed:
             visit.query_string = self._strip_click_ids(facts.query_string)
         return visit
 
@@ -295,12 +317,13 @@ class Engine:
     def _unknown_cookie(self, name: bytes, value: bytes, visit: Visit) -> bool:
         """Note a cookie nobody declared; True when it must be stripped."""
         mode = self.config.unknown_cookies
-        if mode == "allow" or name == self._consent_cookie:
-            return False
-        if name not in self._audited and self.audit is not None:
-            self.audit.notice(value.decode("latin-1"), visit.facts.path)
+        if name not in self._audited:
+            if mode != "allow" and name != self._consent_cookie and self.audit is not None:
+                self.audit.notice(value.decode("latin-1"), visit.facts.path)
             if len(self._audited) < CACHE_SIZE:
                 self._audited.add(name)
+        if mode == "allow" or name == self._consent_cookie:
+            return False
         # "strip" treats an undeclared cookie as optional: it needs every optional
         # category, since nobody can say which one it serves.
         return mode == "strip" and not all(
@@ -332,33 +355,46 @@ class Engine:
         stripped = False
         vary_at = cache_at = -1
         visit.content_type = visit.content_encoding = visit.opt_out = None
+        kinds = _RESPONSE_HEADERS
+        categories: dict[bytes, str | None] = self._set_cookie_categories
         for header in headers:
             key = header[0]
-            if not key.islower():
-                key = key.lower()
-            if key == b"set-cookie":
+            kind = kinds.get(key)
+            # ASGI names are lowercase already; lowercase only one that is not.
+            if kind is None and (key.islower() or (kind := kinds.get(key.lower())) is None):
+                out.append(header)
+                continue
+            if kind == _SET_COOKIE:
                 value = header[1]
-                semi = value.find(b";")
-                eq = value.find(b"=", 0, semi if semi >= 0 else len(value))
-                # No '=' before the first ';': browsers ignore it (RFC 6265 5.2); so do we.
-                name = value[:eq].strip() if eq >= 0 else b""
-                category = self.set_cookie_category(name)
+                # The cookie's name; no '=' before the first ';' means browsers ignore
+                # the header (RFC 6265 5.2), and so does this.
+                name = value.partition(b"=")[0]
+                name = b"" if b";" in name else name.strip()
+                category = categories.get(name, _UNSEEN)
+                if category is _UNSEEN:
+                    category = self.set_cookie_category(name)
                 if category is None:
-                    if self._unknown_cookie(name, value, visit):
+                    # Reported once per name; only "strip" needs a look every time.
+                    if (name not in self._audited or self._strip_unknown) and self._unknown_cookie(
+                        name, value, visit
+                    ):
                         stripped = True
                         continue
                 elif category not in allowed and category not in necessary:
                     stripped = True
                     continue
-            elif key == b"content-type":
-                visit.content_type = header[1]
-            elif key == b"vary":
+            elif kind == _CONTENT_TYPE:
+                # Only HTML is noted: the rewriter's business (see htmlbody.plan_html).
+                value = header[1]
+                if value[:9].lower() == b"text/html" or value[:21].lower() == _XHTML:
+                    visit.content_type = value
+            elif kind == _VARY:
                 vary_at = len(out)
-            elif key == b"cache-control":
+            elif kind == _CACHE_CONTROL:
                 cache_at = len(out)
-            elif key == b"content-encoding":
+            elif kind == _CONTENT_ENCODING:
                 visit.content_encoding = header[1]
-            elif key == OPT_OUT_HEADER:
+            else:
                 # The app's instruction to this middleware, not for the browser.
                 visit.opt_out = header[1]
                 continue
@@ -369,13 +405,17 @@ class Engine:
             return None if visit.opt_out is None else out
         # Only cookies the browser has (it sent them) need expiring; a stripped
         # Set-Cookie never reached it.
-        for cookie in dict.fromkeys(stale):
-            out += [
-                (b"set-cookie", v.encode("latin-1"))
-                for v in expire_cookie(cookie, visit.facts.host, self.config.cookie_domains)
-            ]
-        _merge_vary(out, vary_at)
-        _make_private(out, cache_at)
+        if stale:
+            for cookie in dict.fromkeys(stale):
+                out += [
+                    (b"set-cookie", v.encode("latin-1"))
+                    for v in expire_cookie(cookie, visit.facts.host, self.config.cookie_domains)
+                ]
+        if vary_at < 0 and cache_at < 0:
+            out += _DEPENDENT_HEADERS
+        else:
+            _merge_vary(out, vary_at)
+            _make_private(out, cache_at)
         return out
 
     def mark_dependent(self, headers: list[tuple[bytes, bytes]]) -> None:

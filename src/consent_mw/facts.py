@@ -34,7 +34,6 @@ class RequestFacts:
 
     def __init__(
         self,
-        *,
         method: str,
         path: str,
         query_string: str,

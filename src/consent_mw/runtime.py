@@ -45,6 +45,8 @@ class Runtime:
     def current(self) -> tuple[Engine, Endpoints]:
         """The engine and endpoints of the version in force now (checked once a minute
         at most: versions change on a date)."""
+        if len(self._pairs) == 1:
+            return self._current
         now = time.time()
         if now >= self._valid_until:
             today = dt.datetime.fromtimestamp(now, dt.UTC).date()
