@@ -312,18 +312,20 @@ class Pages:
 def _then_redirect(result: Result, location: str) -> Result:
     """After a save: the same Set-Cookie, but a 303 back to our page instead of JSON."""
     if isinstance(result, Response):
-        return result
+        # Answered without the store (deleting the records of a visitor who has none).
+        return _redirect(result, location)
 
     def then(value: Any) -> Result:
-        done = result.then(value)
-        if isinstance(done, StoreCall):
-            return _then_redirect(done, location)
-        if done.status != 200:
-            return done
-        cookies = [(k, v) for k, v in done.headers if k == "set-cookie"]
-        return Response(303, [("location", location), ("cache-control", "no-store"), *cookies])
+        return _then_redirect(result.then(value), location)
 
     return StoreCall(result.method, result.args, then, result.kwargs)
+
+
+def _redirect(done: Response, location: str) -> Response:
+    if done.status != 200:
+        return done
+    cookies = [(k, v) for k, v in done.headers if k == "set-cookie"]
+    return Response(303, [("location", location), ("cache-control", "no-store"), *cookies])
 
 
 def _query(visit: Visit, name: str) -> str | None:
