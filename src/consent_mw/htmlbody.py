@@ -103,4 +103,7 @@ def plan_html(
         out.append((b"content-encoding", b"gzip"))
         out.append((b"vary", b"Accept-Encoding"))
     engine.mark_dependent(out)
-    return HTMLBody(rewriter, gzip=gzip, hold=config.report_blocked), out
+    # A HEAD body may be empty (Starlette's FileResponse sends none): counting it would
+    # give a wrong count and a Content-Length that is not GET's (RFC 9110 section 8.6).
+    hold = config.report_blocked and visit.facts.method != "HEAD"
+    return HTMLBody(rewriter, gzip=gzip, hold=hold), out
