@@ -444,7 +444,8 @@
     function applyState(s) {
       if (!s) return;
       S = s;
-      activate(allows);
+      // The update goes into dataLayer before the tags it unblocks queue anything:
+      // gtag.js processes dataLayer in order.
       if (s.consent_mode) {
         win.dataLayer = win.dataLayer || [];
         if (typeof win.gtag !== 'function') {
@@ -454,6 +455,7 @@
         }
         win.gtag('consent', 'update', copy(s.consent_mode));
       }
+      activate(allows);
       subs.slice().forEach(function (cb) {
         guard(cb)(copy(s));
       });

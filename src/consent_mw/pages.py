@@ -10,8 +10,10 @@ redirects to fixed pages of ours (never to a URL taken from the request).
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import json
+import re
 from html import escape
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = ["Pages"]
 
 FORM_TOKEN_AGE = 3600
+_FORM_START = re.compile(rb'<form method="post" action="[^"]*">')
 
 _PAGE_TEXTS = {
     "en": {
@@ -176,7 +179,8 @@ class Pages:
         key = (locale, fmt)
         content = self._notices.get(key)
         if content is None:
-            rendered = render_notice(self.policy, locale, fmt=fmt, links=self.links)  # type: ignore[call-overload]
+            links = self.links_for(locale)
+            rendered = render_notice(self.policy, locale, fmt=fmt, links=links)  # type: ignore[call-overload]
             if fmt == "json":
                 content = json.dumps(rendered, ensure_ascii=False).encode("utf-8")
             else:
@@ -194,14 +198,30 @@ class Pages:
         ]
         if fmt == "html":
             headers.append(("content-security-policy", _notice_csp(content)))
+            # The notice's forms (withdraw, delete) need this visitor's form token;
+            # the rendered page is shared, so the hidden fields are added per request.
+            hidden = self._hidden(visit, locale).encode("utf-8")
+            content = _FORM_START.sub(lambda m: m.group(0) + hidden, content)
+            headers[1] = ("cache-control", "no-store")
+            headers[2] = ("vary", "Cookie, Accept-Language")
         return Response(200, headers, content)
+
+    def links_for(self, locale: str) -> NoticeLinks:
+        """The notice's links, keeping the notice's language on the pages they open."""
+        base = self.links
+        return dataclasses.replace(
+            base,
+            records=f"{base.records}?locale={locale}",
+            export=f"{base.records}?format=json&locale={locale}",
+            ads=f"{base.ads}?locale={locale}",
+        )
 
     # -- customised advertising ----------------------------------------------------------
 
     def ads(self, visit: Visit, body: bytes) -> Result:
         locale = self.endpoints.locale_for(visit)
         t = self._texts(locale)
-        data = render_notice(self.policy, locale, fmt="json", links=self.links)
+        data = render_notice(self.policy, locale, fmt="json", links=self.links_for(locale))
         section = next(s for s in data["sections"] if s["id"] == "customised-ads")
         decision = visit.decision
         parts = [f"<p>{escape(p)}</p>" for p in section.get("text", [])]

@@ -174,12 +174,6 @@ def test_gpc_notice_and_no_advertising_after_accept_all(demo_page: Any) -> None:
     assert consent is not None and consent.gpc and consent.choices["advertising"] is False
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: banner.js applyState() re-activates the tags before it pushes "
-    "gtag('consent','update'), so the page's gtag('config') is queued while analytics is "
-    "still denied",
-)
 def test_consent_update_is_queued_before_the_reactivated_config(demo_page: Any) -> None:
     demo = demo_page()
     demo.goto()

@@ -154,11 +154,6 @@ def test_privacy_notice_renders_and_every_link_answers(
     assert page.net.third_party == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: the notice's links to the ads and records pages carry no "
-    "?locale=, so they open in the browser's language, not the notice's",
-)
 @pytest.mark.parametrize(("locale", "browser_locale"), [("ko", "en-US"), ("en", "ko-KR")])
 def test_notice_links_keep_the_notice_language(
     new_page: Any, demo_server: Any, locale: str, browser_locale: str
