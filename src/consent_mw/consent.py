@@ -227,7 +227,7 @@ class Decision:
         }
 
     def with_consent(self, consent: Consent) -> Decision:
-        return decide(
+        decision = decide(
             self.policy,
             consent,
             gpc=self.gpc,
@@ -235,6 +235,9 @@ class Decision:
             child=self.child,
             now=consent.updated_at,
         )
+        # The same request: a sign-in stays one (the user link and the login record).
+        decision.login_user = self.login_user
+        return decision
 
 
 def _defaults(policy: Policy, opt_in: bool) -> set[str]:
