@@ -71,7 +71,11 @@ class Consent:
         full = {cid: bool(choices.get(cid, False)) for cid in policy.optional_ids}
         # An explicit opt-in to advertising while the browser sends GPC overrides the
         # signal on this site only, and says so in the record (CCPA regs § 7025(c)(3)).
-        override = gpc and full.get("advertising", False) and action != "accept_all"
+        # A choice carried from another device at sign-in (source "server") is not one:
+        # the signal wins over an earlier, conflicting setting.
+        override = (
+            gpc and full.get("advertising", False) and action != "accept_all" and source != "server"
+        )
         if gpc and not override and "advertising" in full:
             full["advertising"] = False
         return cls(
