@@ -27,8 +27,9 @@ __all__ = [
 
 MAX_USER_AGENT = 512
 
+# "bot" ends a word, but not in Cubot (a phone brand: "Android 12; CUBOT NOTE 20 PRO").
 _BOT = re.compile(
-    r"bot\b|crawl|spider|slurp|bingpreview|facebookexternalhit|lighthouse"
+    r"(?<!cu)bot\b|crawl|spider|slurp|bingpreview|facebookexternalhit|lighthouse"
     r"|python-requests|curl/|wget/|httpx|go-http-client|java/|yeti|daum(oa)?\b|naverbot",
     re.IGNORECASE,
 )
