@@ -1,142 +1,159 @@
-"""Streaming HTML rewriter: neutralise tracker tags before the browser sees them.
+"""Neutralise tracker elements in a ``text/html`` body as it streams.
 
-The rewriter works on bytes (any ASCII-compatible encoding: UTF-8, EUC-KR,
-Latin-1), chunk by chunk, holding at most ``max_hold`` bytes: an unfinished
-tag, or an inline script being classified. Its output does not depend on how
-the input was chunked. It is not a full HTML tokenizer: it finds the few start
-tags that can make a browser contact another host (``script``, ``img``,
-``iframe``, ``link``, ``source``, ``embed``) and the constructs whose content
-is not markup (comments, ``<!…>``/``<?…>``, and the raw-text and RCDATA
-elements ``script``, ``style``, ``textarea``, ``title``, ``xmp``, ``noembed``,
-``noframes``; HTML spec 13.2.5), and copies everything else untouched.
+:class:`HTMLRewriter` takes the body chunk by chunk and hands back what is
+ready; its output does not depend on where the chunks were cut. For every
+category the visitor has not allowed (``necessary`` always is) it neutralises
 
-A neutralised element keeps its other attributes, their quoting and case:
+* ``<script>`` elements that would run and load from a tracker host, or whose
+  inline body holds one of the registry's snippet signatures: they get
+  ``type="text/plain"`` and ``data-consent-category``; ``src`` becomes
+  ``data-consent-src`` and an original ``type`` becomes ``data-consent-type``;
+* ``<img>`` (and ``<image>``), ``<iframe>`` and ``<link>`` pointing at a
+  tracker host, inside ``<noscript>`` too: ``src``/``srcset``/``href``/
+  ``imagesrcset`` become ``data-consent-…``; an iframe gets ``src="about:blank"``;
+* any of those elements marked ``data-consent-category="…"`` by the author,
+  whose category wins over the registry's.
 
-- ``<script src=…>`` → ``<script type="text/plain" data-consent-category="…"
-  data-consent-src="…">`` (an original ``type`` moves to ``data-consent-type``);
-- an inline tracker script → ``type="text/plain"`` + ``data-consent-category``;
-- ``img``/``source``/``embed``/``iframe`` → ``src`` and ``srcset`` renamed to
-  ``data-consent-src``/``data-consent-srcset`` (an iframe gets ``about:blank``);
-- ``link`` → ``href`` renamed to ``data-consent-href``.
+A JS banner can undo these renames after consent, without a reload. The rest
+of the element (other attributes, quoting, case) and everything else in the
+document is passed on byte for byte. Elements that do not run (a script with a
+non-JavaScript ``type`` such as ``text/plain``) or that carry a
+``data-consent-src``/``-href``/``-srcset`` are left alone, so rewriting twice
+gives what rewriting once gave.
 
-The banner re-activates them once their category is allowed. ``<noscript>``
-content is scanned as markup: it is what a browser without JavaScript renders.
+Inline scripts are matched on call-like signatures (``gtag(``, ``fbq(``, …)
+and the loader URLs the registry lists (``googletagmanager.com/gtm.js``),
+never on a bare host name, which a script may just mention in a string. A
+signature that starts with an identifier character must not follow one
+(``ym(`` does not match ``synonym(``).
+
+**Injection.** ``inject`` goes right after the ``<head>`` start tag; if the
+first thing after the doctype, comments, whitespace and the ``<html>`` start
+tag is not ``<head>``, it goes right after ``<body>`` if that comes first, or
+else right before whatever comes first (another tag or text) — where the
+parser would open an implied ``<head>``. A document with none of these gets
+it at :meth:`HTMLRewriter.close`. It is inserted exactly once.
+
+**Scanning.** Only the tags that matter are tokenized (see
+:mod:`consent_mw._htmlscan`); the bytes between them are skipped with one
+regular-expression search, so a literal ``<script`` or ``<!--`` inside the
+quoted attribute value of some *other* element is taken for markup.
+``<noscript>`` content is read as markup (what a browser without JS does), but
+``</noscript>`` also ends a comment or raw-text element opened inside it (what
+a browser with JS does), so nothing live in either reading is skipped.
+``<![CDATA[`` is read as in HTML content, a bogus comment up to the next ``>``.
+
+**Memory.** At most ``max_hold`` bytes are held back: a tag of interest until
+its ``>``, an inline script until its end so its body can be classified. A
+longer tag is judged on its attributes that end within its first ``max_hold``
+bytes; a longer inline body on its first ``max_hold`` bytes.
 """
 
 from __future__ import annotations
 
 import re
-from html import unescape
+import weakref
+from typing import Final, TypeVar
 
+from . import _htmlscan as scan
 from .trackers import Matcher
 
 __all__ = ["HTMLRewriter", "rewrite_html"]
 
-# Where something interesting may start: comments and other markup declarations,
-# and the start tags that matter (HTML tag names are ASCII case-insensitive).
-# Matched on lowercased bytes. Branching on two letters first is measurably faster
-# than the plain alternation: most '<' are rejected after one comparison.
-_INTERESTING = re.compile(
-    rb"<(?:!|\?|(?:s(?:cript|tyle)|he(?:ad)|bo(?:dy)|t(?:itle|extarea)|xmp"
-    rb"|no(?:embed|frames)|plaintext)(?=[\t\n\f\r />]|\Z))"
-)
-_TAG_NAME = re.compile(rb"[a-z][a-z0-9]*(?=[\t\n\f\r />]|\Z)")
-# One attribute inside a start tag (spec 13.2.5.32-13.2.5.39, simplified: the
-# name runs to whitespace, '/', '>' or '='; values quoted or not).
-_ATTRIBUTE = re.compile(
-    rb"""[\t\n\f\r /]*([^\t\n\f\r />][^\t\n\f\r />=]*)"""
-    rb"""(?:[\t\n\f\r ]*=[\t\n\f\r ]*(?:"([^"]*)"|'([^']*)'|([^\t\n\f\r >]*)))?"""
-)
-_RAW_TEXT = frozenset({b"script", b"style", b"textarea", b"title", b"xmp", b"noembed", b"noframes"})
-_URL_ATTRIBUTES = {
-    b"script": (b"src",),
-    b"img": (b"src", b"srcset"),
-    b"source": (b"src", b"srcset"),
-    b"embed": (b"src",),
-    b"iframe": (b"src",),
-    b"link": (b"href",),
-}
-_JS_TYPES = frozenset(
-    {
-        b"",
-        b"module",
-        b"text/javascript",
-        b"application/javascript",
-        b"application/ecmascript",
-        b"text/ecmascript",
-        b"application/x-javascript",
-        b"text/jscript",
-    }
-)
-_END_TAGS = {
-    name: re.compile(rb"</" + name + rb"[\t\n\f\r />]", re.IGNORECASE)
-    for name in (*_RAW_TEXT, b"noscript")
-}
+_DATA, _UNTIL, _SCRIPT, _TAG = range(4)
+_KEEP, _BLOCK, _INLINE = range(3)
+#: bytes kept back at a window's end so a marker cut in two is found next time
+_TAIL: Final = 16
+_BOM: Final = b"\xef\xbb\xbf"
+
+_IDENT: Final = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_$")
+_HOST_CHARS: Final = _IDENT | {0x2D}
+_CACHE_SIZE: Final = 512
+_CACHE_KEY_MAX: Final = 4096
+_T = TypeVar("_T")
 
 
-class _Tag:
-    """A parsed start tag: name, attributes with their byte spans, and the raw bytes."""
+class _Plan:
+    """What one (matcher, allowed set) pair refuses: categories and inline signatures."""
 
-    __slots__ = ("attributes", "end", "name", "raw")
+    def __init__(self, matcher: Matcher, allowed: frozenset[str]) -> None:
+        self.allowed = allowed
+        hosts = {h.lower().partition("/")[0] for t in matcher.trackers for h in t.hosts}
+        sigs: list[tuple[bytes, bool, frozenset[int], str]] = []
+        for tracker in matcher.trackers:
+            if tracker.category in allowed:
+                continue
+            loaders = [h for h in tracker.hosts if "." in h.rpartition("/")[2] and "/" in h]
+            for sig in (*tracker.inline, *loaders):
+                low = sig.lower()
+                if "/" in sig:
+                    sigs.append((low.encode(), True, _HOST_CHARS, tracker.category))
+                elif low in hosts or any(low.endswith("." + h) for h in hosts):
+                    continue  # a bare host name: scripts mention those in strings
+                else:
+                    needle = sig.encode()
+                    guard = _IDENT if needle[:1] and needle[0] in _IDENT else frozenset()
+                    sigs.append((needle, False, guard, tracker.category))
+        self.signatures = tuple(sigs)
+        # A site sends the same tracker tags and snippets on every page: remember
+        # what they came to (bounded; per plan, so the same allowed set).
+        self.tags: dict[bytes, tuple[int, str | None, bytes]] = {}
+        self.bodies: dict[bytes, str | None] = {}
+        self.inline_tags: dict[bytes, bytes] = {}
 
-    def __init__(
-        self, raw: bytes, name: bytes, attributes: list[tuple[bytes, bytes | None, int, int, int]]
-    ) -> None:
-        self.raw = raw
-        self.name = name
-        #: (lowercased name, value or None, attr start, attr end, name end)
-        self.attributes = attributes
+    def remember(self, cache: dict[bytes, _T], key: bytes, value: _T) -> None:
+        if len(key) <= _CACHE_KEY_MAX:
+            if len(cache) >= _CACHE_SIZE:
+                cache.clear()
+            cache[key] = value
 
-    def get(self, name: bytes) -> bytes | None:
-        # Duplicate attributes: the first one wins (spec 13.2.5.33).
-        for key, value, *_ in self.attributes:
-            if key == name:
-                return value if value is not None else b""
+    def find(self, body: bytes, limit: int) -> str | None:
+        """The category of the first signature (in registry order, as
+        :meth:`Matcher.inline_owner` reads them) found whole in ``body[:limit]``."""
+        if len(body) <= limit:
+            try:
+                return self.bodies[body]
+            except KeyError:
+                pass
+        found = self._find(body, limit)
+        if len(body) <= limit:
+            self.remember(self.bodies, body, found)
+        return found
+
+    def _find(self, body: bytes, limit: int) -> str | None:
+        folded = b""
+        for needle, fold, guard, category in self.signatures:
+            if fold:
+                if not folded:
+                    folded = body[:limit].lower()
+                hay = folded
+            else:
+                hay = body
+            i = hay.find(needle, 0, limit)
+            while i > 0 and hay[i - 1] in guard:
+                i = hay.find(needle, i + 1, limit)
+            if i >= 0:
+                return category
         return None
 
 
-# A whole start tag in one match (name, attributes, '>'). Possessive quantifiers
-# (Python 3.11+) keep it linear: an unfinished tag fails at once, no backtracking.
-_START_TAG = re.compile(
-    rb"<([^\t\n\f\r />]*+)"
-    rb"""(?:[\t\n\f\r /]*+[^\t\n\f\r />][^\t\n\f\r />=]*+"""
-    rb"""(?:[\t\n\f\r ]*+=[\t\n\f\r ]*+(?:"[^"]*+"|'[^']*+'|[^\t\n\f\r >]*+))?+)*+"""
-    rb"[\t\n\f\r /]*+>"
+_PLANS: weakref.WeakKeyDictionary[Matcher, dict[frozenset[str], _Plan]] = (
+    weakref.WeakKeyDictionary()
 )
 
 
-def _parse_tag(data: bytes, start: int) -> tuple[_Tag, int] | None:
-    """Parse the start tag at ``data[start]`` ('<'); None when it is not complete."""
-    whole = _START_TAG.match(data, start)
-    if whole is None:
-        return None
-    stop = whole.end()
-    raw = data[start:stop]
-    pos = whole.end(1) - start
-    name = whole.group(1).lower()
-    attributes: list[tuple[bytes, bytes | None, int, int, int]] = []
-    for match in _ATTRIBUTE.finditer(raw, pos, len(raw) - 1):
-        if match.end() == match.start():
-            break
-        value = match.group(2)
-        if value is None:
-            value = match.group(3)
-        if value is None:
-            value = match.group(4)
-        attributes.append(
-            (match.group(1).lower(), value, match.start(1), match.end(), match.end(1))
-        )
-    return _Tag(raw, name, attributes), stop
+def _plan(matcher: Matcher, allowed: frozenset[str]) -> _Plan:
+    plans = _PLANS.setdefault(matcher, {})
+    plan = plans.get(allowed)
+    if plan is None:
+        if len(plans) >= 64:
+            plans.clear()
+        plan = plans[allowed] = _Plan(matcher, allowed)
+    return plan
 
 
 class HTMLRewriter:
-    """Rewrite an HTML document as it streams::
-
-    rewriter = HTMLRewriter(matcher, frozenset({"necessary"}), inject=b"<script …>")
-    for chunk in body:
-        send(rewriter.feed(chunk))
-    send(rewriter.close())
-    """
+    """Rewrite one HTML body; see the module docstring for what changes."""
 
     def __init__(
         self,
@@ -146,378 +163,446 @@ class HTMLRewriter:
         inject: bytes = b"",
         max_hold: int = 256 * 1024,
     ) -> None:
-        self.matcher = matcher
-        self.allowed = allowed | {"necessary"}
-        self.max_hold = max_hold
-        self._inject = inject
-        self._buffer = b""
-        #: None in markup; else the raw-text element whose end tag is awaited, or a
-        #: comment/declaration terminator
-        self._mode: bytes | None = None
-        self._script: _Tag | None = None
+        if max_hold < 64:
+            raise ValueError(f"max_hold must be at least 64 bytes, not {max_hold}")
+        self._matcher = matcher
+        self._plan = _plan(matcher, frozenset(allowed) | {"necessary"})
+        self._inject = bytes(inject)
+        self._injected = not inject
+        self._doc_start = True
+        self._max_hold = max_hold
+        self._carry = b""
+        self._mode = _DATA
+        self._until: re.Pattern[bytes] | None = None
+        self._script_state = scan.SCRIPT_DATA
+        self._held: list[bytes] | None = None
+        self._held_body = 0
+        self._tag_state = scan.S_TAG_NAME
+        self._tag_name = b""
+        self._noscript = False
         self._closed = False
+        #: elements neutralised so far
         self.blocked = 0
+        #: elements neutralised so far, per category
         self.blocked_categories: dict[str, int] = {}
 
-    # -- the public face ---------------------------------------------------------
-
     def feed(self, chunk: bytes) -> bytes:
+        """Take the next piece of the body; return the output that is ready."""
         if self._closed:
-            raise ValueError("feed() after close()")
-        data = self._buffer + chunk if self._buffer else chunk
-        out: list[bytes] = []
-        self._buffer = data[self._process(data, out, final=False) :]
-        return b"".join(out)
+            raise ValueError("HTMLRewriter.feed() called after close()")
+        if not chunk:
+            return b""
+        return self._run(self._carry + chunk if self._carry else bytes(chunk), final=False)
 
     def close(self) -> bytes:
-        out: list[bytes] = []
-        data = self._buffer
-        consumed = self._process(data, out, final=True)
-        rest = data[consumed:]
-        if self._script is not None:
-            out.append(self._finish_script(rest))
-            rest = b""
-        out.append(rest)
-        self._buffer = b""
-        if self._inject:
-            out.append(self._take_inject())
+        """End of the body: return everything still held back."""
+        if self._closed:
+            return b""
         self._closed = True
+        return self._run(self._carry, final=True)
+
+    # -- the scanning loop -------------------------------------------------
+
+    def _run(self, buf: bytes, final: bool) -> bytes:
+        low = buf.lower()
+        n = len(buf)
+        out: list[bytes] = []
+        pos, more = 0, False
+        while not more:
+            mode = self._mode
+            if mode == _DATA:
+                if self._injected:
+                    pos, more = self._data(buf, low, pos, n, final, out)
+                else:
+                    pos, more = self._before_inject(buf, low, pos, n, final, out)
+            elif mode == _UNTIL:
+                pos, more = self._until_end(buf, low, pos, n, final, out)
+            elif mode == _SCRIPT:
+                pos, more = self._script(buf, low, pos, n, final, out)
+            else:
+                pos, more = self._tag_rest(buf, low, pos, n, final, out)
+        if final:
+            if self._held is not None:
+                self._release(out)
+            if not self._injected:
+                out.append(self._inject)
+                self._injected = True
+            self._carry = b""
+        else:
+            self._carry = buf[pos:]
         return b"".join(out)
 
-    # -- scanning ------------------------------------------------------------------
+    def _data(
+        self, buf: bytes, low: bytes, pos: int, n: int, final: bool, out: list[bytes]
+    ) -> tuple[int, bool]:
+        m = (scan.CANDIDATE_NS if self._noscript else scan.CANDIDATE).search(low, pos)
+        if m is None:
+            if final:
+                out.append(buf[pos:])
+                return n, True
+            cut = self._safe_cut(low, pos, n)
+            out.append(buf[pos:cut])
+            return cut, True
+        s = m.start()
+        kind = m.lastgroup
+        if (
+            kind == "u"
+            and not final
+            and n - s <= self._max_hold
+            and scan.TAG_REST.match(low, m.end()) is None
+        ):
+            # An <img>/<link>/… cut short by the window: the next one reads it as the
+            # whole document would (skipped whole when nothing in it can name a host).
+            cut = self._cut(low, pos, s, n)
+            out.append(buf[pos:cut])
+            return cut, True
+        # Only candidates are tokenized, so one may sit inside an attribute value of the
+        # tag before it (<div title='<img src=…>'>): then that tag is skipped whole.
+        # Just the last tag before the candidate is looked at, and a tag longer than
+        # max_hold never counts, so the verdict is the same whatever the chunking.
+        q = scan.last_tag_start(low, pos, s, n, self._max_hold)
+        if q >= 0:
+            end = scan.tag_end(low, q)
+            if end < 0 and n - q <= self._max_hold:
+                if final:  # EOF in a tag: the tokenizer drops it
+                    out.append(buf[pos:])
+                    return n, True
+                out.append(buf[pos:q])
+                return q, True
+            if end > s and end - q <= self._max_hold:
+                out.append(buf[pos:end])
+                return end, False
+        if s > pos:
+            out.append(buf[pos:s])
+        if kind == "t" or kind == "u":
+            return self._start_tag(buf, low, s, m.end(), m[kind], n, final, out)
+        if kind == "e":
+            self._noscript = False
+            out.append(buf[s : m.end()])
+            return m.end(), False
+        return self._markup_decl(buf, low, s, n, final, out)
 
-    def _take_inject(self) -> bytes:
-        inject, self._inject = self._inject, b""
-        return inject
+    def _safe_cut(self, low: bytes, pos: int, n: int) -> int:
+        """How far a window without candidates can be passed on.
 
-    def _process(self, data: bytes, out: list[bytes], *, final: bool) -> int:
-        """Emit what can be decided; return how many bytes of ``data`` were used."""
-        pos = 0
-        size = len(data)
-        lowered = data.lower()
-        slashes = marked = start = -1
-        match = None
-        while pos < size:
-            if self._mode is not None:
-                pos = self._in_raw(data, pos, out, final)
-                if self._mode is not None:
-                    return pos
-                continue
-            if start < pos:
-                match = _INTERESTING.search(lowered, pos)
-                start = match.start() if match else size
-            # Elements that load a URL are not stopped at one by one: only where a
-            # URL with a host ("//") or an author's data-consent mark appears.
-            if 0 <= slashes < pos or slashes == -1:
-                slashes = data.find(b"//", pos)
-                if slashes < 0:
-                    slashes = size
-            if 0 <= marked < pos or marked == -1:
-                marked = lowered.find(b"data-consent", pos)
-                if marked < 0:
-                    marked = size
-            suspect = min(slashes, marked)
-            if suspect < start:
-                tag_start, tag_end = _enclosing_tag(data, lowered, pos, suspect)
-                if tag_start == _UNFINISHED:
-                    # A tag cut by the chunking: hold it (at the very end, keep it as is).
-                    out.append(data[pos:tag_end])
-                    if not final:
-                        return tag_end
-                    out.append(data[tag_end:])
-                    return size
-                if tag_start < 0:
-                    # In text, or inside a tag that loads nothing: copy past it.
-                    out.append(data[pos:tag_end])
-                    pos = tag_end
-                    continue
-                out.append(data[pos:tag_start])
-                end = self._start_tag(data, tag_start, out, final)
-                if end is None:
-                    return tag_start
-                pos = end
-                continue
-            if match is None:
-                # A tag may be unfinished at the end of this chunk: keep it for next time.
-                keep = 0 if final else _unfinished_tail(data, pos, self.max_hold)
-                out.append(data[pos : size - keep])
-                return size - keep
-            if start > pos:
-                out.append(data[pos:start])
-            if data[start + 1 : start + 2] in (b"!", b"?"):
-                end = self._declaration(data, start, out, final)
+        What stays is a candidate that may be cut short at the end (at most
+        _TAIL bytes), and the tag that may yet turn out to hold it or a later one.
+        """
+        cut = self._cut(low, pos, n, n)
+        tail = low.rfind(b"<", max(pos, n - _TAIL))
+        if 0 <= tail <= cut:
+            cut = self._cut(low, pos, tail, n)
+        return cut
+
+    def _cut(self, low: bytes, pos: int, at: int, n: int) -> int:
+        """Where to stop passing bytes on when a candidate may start at ``at``: there,
+        or at the tag before it if that tag may contain it."""
+        q = scan.last_tag_start(low, pos, at, n, self._max_hold)
+        return q if q >= 0 and self._holds(low, q, at, n) else at
+
+    def _holds(self, low: bytes, q: int, at: int, n: int) -> bool:
+        """Whether the tag at ``q`` may contain position ``at`` (see _data)."""
+        end = scan.tag_end(low, q)
+        if end < 0:
+            return n - q <= self._max_hold
+        return end > at and end - q <= self._max_hold
+
+    def _before_inject(
+        self, buf: bytes, low: bytes, pos: int, n: int, final: bool, out: list[bytes]
+    ) -> tuple[int, bool]:
+        if self._doc_start:
+            # A byte-order mark must stay first or the browser will not see it.
+            if not final and n - pos < 3 and _BOM.startswith(buf[pos:n]):
+                return pos, True
+            self._doc_start = False
+            if buf.startswith(_BOM, pos):
+                out.append(_BOM)
+                pos += 3
+        end = scan.run_end(scan.WS_RUN, buf, pos)
+        if end > pos:
+            out.append(buf[pos:end])
+        pos = end
+        if pos >= n:
+            return n, True
+        if buf[pos] == 0x3C and pos + 1 >= n and not final:
+            return pos, True
+        c = low[pos + 1] if buf[pos] == 0x3C and pos + 1 < n else 0
+        if c in b"!?" and c:
+            return self._markup_decl(buf, low, pos, n, final, out)
+        if c == 0x2F:  # "</"
+            if pos + 2 >= n and not final:
+                return pos, True
+            c2 = low[pos + 2] if pos + 2 < n else 0
+            if c2 == 0x3E:  # "</>" is dropped by the tokenizer
+                out.append(buf[pos : pos + 3])
+                return pos + 3, False
+            if not 0x61 <= c2 <= 0x7A:
+                return self._markup_decl(buf, low, pos, n, final, out)
+        elif 0x61 <= c <= 0x7A:
+            name_end = scan.run_end(scan.TAG_NAME, low, pos + 1)
+            name = low[pos + 1 : name_end]
+            if name_end >= n and not final and len(name) < 5:
+                return pos, True
+            if name in (b"html", b"head", b"body"):
+                return self._start_tag(buf, low, pos, name_end, name, n, final, out)
+        out.append(self._inject)
+        self._injected = True
+        return pos, False
+
+    def _markup_decl(
+        self, buf: bytes, low: bytes, s: int, n: int, final: bool, out: list[bytes]
+    ) -> tuple[int, bool]:
+        """``<!…``, ``<?…`` or ``</`` + non-letter at ``s``: a comment or bogus comment."""
+        if low.startswith(b"<!--", s):
+            # "<!-->" and "<!--->" close at once (abrupt-closing-of-empty-comment).
+            if n - s < 6 and not final and not (n - s == 5 and low[s + 4] == 0x3E):
+                return s, True
+            for closer in (b">", b"->"):
+                if low.startswith(closer, s + 4):
+                    end = s + 4 + len(closer)
+                    out.append(buf[s:end])
+                    return end, False
+            return self._enter_until(b"!--", buf, s, s + 4, out)
+        if not final and n - s < 4 and b"<!--".startswith(low[s:n]):
+            return s, True
+        return self._enter_until(b"!", buf, s, s + 2, out)
+
+    def _enter_until(
+        self, kind: bytes, buf: bytes, s: int, start: int, out: list[bytes]
+    ) -> tuple[int, bool]:
+        out.append(buf[s:start])
+        self._mode = _UNTIL
+        self._until = scan.end_pattern(kind, self._noscript)
+        return start, False
+
+    def _until_end(
+        self, buf: bytes, low: bytes, pos: int, n: int, final: bool, out: list[bytes]
+    ) -> tuple[int, bool]:
+        rx = self._until
+        m = rx.search(low, pos) if rx is not None else None
+        if m is None:
+            cut = n if final or rx is None else max(pos, n - _TAIL)
+            out.append(buf[pos:cut])
+            return cut, True
+        end = m.start() if m.lastgroup == "ns" else m.end()
+        out.append(buf[pos:end])
+        self._mode = _DATA
+        return end, False
+
+    def _script(
+        self, buf: bytes, low: bytes, pos: int, n: int, final: bool, out: list[bytes]
+    ) -> tuple[int, bool]:
+        patterns = scan.SCRIPT_PATTERNS[self._noscript]
+        at = pos
+        while (m := patterns[self._script_state].search(low, at)) is not None:
+            kind = m.lastgroup
+            if kind == "end" or kind == "ns":
+                self._body(buf[pos : m.start()], out)
+                if self._held is not None:
+                    self._release(out)
+                self._mode = _DATA
+                return m.start(), False
+            if kind == "esc":
+                self._script_state, at = scan.SCRIPT_ESCAPED, m.start() + 2
+            elif kind == "dbl":
+                self._script_state, at = scan.SCRIPT_DOUBLE, m.end()
+            elif kind == "un":
+                self._script_state, at = scan.SCRIPT_ESCAPED, m.end()
             else:
-                end = self._start_tag(data, start, out, final)
-            if end is None:
-                return start
-            pos = end
-        return pos
+                self._script_state, at = scan.SCRIPT_DATA, m.end()
+        cut = n if final else max(at, n - _TAIL)
+        self._body(buf[pos:cut], out)
+        return cut, True
 
-    def _declaration(self, data: bytes, start: int, out: list[bytes], final: bool) -> int | None:
-        if len(data) - start < 6 and not final:
-            return None  # "<!--", "<!-->" or "<!--->" cannot be told apart yet
-        if data.startswith(b"<!--", start):
-            # "<!-->" and "<!--->" are whole (empty) comments (spec 13.2.5.43-44).
-            for empty in (b"<!-->", b"<!--->"):
-                if data.startswith(empty, start):
-                    out.append(empty)
-                    return start + len(empty)
-            stop = data.find(b"-->", start + 4)
-            if stop < 0:
-                return self._open_raw(b"-->", data, start, start + 4, out)
-            out.append(data[start : stop + 3])
-            return stop + 3
-        # Doctype, CDATA outside foreign content, processing instructions: a bogus
-        # comment up to the next '>' (spec 13.2.5.42).
-        stop = data.find(b">", start + 2)
-        if stop < 0:
-            return self._open_raw(b">", data, start, start + 2, out)
-        out.append(data[start : stop + 1])
-        return stop + 1
+    def _body(self, piece: bytes, out: list[bytes]) -> None:
+        held = self._held
+        if held is None:
+            out.append(piece)
+            return
+        held.append(piece)
+        self._held_body += len(piece)
+        if self._held_body >= self._max_hold:
+            self._release(out)
 
-    def _open_raw(
-        self, terminator: bytes, data: bytes, start: int, body: int, out: list[bytes]
-    ) -> int:
-        out.append(data[start:body])
-        self._mode = terminator
-        return body
+    def _release(self, out: list[bytes]) -> None:
+        """Judge a held inline script on its body and send it on."""
+        held = self._held
+        if held is None:
+            return
+        self._held = None
+        tag, body = held[0], b"".join(held[1:])
+        plan = self._plan
+        category = plan.find(body, self._max_hold)
+        if category is not None:
+            self._count(category)
+            key = tag + b"\0" + category.encode()
+            rewritten = plan.inline_tags.get(key)
+            if rewritten is None:
+                attrs = scan.parse_attrs(tag.lower(), 7, len(tag), complete=True)
+                rewritten = scan.neutralise(tag, 0, 7, len(tag), attrs, b"script", category)
+                plan.remember(plan.inline_tags, key, rewritten)
+            tag = rewritten
+        out.append(tag)
+        out.append(body)
 
-    def _start_tag(self, data: bytes, start: int, out: list[bytes], final: bool) -> int | None:
-        parsed = _parse_tag(data, start)
-        if parsed is None:
-            if final or len(data) - start > self.max_hold:
-                # Unfinished at the end, or absurdly long: leave it as it is.
-                out.append(data[start:])
-                return len(data)
-            return None
-        tag, end = parsed
-        name = tag.name
-        if name in (b"head", b"body"):
-            out.append(tag.raw)
-            if self._inject:
-                out.append(self._take_inject())
-            return end
-        if self._inject:
-            # A tag before any head or body: the defaults must still come first.
-            out.append(self._take_inject())
-        if name == b"plaintext":
-            out.append(data[start:])
-            self._mode = b"\x00plaintext"
-            return len(data)
+    def _tag_rest(
+        self, buf: bytes, low: bytes, pos: int, n: int, final: bool, out: list[bytes]
+    ) -> tuple[int, bool]:
+        end, state = scan.walk_tag(low, pos, n, self._tag_state)
+        out.append(buf[pos:end])
+        if state != scan.S_DONE:
+            self._tag_state = state
+            return end, True
+        self._mode = _DATA
+        return self._after_tag(self._tag_name, end, None, out)
+
+    # -- tags --------------------------------------------------------------
+
+    def _start_tag(
+        self,
+        buf: bytes,
+        low: bytes,
+        s: int,
+        name_end: int,
+        name: bytes,
+        n: int,
+        final: bool,
+        out: list[bytes],
+    ) -> tuple[int, bool]:
+        m = scan.TAG_REST.match(low, name_end)
+        end = m.end() if m is not None else -1
+        if name not in scan.CLASSIFIED:
+            if end >= 0:
+                out.append(buf[s:end])
+                return self._after_tag(name, end, None, out)
+            return self._stream_tag(buf, low, s, s, name_end, name, n, final, out)
+        limit = s + self._max_hold
+        if (end if end >= 0 else n) > limit:
+            # Too long to hold: judge the attributes that end within the first max_hold bytes.
+            attrs = scan.parse_attrs(low, name_end, limit, complete=False)
+            verdict, category = self._judge(name, attrs, buf)
+            if verdict != _BLOCK and name in scan.SKIPPABLE:
+                # Left as it is, and read on as scan.CANDIDATE reads a skipped tag: from
+                # its name on, so a window's end inside it changes nothing.
+                out.append(buf[s:name_end])
+                return name_end, False
+            if verdict == _BLOCK and category is not None:
+                self._count(category)
+                out.append(scan.neutralise(buf, s, name_end, limit, attrs, name, category))
+            else:
+                out.append(buf[s:limit])
+            if end < 0:
+                return self._stream_tag(buf, low, limit, s, name_end, name, n, final, out)
+            out.append(buf[limit:end])
+            return self._after_tag(name, end, None, out)
+        if end < 0:
+            if final:  # EOF in a tag: the tokenizer drops it
+                out.append(buf[s:n])
+                return n, True
+            return s, True
+        tag = buf[s:end]
+        known = self._plan.tags.get(tag)
+        if known is None:
+            attrs = scan.parse_attrs(low, name_end, end, complete=True)
+            verdict, category = self._judge(name, attrs, buf)
+            if verdict == _BLOCK and category is not None:
+                rewritten = scan.neutralise(buf, s, name_end, end, attrs, name, category)
+                known = (verdict, category, rewritten)
+            else:
+                known = (verdict, category, tag)
+            self._plan.remember(self._plan.tags, tag, known)
+        verdict, category, tag = known
+        if verdict == _INLINE:
+            return self._after_tag(name, end, tag, out)
+        if category is not None and verdict == _BLOCK:
+            self._count(category)
+        out.append(tag)
+        return self._after_tag(name, end, None, out)
+
+    def _stream_tag(
+        self,
+        buf: bytes,
+        low: bytes,
+        emit_from: int,
+        s: int,
+        name_end: int,
+        name: bytes,
+        n: int,
+        final: bool,
+        out: list[bytes],
+    ) -> tuple[int, bool]:
+        """Pass on a tag that does not end in this window, then follow it to its ``>``."""
+        end, state = scan.walk_tag(low, name_end, n, scan.S_TAG_NAME)
+        out.append(buf[emit_from:end])
+        if state == scan.S_DONE:
+            return self._after_tag(name, end, None, out)
+        if final:
+            return n, True
+        self._mode, self._tag_state, self._tag_name = _TAG, state, name
+        return n, True
+
+    def _after_tag(
+        self, name: bytes, end: int, held_tag: bytes | None, out: list[bytes]
+    ) -> tuple[int, bool]:
+        """Switch the tokenizer state as tree construction would after a start tag."""
         if name == b"script":
-            return self._script_start(tag, end, out)
-        if name in _RAW_TEXT:
-            out.append(tag.raw)
-            self._mode = b"</" + name
-            return end
-        out.append(self._element(tag))
-        return end
+            self._mode, self._script_state = _SCRIPT, scan.SCRIPT_DATA
+            if held_tag is not None:
+                self._held, self._held_body = [held_tag], 0
+        elif name in scan.RAW:
+            self._mode = _UNTIL
+            self._until = scan.end_pattern(name, self._noscript)
+        elif name == b"plaintext":
+            self._mode = _UNTIL
+            self._until = scan.end_pattern(b"", self._noscript)
+        elif name == b"noscript":
+            self._noscript = True
+        elif name in (b"head", b"body") and not self._injected:
+            out.append(self._inject)
+            self._injected = True
+        return end, False
 
-    # -- raw text ------------------------------------------------------------------
+    def _judge(self, name: bytes, attrs: list[scan.Attr], buf: bytes) -> tuple[int, str | None]:
+        first: dict[bytes, scan.Attr] = {}
+        for attr in attrs:
+            first.setdefault(attr.name, attr)  # the first of duplicate attributes wins
+        if not scan.MARKS.isdisjoint(first):
+            return _KEEP, None
 
-    def _in_raw(self, data: bytes, pos: int, out: list[bytes], final: bool) -> int:
-        mode = self._mode
-        if mode is None:
-            return pos
-        if mode == b"\x00plaintext":
-            out.append(data[pos:])
-            return len(data)
-        if mode.startswith(b"</"):
-            stop = _find_end_tag(data, pos, mode[2:])
-        else:
-            stop = data.find(mode, pos)
-        if self._script is not None:
-            return self._script_body(data, pos, stop, out, final)
-        if stop < 0:
-            keep = 0 if final else min(len(data) - pos, 16)
-            out.append(data[pos : len(data) - keep])
-            return len(data) - keep
-        if not mode.startswith(b"</"):
-            stop += len(mode)
-        out.append(data[pos:stop])
-        self._mode = None
-        return stop
+        def value(key: bytes) -> bytes | None:
+            a = first.get(key)
+            return None if a is None else buf[a.value_start : a.value_end]
 
-    # -- scripts -------------------------------------------------------------------
+        if name == b"script" and not scan.runs(value(b"type"), value(b"language")):
+            return _KEEP, None
+        category = scan.text(value(scan.CATEGORY) or b"").strip().lower() or None
+        urls = [key for key in scan.URL_ATTRS[name] if key in first]
+        for key in urls if category is None else ():
+            raw = value(key) or b""
+            for url in scan.srcset_urls(raw) if key in scan.SRCSETS else (raw,):
+                found = scan.absolute_url(url)
+                owner = self._matcher.url_owner(found) if found is not None else None
+                if owner is not None:
+                    category = owner[0]
+                    break
+            if category is not None:
+                break
+        if category is None:
+            if name == b"script" and b"src" not in first and self._plan.signatures:
+                return _INLINE, None
+            return _KEEP, None
+        if category in self._plan.allowed or (name != b"script" and not urls):
+            return _KEEP, None
+        return _BLOCK, category
 
-    def _script_start(self, tag: _Tag, end: int, out: list[bytes]) -> int:
-        self._mode = b"</script"
-        kind = (tag.get(b"type") or b"").strip().lower()
-        if kind not in _JS_TYPES:
-            # JSON-LD, templates, already neutralised (text/plain): not executable.
-            out.append(tag.raw)
-            return end
-        category = self._category(tag)
-        if category is not None or tag.get(b"src") is not None:
-            out.append(self._neutralise(tag, category) if category else tag.raw)
-            return end
-        # An inline script: hold the start tag until the body is classified.
-        self._script = tag
-        return end
-
-    def _script_body(self, data: bytes, pos: int, stop: int, out: list[bytes], final: bool) -> int:
-        tag = self._script
-        if tag is None:
-            return pos
-        limit = pos + self.max_hold
-        if stop < 0 and not final and len(data) <= limit:
-            return pos  # hold until the end tag arrives
-        # Classify on the body, or on its first max_hold bytes when it is longer:
-        # the same bytes whatever the chunking.
-        body_end = stop if 0 <= stop <= limit else min(len(data), limit)
-        out.append(self._finish_script(data[pos:body_end]))
-        if body_end == stop:
-            self._mode = None
-        return body_end
-
-    def _finish_script(self, body: bytes) -> bytes:
-        tag = self._script
-        self._script = None
-        if tag is None:
-            return body
-        found = self.matcher.inline_category(body.decode("latin-1"))
-        if found is None or found in self.allowed:
-            return tag.raw + body
-        return self._neutralise(tag, found) + body
-
-    # -- elements ------------------------------------------------------------------
-
-    def _category(self, tag: _Tag) -> str | None:
-        """The refused category of ``tag``, or None when it may stay as it is."""
-        marked = tag.get(b"data-consent-category")
-        if marked is not None:
-            if _neutralised(tag):
-                return None  # rewriting is idempotent
-            category = marked.decode("latin-1").strip().lower()
-            return None if category in self.allowed else category
-        for attribute in _URL_ATTRIBUTES.get(tag.name, ()):
-            value = tag.get(attribute)
-            if not value:
-                continue
-            urls = (
-                [value]
-                if attribute != b"srcset"
-                else [part.strip().split()[0] for part in value.split(b",") if part.strip()]
-            )
-            for url in urls:
-                found = self.matcher.url_category(unescape(url.decode("latin-1")))
-                if found is not None and found not in self.allowed:
-                    return found
-        return None
-
-    def _element(self, tag: _Tag) -> bytes:
-        if tag.name not in _URL_ATTRIBUTES:
-            return tag.raw
-        category = self._category(tag)
-        return self._neutralise(tag, category) if category else tag.raw
-
-    def _neutralise(self, tag: _Tag, category: str) -> bytes:
+    def _count(self, category: str) -> None:
         self.blocked += 1
         self.blocked_categories[category] = self.blocked_categories.get(category, 0) + 1
-        raw = tag.raw
-        name = tag.name
-        added: list[bytes] = []
-        if tag.get(b"data-consent-category") is None:
-            added.append(b' data-consent-category="' + _quote(category.encode()) + b'"')
-        edits: list[tuple[int, int, bytes]] = []  # (start, end, replacement) in raw
-        for key, value, a_start, a_end, n_end in tag.attributes:
-            if name == b"script" and key in (b"src", b"type"):
-                if key == b"type" and value:
-                    added.append(b' data-consent-type="' + _quote(value) + b'"')
-                if key == b"src":
-                    added.append(b' data-consent-src="' + _quote(value or b"") + b'"')
-                edits.append((a_start, a_end, b""))
-            elif key in _URL_ATTRIBUTES[name]:
-                # Every copy: a later duplicate would otherwise become the live one.
-                edits.append((a_start, n_end, b"data-consent-" + key))
-        if name == b"script":
-            added.insert(0, b' type="text/plain"')
-        elif name == b"iframe":
-            added.append(b' src="about:blank"')
-        for start, end, replacement in sorted(edits, reverse=True):
-            raw = raw[:start] + replacement + raw[end:]
-        at = 1 + len(name)
-        return raw[:at] + b"".join(added) + raw[at:]
-
-
-def _neutralised(tag: _Tag) -> bool:
-    """Whether ``tag`` is already in the form this module leaves behind."""
-    if tag.name == b"script":
-        return (tag.get(b"type") or b"").strip().lower() == b"text/plain"
-    live = [tag.get(a) for a in _URL_ATTRIBUTES.get(tag.name, ())]
-    return all(v is None or v.strip().lower() == b"about:blank" for v in live)
-
-
-def _quote(value: bytes) -> bytes:
-    # Values keep their character references; only the delimiter must be escaped.
-    return value.replace(b'"', b"&quot;")
-
-
-def _find_end_tag(data: bytes, pos: int, name: bytes) -> int:
-    """Index of ``</name`` followed by whitespace, '/' or '>' (any case), or -1."""
-    match = _END_TAGS[name].search(data, pos)
-    return match.start() if match else -1
-
-
-_UNFINISHED = -2
-
-
-def _enclosing_tag(data: bytes, lowered: bytes, pos: int, at: int) -> tuple[int, int]:
-    """Where the suspect at ``at`` sits: ``(tag start, tag end)`` for a URL-loading
-    start tag around it; ``(-1, end)`` to copy up to ``end`` untouched (text, or a
-    tag that loads nothing); ``(_UNFINISHED, tag start)`` for a tag cut by the
-    chunking. A '<' inside an attribute value is not a tag: the tag around it is."""
-    found: tuple[int, int, bytes] | None = None
-    unfinished = -1
-    cut = at
-    for _ in range(8):
-        lt = lowered.rfind(b"<", pos, cut)
-        if lt < 0:
-            break
-        cut = lt
-        name = _TAG_NAME.match(lowered, lt + 1)
-        if name is None:
-            continue
-        parsed = _parse_tag(data, lt)
-        if parsed is None:
-            # Cut by the chunking; an earlier unfinished tag may enclose this one.
-            unfinished = lt
-            continue
-        end = parsed[1]
-        if end <= (unfinished if unfinished >= 0 else found[0] if found else at):
-            break  # this tag closes before the suspect (or the tag found): done
-        found = (lt, end, name.group())
-    if unfinished >= 0:
-        return _UNFINISHED, unfinished
-    if found is None:
-        return -1, at + 1
-    start, end, tag = found
-    return (start, end) if tag in _URL_ATTRIBUTES else (-1, end)
-
-
-def _unfinished_tail(data: bytes, pos: int, limit: int) -> int:
-    """How many trailing bytes belong to a tag the chunking cut (kept for next time).
-
-    The last '<' may sit inside an attribute value of the unfinished tag
-    (``<img alt='<``), so earlier ones are looked at too."""
-    floor = max(pos, len(data) - limit)
-    keep = 0
-    cut = len(data)
-    for _ in range(8):
-        lt = data.rfind(b"<", floor, cut)
-        if lt < 0:
-            break
-        if len(data) - lt < 16 or _parse_tag(data, lt) is None:
-            keep = len(data) - lt
-        else:
-            break
-        cut = lt
-    return keep
 
 
 def rewrite_html(
     html: bytes, matcher: Matcher, allowed: frozenset[str], *, inject: bytes = b""
 ) -> bytes:
-    """Rewrite a whole document at once (same result as streaming it)."""
+    """Rewrite a whole document at once (see :class:`HTMLRewriter`)."""
     rewriter = HTMLRewriter(matcher, allowed, inject=inject)
     return rewriter.feed(html) + rewriter.close()

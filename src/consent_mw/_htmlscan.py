@@ -1,0 +1,417 @@
+"""Byte-level pieces of the HTML tokenizer that :mod:`consent_mw.rewrite` needs.
+
+Everything here works on the *lowercased* bytes of a window of the document
+(markup is ASCII, so any ASCII-compatible encoding works) and follows the
+WHATWG tokenizer (https://html.spec.whatwg.org/#tokenization) for the states it
+models: tag and attribute states, comments, bogus comments, RAWTEXT/RCDATA end
+tags, and the script data escape states.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from html import unescape
+from typing import Final, NamedTuple
+from urllib.parse import unquote
+
+
+def fill(template: bytes, **parts: bytes) -> bytes:
+    """``template`` with each ``%(name)s`` replaced by a regex piece."""
+    return template % {key.encode(): value for key, value in parts.items()}
+
+
+# The tokenizer's whitespace is TAB LF FF SPACE; CR is included because input
+# preprocessing turns it into LF before the tokenizer sees it.
+_WS = rb"[\t\n\f\r ]"
+#: what ends a tag name (tag name state: whitespace, "/" or ">")
+TAG_NAME_END = rb"(?=[\t\n\f\r />])"
+_T = rb"[\t\n\f\r />]"
+
+# Attribute states: a name runs to whitespace, "/", "=" or ">"; its first byte
+# may be "=" (before attribute name state, unexpected-equals-sign parse error).
+_NAME = rb"[^\t\n\f\r />][^\t\n\f\r /=>]*+"
+# Before attribute value state: a quote starts a quoted value, ">" ends the tag
+# with an empty value (missing-attribute-value), anything else is unquoted.
+_VALUE = rb"\"[^\"]*+\"|'[^']*+'|[^\t\n\f\r >\"'][^\t\n\f\r >]*+|(?=>)"
+# An attribute whose name is followed by "=" must have its value, or the match
+# would wrongly fall back to a bare name and read the "=" as the next name.
+_ATTRIBUTE = rb"%(name)s(?:%(ws)s*+=%(ws)s*+(?:%(value)s)|(?!%(ws)s*+=))"
+_TAG_REST = rb"(?:[\t\n\f\r /]++|%(attribute)s)*+>"
+#: the rest of a start or end tag after its name, up to and including ">"
+TAG_REST = re.compile(fill(_TAG_REST, attribute=fill(_ATTRIBUTE, name=_NAME, ws=_WS, value=_VALUE)))
+
+# The same grammar for a tag that holds nothing a tracker check could need: no
+# attribute named data-consent-*, and no value that could name another host. An
+# absolute URL has a ":" ("https:host" reaches a host too), or starts with "//"
+# (after the C0/space the URL parser strips, with TAB/LF it removes between); a
+# "\" counts as "/" and a character reference ("&") can spell any of these.
+_NO_HOST = rb"(?![\x00-\x20]*+/[\t\n\r]*+/)"
+_PLAIN_VALUE = fill(
+    rb"\"%(no)s[^\"\\&:]*+\"|'%(no)s[^'\\&:]*+'"
+    rb"|%(no)s[^\t\n\f\r >\"'][^\t\n\f\r >\\&:]*+(?=[\t\n\f\r >])|(?=>)",
+    no=_NO_HOST,
+)
+_PLAIN_NAME = rb"(?!data-consent-)" + _NAME
+#: PLAIN_TAG_REST, the common case first (cheaper): lowercase names, "…" values
+_PLAIN_SIMPLE = fill(
+    rb"(?:[\t\n\f\r ]++(?!data-consent-)[a-z][a-z-]*+=\"%(no)s[^\"\\&:]*+\")*+[\t\n\f\r /]*+>",
+    no=_NO_HOST,
+)
+PLAIN_TAG_REST = (
+    _PLAIN_SIMPLE
+    + b"|"
+    + fill(_TAG_REST, attribute=fill(_ATTRIBUTE, name=_PLAIN_NAME, ws=_WS, value=_PLAIN_VALUE))
+)
+
+WS_RUN = re.compile(_WS + rb"*+")
+TAG_NAME = re.compile(rb"[^\t\n\f\r />]*+")
+
+
+def run_end(run: re.Pattern[bytes], data: bytes, pos: int, end: int | None = None) -> int:
+    """Where a run pattern (one that also matches nothing) starting at ``pos`` stops."""
+    m = run.match(data, pos) if end is None else run.match(data, pos, end)
+    return pos if m is None else m.end()
+
+
+# Groups: 1 the name; the value 2 double-quoted, 3 single-quoted, 4 unquoted, 5 empty.
+_ATTR = re.compile(
+    fill(
+        rb"[\t\n\f\r /]*+(%(name)s)(?:%(ws)s*+=%(ws)s*+"
+        rb"(?:\"([^\"]*+)\"|'([^']*+)'|([^\t\n\f\r >\"'][^\t\n\f\r >]*+)|(?=>)()))?",
+        name=_NAME,
+        ws=_WS,
+    )
+)
+
+
+class Attr(NamedTuple):
+    """One attribute of a tag; offsets index the window the tag was read from."""
+
+    name: bytes  # lowercased
+    start: int
+    name_end: int
+    value_start: int  # -1 without a value
+    value_end: int
+
+
+def parse_attrs(low: bytes, start: int, end: int, *, complete: bool) -> list[Attr]:
+    """Attributes of the tag whose name ends at ``start``.
+
+    ``end`` is the tag's end (just past ``>``) when ``complete``; otherwise it is
+    where the visible prefix of an over-long tag stops, and an attribute that
+    could still change past that point (a cut name or unquoted value, a bare
+    name that may yet get ``=value``) is left out.
+    """
+    attrs: list[Attr] = []
+    pos = start
+    match = _ATTR.match
+    while (m := match(low, pos, end)) is not None:
+        group = m.lastindex or 1
+        if group == 1:
+            vs = ve = -1
+        else:
+            vs, ve = m.span(group)
+        pos = m.end()
+        if not complete:
+            if group == 4 and pos >= end:
+                break
+            if group == 1:
+                after = run_end(WS_RUN, low, pos, end)
+                if after >= end or low[after] == 0x3D:  # "=": its value is cut off
+                    break
+        attrs.append(Attr(low[m.start(1) : m.end(1)], m.start(1), m.end(1), vs, ve))
+    return attrs
+
+
+# A resumable walk over a tag, for tags too long to hold: one state per
+# attribute state of the tokenizer that matters for finding the closing ">".
+# "Self-closing start tag" and "after attribute value (quoted)" behave like
+# "before attribute name" here, so they share it.
+S_TAG_NAME, S_BEFORE_NAME, S_NAME, S_AFTER_NAME, S_BEFORE_VALUE, S_DQ, S_SQ, S_UNQUOTED = range(8)
+S_DONE = -1
+_RUNS = (
+    TAG_NAME,
+    re.compile(rb"[\t\n\f\r /]*+"),
+    re.compile(rb"[^\t\n\f\r /=>]*+"),
+    WS_RUN,
+    WS_RUN,
+    re.compile(rb'[^"]*+'),
+    re.compile(rb"[^']*+"),
+    re.compile(rb"[^\t\n\f\r >]*+"),
+)
+_GT, _SLASH, _EQ, _DQ, _SQ = 0x3E, 0x2F, 0x3D, 0x22, 0x27
+
+
+def walk_tag(low: bytes, pos: int, end: int, state: int) -> tuple[int, int]:
+    """Advance through a tag from ``state``; ``(position, state)``.
+
+    Returns ``S_DONE`` with the position just past ``>`` when the tag ends
+    before ``end``, otherwise ``end`` and the state to resume from.
+    """
+    while True:
+        pos = run_end(_RUNS[state], low, pos, end)
+        if pos >= end:
+            return end, state
+        c = low[pos]
+        pos += 1
+        if c == _GT and state not in (S_DQ, S_SQ):
+            return pos, S_DONE
+        if state in (S_TAG_NAME, S_UNQUOTED, S_DQ, S_SQ):
+            state = S_BEFORE_NAME
+        elif state == S_BEFORE_NAME:
+            state = S_NAME
+        elif state == S_BEFORE_VALUE:
+            state = S_DQ if c == _DQ else S_SQ if c == _SQ else S_UNQUOTED
+        elif c == _EQ:
+            state = S_BEFORE_VALUE
+        elif c == _SLASH:
+            state = S_BEFORE_NAME
+        elif state == S_NAME:
+            state = S_AFTER_NAME
+        else:  # after attribute name: anything else starts the next attribute
+            state = S_NAME
+
+
+# Script data (https://html.spec.whatwg.org/#script-data-state): "<!--" enters
+# the escaped state, "<script" inside it the double-escaped state where
+# "</script" only steps back out; "-->" always returns to plain script data.
+# Inside <noscript>, its end tag ends the script too (see consent_mw.rewrite).
+SCRIPT_DATA, SCRIPT_ESCAPED, SCRIPT_DOUBLE = range(3)
+_NOSCRIPT_END = fill(rb"(?P<ns></noscript(?=%(t)s))", t=_T)
+_SCRIPT_EVENTS = (
+    rb"(?P<end></script(?=%(t)s))|(?P<esc><!--)",
+    rb"(?P<end></script(?=%(t)s))|(?P<dbl><script%(t)s)|(?P<out>-->)",
+    rb"(?P<un></script%(t)s)|(?P<out>-->)",
+)
+#: by [inside noscript][script data state]: what changes the state, or ends the script
+SCRIPT_PATTERNS = tuple(
+    tuple(re.compile(fill(p, t=_T) + extra) for p in _SCRIPT_EVENTS)
+    for extra in (b"", b"|" + _NOSCRIPT_END)
+)
+
+
+@functools.cache
+def end_pattern(kind: bytes, noscript: bool) -> re.Pattern[bytes] | None:
+    """What ends a comment (``!--``), a bogus comment (``!``), a RAWTEXT/RCDATA
+    element (its name), or PLAINTEXT (``b""``: nothing, bar ``</noscript>``)."""
+    if kind == b"!--":
+        ends = [rb"--!?>"]  # comment end state: "-->", or "--!>" (incorrectly-closed)
+    elif kind == b"!":
+        ends = [rb">"]
+    elif kind:
+        # RCDATA/RAWTEXT end tag open: an appropriate end tag needs whitespace, "/" or ">".
+        ends = [fill(rb"</%(name)s(?=%(t)s)", name=kind, t=_T)]
+    else:
+        ends = []
+    if noscript:
+        ends.append(_NOSCRIPT_END)
+    return re.compile(b"|".join(ends)) if ends else None
+
+
+_SCHEME = re.compile(r"(https?):/*", re.IGNORECASE)
+_C0_SPACE = "".join(chr(i) for i in range(0x21))
+
+
+def absolute_url(raw: bytes) -> str | None:
+    """An attribute value as the URL parser would see its host, or None if relative.
+
+    Character references are decoded (the tokenizer does that), leading and
+    trailing C0/space are stripped and TAB/LF/CR removed, "\\" counts as "/"
+    (all as in the URL standard for http and https), and ``https:host``
+    without slashes is read as a host — what it means from a page of the other
+    scheme.
+    """
+    url = raw.decode("latin-1")
+    if "&" in url:
+        url = unescape(url)
+    url = url.strip(_C0_SPACE).replace("\t", "").replace("\n", "").replace("\r", "")
+    url = url.replace("\\", "/")
+    if url.startswith("//"):
+        scheme, rest = "https", url.lstrip("/")
+    elif (m := _SCHEME.match(url)) is not None:
+        scheme, rest = m.group(1).lower(), url[m.end() :]
+    else:
+        return None
+    if "%" in rest:
+        # The host parser percent-decodes: "%63onnect.facebook.net" is that host.
+        authority, sep, tail = rest.partition("/")
+        rest = unquote(authority) + sep + tail
+    return scheme + "://" + rest
+
+
+_SRCSET_GAP = re.compile(rb"[\t\n\f\r ,]*+")
+_SRCSET_URL = re.compile(rb"[^\t\n\f\r ]*+")
+
+
+def srcset_urls(raw: bytes) -> list[bytes]:
+    """The URLs of a ``srcset`` value (https://html.spec.whatwg.org/#parse-a-srcset-attribute)."""
+    urls: list[bytes] = []
+    pos, n = 0, len(raw)
+    while True:
+        pos = run_end(_SRCSET_GAP, raw, pos)
+        if pos >= n:
+            return urls
+        end = run_end(_SRCSET_URL, raw, pos)
+        url = raw[pos:end]
+        pos = end
+        if url.endswith(b","):
+            urls.append(url.rstrip(b","))
+            continue
+        urls.append(url)
+        # Descriptors run to the next comma outside parentheses.
+        depth = 0
+        while pos < n:
+            c = raw[pos]
+            if c == 0x28:
+                depth += 1
+            elif c == 0x29 and depth:
+                depth -= 1
+            elif c == 0x2C and not depth:
+                break
+            pos += 1
+
+
+# -- finding the elements that matter ------------------------------------------
+
+# A one-byte gate first: most "<" in a page start a div, a, span or an end tag and
+# are dropped after a single comparison. An <img>/<link>/… whose attributes could
+# not name another host is skipped here too (PLAIN_TAG_REST), without Python.
+_CANDIDATE_BODY = fill(
+    rb"(?P<t>s(?:cript|tyle)|iframe|t(?:extarea|itle)|xmp|no(?:embed|frames|script)|plaintext)"
+    rb"%(end)s|(?P<u>i(?:mg|mage)|link|source|embed)%(end)s(?!%(plain)s)|[!?]",
+    end=TAG_NAME_END,
+    plain=PLAIN_TAG_REST,
+)
+CANDIDATE = re.compile(rb"<(?=[sitxnple!?])(?:" + _CANDIDATE_BODY + rb")")
+#: inside <noscript>, its end tag matters too
+CANDIDATE_NS = re.compile(
+    fill(
+        rb"<(?=[sitxnple!?/])(?:%(body)s|/(?P<e>noscript)%(end)s)",
+        body=_CANDIDATE_BODY,
+        end=TAG_NAME_END,
+    )
+)
+#: what CANDIDATE may skip whole (when nothing in it could name a host)
+SKIPPABLE: Final = frozenset({b"img", b"image", b"link", b"source", b"embed"})
+SKIPPABLE_TAG = re.compile(rb"<(?:i(?:mg|mage)|link|source|embed)" + TAG_NAME_END)
+CLASSIFIED: Final = SKIPPABLE | {b"script", b"iframe"}
+# Tree construction switches the tokenizer to RAWTEXT/RCDATA after these.
+RAW: Final = frozenset(
+    {b"style", b"xmp", b"iframe", b"noembed", b"noframes", b"textarea", b"title"}
+)
+URL_ATTRS: Final = {
+    b"script": (b"src", b"href", b"xlink:href"),
+    b"img": (b"src", b"srcset"),
+    b"image": (b"src", b"srcset", b"href", b"xlink:href"),
+    b"iframe": (b"src",),
+    b"link": (b"href", b"imagesrcset"),
+    b"source": (b"src", b"srcset"),
+    b"embed": (b"src",),
+}
+SRCSETS: Final = frozenset({b"srcset", b"imagesrcset"})
+MOVED: Final = {a: b"data-consent-" + a.replace(b":", b"-") for a in URL_ATTRS[b"image"]}
+MOVED[b"imagesrcset"] = b"data-consent-imagesrcset"
+MARKS: Final = frozenset(MOVED.values())
+CATEGORY: Final = b"data-consent-category"
+# https://html.spec.whatwg.org/#javascript-mime-type
+JS_TYPES: Final = frozenset(
+    [
+        "module",
+        "application/ecmascript",
+        "application/javascript",
+        "application/x-ecmascript",
+        "application/x-javascript",
+        "text/ecmascript",
+        "text/javascript",
+        "text/jscript",
+        "text/livescript",
+        "text/x-ecmascript",
+        "text/x-javascript",
+    ]
+    + [f"text/javascript1.{i}" for i in range(6)]
+)
+
+
+def last_tag_start(low: bytes, pos: int, before: int, n: int, max_hold: int) -> int:
+    """The last ``<`` in ``low[pos:before]`` that starts a tag, or -1.
+
+    ``</`` followed by neither a letter nor ``>`` counts: a bogus comment up to
+    the next ``>`` (end tag open state), which CANDIDATE leaves to this walk.
+    An <img>/<link>/… longer than max_hold does not: a window may end inside
+    it, and then it is read on from its name (see consent_mw.rewrite) as if not there.
+    """
+    q = before
+    for _ in range(32):
+        q = low.rfind(b"<", pos, q)
+        if q < 0:
+            return -1
+        c = low[q + 1] if q + 1 < n else 0
+        if 0x61 <= c <= 0x7A:
+            if SKIPPABLE_TAG.match(low, q):
+                end = tag_end(low, q)
+                if end >= 0 and end - q > max_hold:
+                    continue
+            return q
+        if c == 0x2F and q + 2 < n and low[q + 2] != 0x3E:
+            return q
+    return -1
+
+
+def text(raw: bytes) -> str:
+    value = raw.decode("latin-1")
+    return unescape(value) if "&" in value else value
+
+
+def runs(type_: bytes | None, language: bytes | None) -> bool:
+    """Whether a script with these attributes is classic or module JavaScript.
+
+    https://html.spec.whatwg.org/#prepare-the-script-element: other types are
+    data blocks the browser never runs.
+    """
+    if type_ is not None:
+        kind = text(type_).strip(" \t\n\f\r").lower()
+    elif language:
+        kind = "text/" + text(language).lower()
+    else:
+        return True
+    return not kind or kind in JS_TYPES
+
+
+def neutralise(
+    buf: bytes,
+    s: int,
+    name_end: int,
+    end: int,
+    attrs: list[Attr],
+    name: bytes,
+    category: str,
+) -> bytes:
+    added = b' type="text/plain"' if name == b"script" else b""
+    if name == b"iframe":
+        added = b' src="about:blank"'
+    if all(a.name != CATEGORY for a in attrs):
+        value = category.replace("&", "&amp;").replace('"', "&quot;")
+        added += b' data-consent-category="' + value.encode("ascii", "xmlcharrefreplace") + b'"'
+    moved = URL_ATTRS[name] + ((b"type",) if name == b"script" else ())
+    pieces = [buf[s:name_end], added]
+    pos = name_end
+    for attr in attrs:
+        if attr.name in moved:  # every duplicate, or the next one would take over
+            pieces += (buf[pos : attr.start], MOVED.get(attr.name, b"data-consent-type"))
+            pos = attr.name_end
+    pieces.append(buf[pos:end])
+    return b"".join(pieces)
+
+
+def tag_end(low: bytes, q: int) -> int:
+    """Where the tag or bogus comment at ``q`` ends, or -1 if not in ``low``."""
+    if low[q + 1] == 0x2F:
+        if not 0x61 <= low[q + 2] <= 0x7A:
+            end = low.find(b">", q + 2)
+            return end + 1 if end >= 0 else -1
+        name_at = q + 2
+    else:
+        name_at = q + 1
+    rest = TAG_REST.match(low, run_end(TAG_NAME, low, name_at))
+    return -1 if rest is None else rest.end()
