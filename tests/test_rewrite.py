@@ -571,11 +571,6 @@ def test_any_chunking_of_a_fixture_gives_the_same_output(name: str, data) -> Non
     assert chunked(html, cuts) == chunked(html, [])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="registry gap: LinkedIn's official loader (window.lintrk = …; b.src = 'https://"
-    "snap.licdn.com/li.lms-analytics/insight.min.js') matches no inline signature",
-)
 def test_linkedin_official_loader_snippet() -> None:
     html = (
         b'<script type="text/javascript">(function(l) {if (!l){window.lintrk = function(a,b)'

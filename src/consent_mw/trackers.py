@@ -146,7 +146,11 @@ BUILTIN_TRACKERS: tuple[Tracker, ...] = (
             "ln_or",
         ),
         hosts=("snap.licdn.com", "px.ads.linkedin.com", "dc.ads.linkedin.com"),
-        inline=("_linkedin_partner_id", "lintrk("),
+        inline=(
+            "_linkedin_partner_id",
+            "lintrk(",
+            "snap.licdn.com/li.lms-analytics/insight.min.js",
+        ),
         click_ids=("li_fat_id",),
     ),
     Tracker(
