@@ -523,12 +523,6 @@ DEEP_JSON = b"[" * 4000 + b"]" * 4000  # 8,000 bytes: under the 8,192-byte body 
 
 
 @pytest.mark.parametrize("kind", ["asgi", "wsgi"])
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: POST /_consent with deeply nested JSON (4,000 '[' within max_body_size) "
-    "raises RecursionError out of json.loads (endpoints.post_choices catches only "
-    "ValueError/UnicodeDecodeError) -> 500 instead of 400 malformed_json",
-)
 def test_deeply_nested_json_is_a_400(kind: str) -> None:
     harness = HARNESSES[kind]
     try:

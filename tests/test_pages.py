@@ -50,11 +50,22 @@ def tokens(page: str) -> list[str]:
     return re.findall(r'<input type="hidden" name="token" value="([^"]+)">', page)
 
 
+# The form nonce cookie a visitor without a consent id receives with a page, per harness:
+# post_form sends it back, as the browser's cookie jar would.
+FORM_COOKIES: dict[int, str] = {}
+
+
 def form_token(harness: Harness, cookies: dict[str, str] | None = None) -> str:
     """The token the ads page gives this visitor (as a browser would read it)."""
     page = harness.get("/_consent/ads", cookies=cookies)
     assert page.status == 200
     [token] = tokens(page.body)
+    for cookie in page.set_cookies:
+        if cookie.name == "consent_mw_form":
+            assert {"httponly", "samesite"} <= {f.lower() for f in cookie.flags} | {
+                k.lower() for k in cookie.attrs
+            }
+            FORM_COOKIES[id(harness)] = cookie.value
     return token
 
 
@@ -67,6 +78,9 @@ def post_form(
     headers: dict[str, str] | None = None,
     content_type: str = FORM,
 ) -> Result:
+    nonce = FORM_COOKIES.get(id(harness))
+    if nonce is not None:
+        cookies = {"consent_mw_form": nonce, **(cookies or {})}
     return harness.request(
         "POST",
         path,
@@ -521,9 +535,7 @@ def test_ads_form_without_an_advertising_category(client: ClientFactory) -> None
     policy = custom_policy_dict()
     policy["categories"] = [c for c in policy["categories"] if c["id"] != "advertising"]
     harness = make(client, policy=policy)
-    page = harness.get("/_consent/ads")
-    assert page.status == 200
-    [token] = tokens(page.body)
+    token = form_token(harness)
     result = post_form(harness, "/_consent/ads", {"token": token, "advertising": "on"})
     assert_error(result, 404, "not_found")
 

@@ -32,6 +32,8 @@ from .exceptions import ConfigError
 __all__ = ["ConsentCookieCodec", "expire_cookie", "parse_cookie_header", "set_cookie_name"]
 
 FORMAT_VERSION = 1
+#: the no-JS pages' form nonce cookie (SameSite=Strict; see consent_mw.pages)
+FORM_COOKIE = "consent_mw_form"
 SALT = b"consent_mw.cookie"
 # Browsers keep at most ~4096 bytes per cookie (RFC 6265 section 6.1); anything
 # longer did not come from us.

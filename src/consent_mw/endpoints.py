@@ -238,7 +238,8 @@ class Endpoints:
             )
         try:
             data = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            # RecursionError: "[[[[…]]]]" nested past the parser's depth limit.
             return error(400, "malformed_json", "The request body is not valid JSON.")
         if not isinstance(data, dict):
             return error(

@@ -9,6 +9,7 @@ cookie is the whole enforcement state.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,7 @@ from .audit import CookieAudit
 from .config import Config
 from .consent import Consent, Decision, Verdict, judge
 from .cookies import (
+    FORM_COOKIE,
     ConsentCookieCodec,
     build_set_cookie,
     drop_oldest,
@@ -36,6 +38,7 @@ __all__ = ["OPT_OUT_HEADER", "Engine", "Visit"]
 OPT_OUT_HEADER = b"x-consent-rewrite"
 
 _UNSEEN: Any = object()
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 _XHTML = b"application/xhtml+xml"
 
 # What a consent-dependent response without Vary or Cache-Control gets (see _merge_vary).
@@ -72,6 +75,8 @@ class Visit:
     content_type: bytes | None = None
     content_encoding: bytes | None = None
     opt_out: bytes | None = None
+    #: Set-Cookie values an endpoint adds to its answer (the pages' form nonce)
+    extra_cookies: tuple[str, ...] = ()
 
 
 class Engine:
@@ -95,7 +100,8 @@ class Engine:
         self.necessary = frozenset(self.policy.required_ids)
         self.cache_size = CACHE_SIZE
         self._device_parser: DeviceParser | None = None
-        self._consent_cookie = config.cookie_name.encode("latin-1")
+        # The middleware's own cookies: necessary, never audited or stripped.
+        self._own_cookies = {config.cookie_name.encode("latin-1"), FORM_COOKIE.encode()}
         #: set by the runtime: where undeclared cookies are reported
         self.audit: CookieAudit | None = None
         self._audited: set[bytes] = set()
@@ -274,8 +280,10 @@ class Engine:
             if category is None or category in allowed or category in self.necessary:
                 if segment.strip():
                     kept.append(segment.strip())
-            else:
+            elif _TOKEN.match(name):
                 refused.append(name)
+            # A refused name that is not an RFC 6265 token is hidden from the app but
+            # never echoed into an expiring Set-Cookie (no CR, LF or NUL in headers).
         return kept, refused
 
     def cookie_view(
@@ -318,11 +326,11 @@ class Engine:
         """Note a cookie nobody declared; True when it must be stripped."""
         mode = self.config.unknown_cookies
         if name not in self._audited:
-            if mode != "allow" and name != self._consent_cookie and self.audit is not None:
+            if mode != "allow" and name not in self._own_cookies and self.audit is not None:
                 self.audit.notice(value.decode("latin-1"), visit.facts.path)
             if len(self._audited) < CACHE_SIZE:
                 self._audited.add(name)
-        if mode == "allow" or name == self._consent_cookie:
+        if mode == "allow" or name in self._own_cookies:
             return False
         # "strip" treats an undeclared cookie as optional: it needs every optional
         # category, since nobody can say which one it serves.

@@ -14,6 +14,7 @@ import dataclasses
 import hashlib
 import json
 import re
+import secrets
 from html import escape
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
@@ -21,6 +22,7 @@ from urllib.parse import parse_qs
 from itsdangerous import BadSignature, TimestampSigner
 
 from ._notice_texts import labels
+from .cookies import FORM_COOKIE, build_set_cookie, parse_cookie_header
 from .endpoints import Response, Result, StoreCall, error
 from .notice import NoticeLinks, render_notice
 
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["Pages"]
 
 FORM_TOKEN_AGE = 3600
+_NONCE = re.compile(r"[A-Za-z0-9_-]{16,43}\Z")
 _FORM_START = re.compile(rb'<form method="post" action="[^"]*">')
 
 _PAGE_TEXTS = {
@@ -131,9 +134,41 @@ class Pages:
 
     # -- the form token ----------------------------------------------------------------
 
+    def _form_subject(self, visit: Visit) -> str | None:
+        """Who a form token is for: the consent id, else this browser's form nonce."""
+        if visit.decision.subject_id:
+            return visit.decision.subject_id
+        for name, value in parse_cookie_header(visit.facts.cookie_header):
+            if name == FORM_COOKIE and _NONCE.match(value):
+                return value
+        return None
+
     def token(self, visit: Visit) -> str:
-        subject = visit.decision.subject_id or "-"
+        subject = self._form_subject(visit)
+        if subject is None:
+            # A visitor without a consent id gets a random nonce in a SameSite=Strict
+            # cookie (double submit): another site can neither send it nor read the token.
+            for cookie in visit.extra_cookies:
+                if cookie.startswith(FORM_COOKIE + "="):
+                    subject = cookie.split("=", 1)[1].split(";", 1)[0]
+            if subject is None:
+                subject = secrets.token_urlsafe(16)
+                visit.extra_cookies += (
+                    build_set_cookie(
+                        FORM_COOKIE,
+                        subject,
+                        max_age=FORM_TOKEN_AGE,
+                        path=self.prefix,
+                        secure=visit.facts.is_secure,
+                        httponly=True,
+                        samesite="Strict",
+                    ),
+                )
         return self._signer.sign(subject.encode()).decode()
+
+    def _with_cookies(self, visit: Visit, response: Response) -> Response:
+        response.headers += [("set-cookie", cookie) for cookie in visit.extra_cookies]
+        return response
 
     def _form(self, visit: Visit, body: bytes) -> dict[str, str] | Response:
         refused = self.endpoints.cross_site(visit)
@@ -148,7 +183,7 @@ class Pages:
             }
         except (UnicodeDecodeError, ValueError):
             return error(400, "invalid_form", "The form data could not be read.")
-        subject = visit.decision.subject_id or "-"
+        subject = self._form_subject(visit) or ""
         try:
             signed = self._signer.unsign(fields.get("token", ""), max_age=FORM_TOKEN_AGE)
         except BadSignature:
@@ -204,7 +239,7 @@ class Pages:
             content = _FORM_START.sub(lambda m: m.group(0) + hidden, content)
             headers[1] = ("cache-control", "no-store")
             headers[2] = ("vary", "Cookie, Accept-Language")
-        return Response(200, headers, content)
+        return self._with_cookies(visit, Response(200, headers, content))
 
     def links_for(self, locale: str) -> NoticeLinks:
         """The notice's links, keeping the notice's language on the pages they open."""
@@ -262,7 +297,7 @@ class Pages:
             f'<p><a href="{escape(self.prefix)}/policy?locale={escape(locale)}">'
             f"{escape(t['notice'])}</a></p>"
         )
-        return _html(200, "".join(parts), locale, t["ads_title"])
+        return self._with_cookies(visit, _html(200, "".join(parts), locale, t["ads_title"]))
 
     def ads_form(self, visit: Visit, body: bytes) -> Result:
         fields = self._form(visit, body)
@@ -326,7 +361,7 @@ class Pages:
                 f"{self._hidden(visit, locale)}"
                 f'<button type="submit">{escape(label)}</button></form>'
             )
-        return _html(200, "".join(parts), locale, t["records_title"])
+        return self._with_cookies(visit, _html(200, "".join(parts), locale, t["records_title"]))
 
 
 def _then_redirect(result: Result, location: str) -> Result:
