@@ -35,10 +35,17 @@ _BOT = re.compile(
 )
 
 
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}\Z")
+
+
 def truncate_ip(ip: str | None) -> str | None:
     """``203.0.113.57`` -> ``203.0.113.0``; ``2001:db8:1:2::1`` -> ``2001:db8:1::``."""
     if not ip:
         return None
+    if _IPV4.match(ip):
+        # The common case without the ipaddress module (runs for every recorded request).
+        return ip.rsplit(".", 1)[0] + ".0"
     try:
         address = ipaddress.ip_address(ip.strip().strip("[]"))
     except ValueError:
