@@ -72,3 +72,73 @@ def test_cli_usage_error_exits_2():
     with pytest.raises(SystemExit) as exc:
         main(["no-such-command"])
     assert exc.value.code == 2
+
+
+def test_policy_render_writes_the_notice(tmp_path, capsys):
+    assert main(["policy", "render", POLICY_PATH, "--locale", "en"]) == 0
+    assert "## Contents" in capsys.readouterr().out
+    out = tmp_path / "notice.html"
+    assert main(["policy", "render", POLICY_PATH, "--format", "html", "--output", str(out)]) == 0
+    assert out.read_text(encoding="utf-8").startswith("<!doctype html>")
+
+
+def _shifted(tmp_path, old_text: str, *, effective: str, purpose: bool):
+    text = old_text.replace('version = "2026-11"', 'version = "2026-12"')
+    text = text.replace("announced = 2026-11-01", "announced = 2026-11-20")
+    text = text.replace("effective = 2026-11-08", f"effective = {effective}")
+    if purpose:
+        text = text.replace("Usage statistics that", "Usage statistics and heatmaps that")
+        text = text.replace('"Access frequency, usage', '"Access frequency, heatmaps, usage')
+    new = tmp_path / "new.toml"
+    new.write_text(text, encoding="utf-8")
+    return new
+
+
+@pytest.mark.parametrize(
+    ("effective", "purpose", "code", "major"),
+    [
+        ("2026-12-01", True, 1, True),  # major, 11 days: too soon
+        ("2026-12-20", True, 0, True),  # major, 30 days
+        ("2026-11-27", False, 0, False),  # minor, 7 days
+        ("2026-11-26", False, 1, False),  # minor, 6 days: too soon
+    ],
+)
+def test_policy_diff_reports_major_changes_and_checks_the_schedule(
+    tmp_path, capsys, effective, purpose, code, major
+):
+    with open(POLICY_PATH, encoding="utf-8") as file:
+        new = _shifted(tmp_path, file.read(), effective=effective, purpose=purpose)
+    assert main(["policy", "diff", POLICY_PATH, str(new), "--check"]) == code
+    out = capsys.readouterr().out
+    assert ("[major]" in out) is major
+
+
+def test_audit_lists_undeclared_cookies(tmp_path, capsys):
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from consent_mw import ConsentMiddleware
+
+    async def page(request):
+        response = PlainTextResponse("x")
+        response.set_cookie("mystery_pref", "1", httponly=True)
+        return response
+
+    path = tmp_path / "ledger.sqlite3"
+    app = ConsentMiddleware(
+        Starlette(routes=[Route("/shop", page)]),
+        policy="gdpr",
+        secret_key="audit-test-secret-0123456789",
+        store=f"sqlite:///{path}",
+    )
+    client = TestClient(app)
+    client.get("/shop")
+    client.get("/shop")
+    app.recorder.flush()
+    assert main(["audit", "--store", f"sqlite:///{path}"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len([line for line in lines if line.startswith("mystery_pref")]) == 1
+    assert "functional" in lines[1] and "/shop" in lines[1] and "HttpOnly" in lines[1]
+    assert main(["audit", "--store", f"sqlite:///{path}", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["name"] == "mystery_pref"
