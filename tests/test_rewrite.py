@@ -869,12 +869,15 @@ def test_tag_regex_and_resumable_walk_agree(rest: bytes, split: int) -> None:
 
 
 @settings(max_examples=500, deadline=None)
-@given(TAG_BYTES)
-def test_a_tag_skipped_as_plain_has_no_host_and_no_mark(rest: bytes) -> None:
-    tag = b"<img " + rest  # as _CANDIDATE sees it: the name ends at whitespace, "/" or ">"
-    plain = re.compile(scan.PLAIN_TAG_REST).match(tag, 4)
+@given(TAG_BYTES, st.sampled_from([64, 100, 256 * 1024]))
+def test_a_tag_skipped_as_plain_has_no_host_no_mark_and_fits_max_hold(
+    rest: bytes, max_hold: int
+) -> None:
+    tag = b"<img " + rest  # as the candidate pattern sees it: the name has ended
+    plain = re.compile(scan.plain_tag_rest(max_hold)).match(tag, 4)
     if plain is None:
         return
+    assert plain.end() <= max_hold
     full = scan.TAG_REST.match(tag, 4)
     assert full is not None and full.end() == plain.end()
     for attr in scan.parse_attrs(tag, 4, full.end(), complete=True):

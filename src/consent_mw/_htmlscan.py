@@ -46,23 +46,44 @@ TAG_REST = re.compile(fill(_TAG_REST, attribute=fill(_ATTRIBUTE, name=_NAME, ws=
 # absolute URL has a ":" ("https:host" reaches a host too), or starts with "//"
 # (after the C0/space the URL parser strips, with TAB/LF it removes between); a
 # "\" counts as "/" and a character reference ("&") can spell any of these.
+# Every run is bounded so that such a tag is never longer than max_hold: the
+# rewriter can then always hold one a window cuts short and read it whole, as
+# it would in one piece (a longer tag is looked at like any candidate).
 _NO_HOST = rb"(?![\x00-\x20]*+/[\t\n\r]*+/)"
-_PLAIN_VALUE = fill(
-    rb"\"%(no)s[^\"\\&:]*+\"|'%(no)s[^'\\&:]*+'"
-    rb"|%(no)s[^\t\n\f\r >\"'][^\t\n\f\r >\\&:]*+(?=[\t\n\f\r >])|(?=>)",
-    no=_NO_HOST,
+_PLAIN_SIMPLE = (
+    rb"(?:[\t\n\f\r ]{1,%(ws)d}+(?!data-consent-)[a-z][a-z-]{0,%(name)d}+"
+    rb"=\"%(no)s[^\"\\&:]{0,%(value)d}+\"){0,%(count)d}+[\t\n\f\r /]{0,%(ws)d}+>"
 )
-_PLAIN_NAME = rb"(?!data-consent-)" + _NAME
-#: PLAIN_TAG_REST, the common case first (cheaper): lowercase names, "…" values
-_PLAIN_SIMPLE = fill(
-    rb"(?:[\t\n\f\r ]++(?!data-consent-)[a-z][a-z-]*+=\"%(no)s[^\"\\&:]*+\")*+[\t\n\f\r /]*+>",
-    no=_NO_HOST,
+_PLAIN_FULL = (
+    rb"[\t\n\f\r /]{0,%(ws)d}+(?:"
+    rb"(?!data-consent-)[^\t\n\f\r />][^\t\n\f\r /=>]{0,%(name)d}+(?![^\t\n\f\r /=>])"
+    rb"(?:[\t\n\f\r ]{0,%(ws)d}+=[\t\n\f\r ]{0,%(ws)d}+(?:"
+    rb"\"%(no)s[^\"\\&:]{0,%(value)d}+\"|'%(no)s[^'\\&:]{0,%(value)d}+'"
+    rb"|%(no)s[^\t\n\f\r >\"'][^\t\n\f\r >\\&:]{0,%(value)d}+(?=[\t\n\f\r >])|(?=>))"
+    rb"|(?![\t\n\f\r ]*+=))"
+    rb"[\t\n\f\r /]{0,%(ws)d}+){0,%(count)d}+>"
 )
-PLAIN_TAG_REST = (
-    _PLAIN_SIMPLE
-    + b"|"
-    + fill(_TAG_REST, attribute=fill(_ATTRIBUTE, name=_PLAIN_NAME, ws=_WS, value=_PLAIN_VALUE))
-)
+
+
+@functools.cache
+def plain_tag_rest(max_hold: int) -> bytes:
+    """The rest of an <img>/<link>/… tag (after its name) that cannot name a host,
+    matching only tags no longer than ``max_hold``: the simple form first (the
+    common case, cheaper), then the full grammar."""
+    budget = max_hold // 2
+    count = max(1, min(64, budget // 64))
+    per = budget // count  # one attribute: separators, name, "=", quotes, value
+    ws = max(1, min(64, per // 8))
+    name = max(1, min(256, per // 4))
+    bounds = {
+        b"ws": ws,
+        b"name": name,
+        b"value": max(0, per - 3 * ws - name - 4),
+        b"count": count,
+        b"no": _NO_HOST,
+    }
+    return _PLAIN_SIMPLE % bounds + b"|" + _PLAIN_FULL % bounds
+
 
 WS_RUN = re.compile(_WS + rb"*+")
 TAG_NAME = re.compile(rb"[^\t\n\f\r />]*+")
@@ -85,6 +106,10 @@ _ATTR = re.compile(
 )
 
 
+#: "=" then a quoted value that the end of the visible prefix cuts short
+_CUT_VALUE = re.compile(fill(rb"=%(ws)s*+(?:\"[^\"]*+|'[^']*+)\Z", ws=_WS))
+
+
 class Attr(NamedTuple):
     """One attribute of a tag; offsets index the window the tag was read from."""
 
@@ -93,15 +118,17 @@ class Attr(NamedTuple):
     name_end: int
     value_start: int  # -1 without a value
     value_end: int
+    #: the value runs past the visible prefix of an over-long tag
+    cut: bool = False
 
 
 def parse_attrs(low: bytes, start: int, end: int, *, complete: bool) -> list[Attr]:
     """Attributes of the tag whose name ends at ``start``.
 
     ``end`` is the tag's end (just past ``>``) when ``complete``; otherwise it is
-    where the visible prefix of an over-long tag stops, and an attribute that
-    could still change past that point (a cut name or unquoted value, a bare
-    name that may yet get ``=value``) is left out.
+    where the visible prefix of an over-long tag stops: an attribute whose name
+    could still change past that point (cut, or bare and maybe yet followed by
+    ``=value``) is left out, one whose value is cut comes last, marked ``cut``.
     """
     attrs: list[Attr] = []
     pos = start
@@ -115,10 +142,17 @@ def parse_attrs(low: bytes, start: int, end: int, *, complete: bool) -> list[Att
         pos = m.end()
         if not complete:
             if group == 4 and pos >= end:
+                attrs.append(Attr(low[m.start(1) : m.end(1)], m.start(1), m.end(1), vs, end, True))
                 break
             if group == 1:
                 after = run_end(WS_RUN, low, pos, end)
-                if after >= end or low[after] == 0x3D:  # "=": its value is cut off
+                if after < end and low[after] == 0x3D:  # "=": its value is cut off
+                    cut = _CUT_VALUE.match(low, after, end)
+                    if cut is not None:
+                        vs = run_end(WS_RUN, low, after + 1, end) + 1
+                        attrs.append(Attr(m[1], m.start(1), m.end(1), vs, end, True))
+                    break
+                if after >= end:
                     break
         attrs.append(Attr(low[m.start(1) : m.end(1)], m.start(1), m.end(1), vs, ve))
     return attrs
@@ -244,6 +278,12 @@ _SRCSET_GAP = re.compile(rb"[\t\n\f\r ,]*+")
 _SRCSET_URL = re.compile(rb"[^\t\n\f\r ]*+")
 
 
+def names_a_host(url: str) -> bool:
+    """Whether the start of a URL cut short already holds its whole host."""
+    rest = url.partition("://")[2]
+    return any(c in rest for c in "/?#")
+
+
 def srcset_urls(raw: bytes) -> list[bytes]:
     """The URLs of a ``srcset`` value (https://html.spec.whatwg.org/#parse-a-srcset-attribute)."""
     urls: list[bytes] = []
@@ -276,25 +316,28 @@ def srcset_urls(raw: bytes) -> list[bytes]:
 
 # A one-byte gate first: most "<" in a page start a div, a, span or an end tag and
 # are dropped after a single comparison. An <img>/<link>/… whose attributes could
-# not name another host is skipped here too (PLAIN_TAG_REST), without Python.
-_CANDIDATE_BODY = fill(
+# not name another host is skipped here too (plain_tag_rest), without Python.
+_CANDIDATE_BODY = (
     rb"(?P<t>s(?:cript|tyle)|iframe|t(?:extarea|itle)|xmp|no(?:embed|frames|script)|plaintext)"
-    rb"%(end)s|(?P<u>i(?:mg|mage)|link|source|embed)%(end)s(?!%(plain)s)|[!?]",
-    end=TAG_NAME_END,
-    plain=PLAIN_TAG_REST,
+    rb"%(end)s|(?P<u>i(?:mg|mage)|link|source|embed)%(end)s(?!%(plain)s)|[!?]"
 )
-CANDIDATE = re.compile(rb"<(?=[sitxnple!?])(?:" + _CANDIDATE_BODY + rb")")
-#: inside <noscript>, its end tag matters too
-CANDIDATE_NS = re.compile(
-    fill(
-        rb"<(?=[sitxnple!?/])(?:%(body)s|/(?P<e>noscript)%(end)s)",
-        body=_CANDIDATE_BODY,
-        end=TAG_NAME_END,
+
+
+@functools.cache
+def candidates(max_hold: int) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
+    """Where something the rewriter acts on may start; the second one also finds
+    ``</noscript>`` (for inside a <noscript>)."""
+    body = fill(_CANDIDATE_BODY, end=TAG_NAME_END, plain=plain_tag_rest(max_hold))
+    return (
+        re.compile(rb"<(?=[sitxnple!?])(?:" + body + rb")"),
+        re.compile(
+            fill(rb"<(?=[sitxnple!?/])(?:%(b)s|/(?P<e>noscript)%(end)s)", b=body, end=TAG_NAME_END)
+        ),
     )
-)
-#: what CANDIDATE may skip whole (when nothing in it could name a host)
+
+
+#: what a candidate pattern may skip whole (when nothing in it could name a host)
 SKIPPABLE: Final = frozenset({b"img", b"image", b"link", b"source", b"embed"})
-SKIPPABLE_TAG = re.compile(rb"<(?:i(?:mg|mage)|link|source|embed)" + TAG_NAME_END)
 CLASSIFIED: Final = SKIPPABLE | {b"script", b"iframe"}
 # Tree construction switches the tokenizer to RAWTEXT/RCDATA after these.
 RAW: Final = frozenset(
@@ -333,13 +376,12 @@ JS_TYPES: Final = frozenset(
 )
 
 
-def last_tag_start(low: bytes, pos: int, before: int, n: int, max_hold: int) -> int:
+def last_tag_start(low: bytes, pos: int, before: int, n: int) -> int:
     """The last ``<`` in ``low[pos:before]`` that starts a tag, or -1.
 
     ``</`` followed by neither a letter nor ``>`` counts: a bogus comment up to
-    the next ``>`` (end tag open state), which CANDIDATE leaves to this walk.
-    An <img>/<link>/… longer than max_hold does not: a window may end inside
-    it, and then it is read on from its name (see consent_mw.rewrite) as if not there.
+    the next ``>`` (end tag open state), which the candidate patterns leave to
+    this walk.
     """
     q = before
     for _ in range(32):
@@ -347,13 +389,7 @@ def last_tag_start(low: bytes, pos: int, before: int, n: int, max_hold: int) -> 
         if q < 0:
             return -1
         c = low[q + 1] if q + 1 < n else 0
-        if 0x61 <= c <= 0x7A:
-            if SKIPPABLE_TAG.match(low, q):
-                end = tag_end(low, q)
-                if end >= 0 and end - q > max_hold:
-                    continue
-            return q
-        if c == 0x2F and q + 2 < n and low[q + 2] != 0x3E:
+        if 0x61 <= c <= 0x7A or (c == 0x2F and q + 2 < n and low[q + 2] != 0x3E):
             return q
     return -1
 

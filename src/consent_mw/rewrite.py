@@ -171,6 +171,7 @@ class HTMLRewriter:
         self._injected = not inject
         self._doc_start = True
         self._max_hold = max_hold
+        self._candidates = scan.candidates(max_hold)
         self._carry = b""
         self._mode = _DATA
         self._until: re.Pattern[bytes] | None = None
@@ -235,7 +236,7 @@ class HTMLRewriter:
     def _data(
         self, buf: bytes, low: bytes, pos: int, n: int, final: bool, out: list[bytes]
     ) -> tuple[int, bool]:
-        m = (scan.CANDIDATE_NS if self._noscript else scan.CANDIDATE).search(low, pos)
+        m = self._candidates[self._noscript].search(low, pos)
         if m is None:
             if final:
                 out.append(buf[pos:])
@@ -260,7 +261,7 @@ class HTMLRewriter:
         # tag before it (<div title='<img src=…>'>): then that tag is skipped whole.
         # Just the last tag before the candidate is looked at, and a tag longer than
         # max_hold never counts, so the verdict is the same whatever the chunking.
-        q = scan.last_tag_start(low, pos, s, n, self._max_hold)
+        q = scan.last_tag_start(low, pos, s, n)
         if q >= 0:
             end = scan.tag_end(low, q)
             if end < 0 and n - q <= self._max_hold:
@@ -297,7 +298,7 @@ class HTMLRewriter:
     def _cut(self, low: bytes, pos: int, at: int, n: int) -> int:
         """Where to stop passing bytes on when a candidate may start at ``at``: there,
         or at the tag before it if that tag may contain it."""
-        q = scan.last_tag_start(low, pos, at, n, self._max_hold)
+        q = scan.last_tag_start(low, pos, at, n)
         return q if q >= 0 and self._holds(low, q, at, n) else at
 
     def _holds(self, low: bytes, q: int, at: int, n: int) -> bool:
@@ -481,11 +482,6 @@ class HTMLRewriter:
             # Too long to hold: judge the attributes that end within the first max_hold bytes.
             attrs = scan.parse_attrs(low, name_end, limit, complete=False)
             verdict, category = self._judge(name, attrs, buf)
-            if verdict != _BLOCK and name in scan.SKIPPABLE:
-                # Left as it is, and read on as scan.CANDIDATE reads a skipped tag: from
-                # its name on, so a window's end inside it changes nothing.
-                out.append(buf[s:name_end])
-                return name_end, False
             if verdict == _BLOCK and category is not None:
                 self._count(category)
                 out.append(scan.neutralise(buf, s, name_end, limit, attrs, name, category))
@@ -566,6 +562,10 @@ class HTMLRewriter:
         first: dict[bytes, scan.Attr] = {}
         for attr in attrs:
             first.setdefault(attr.name, attr)  # the first of duplicate attributes wins
+        # A value an over-long tag cuts short counts only for a URL whose host shows.
+        last = attrs[-1] if attrs else None
+        if last and last.cut and first[last.name] is last and last.name not in scan.URL_ATTRS[name]:
+            del first[last.name]
         if not scan.MARKS.isdisjoint(first):
             return _KEEP, None
 
@@ -579,9 +579,12 @@ class HTMLRewriter:
         urls = [key for key in scan.URL_ATTRS[name] if key in first]
         for key in urls if category is None else ():
             raw = value(key) or b""
+            cut = first[key].cut
             for url in scan.srcset_urls(raw) if key in scan.SRCSETS else (raw,):
                 found = scan.absolute_url(url)
-                owner = self._matcher.url_owner(found) if found is not None else None
+                if found is None or (cut and not scan.names_a_host(found)):
+                    continue
+                owner = self._matcher.url_owner(found)
                 if owner is not None:
                     category = owner[0]
                     break
