@@ -88,7 +88,7 @@ class _Plan:
                 low = sig.lower()
                 if "/" in sig:
                     sigs.append((low.encode(), True, _HOST_CHARS, tracker.category))
-                elif low in hosts or any(low.endswith("." + h) for h in hosts):
+                elif _is_host(low, hosts):
                     continue  # a bare host name: scripts mention those in strings
                 else:
                     needle = sig.encode()
@@ -135,6 +135,12 @@ class _Plan:
             if i >= 0:
                 return category
         return None
+
+
+def _is_host(name: str, hosts: set[str]) -> bool:
+    """Whether ``name`` is one of ``hosts`` or a subdomain of one."""
+    labels = name.split(".")
+    return any(".".join(labels[i:]) in hosts for i in range(len(labels)))
 
 
 _PLANS: weakref.WeakKeyDictionary[Matcher, dict[frozenset[str], _Plan]] = (
