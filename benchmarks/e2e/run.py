@@ -15,7 +15,8 @@ scenarios, every request carrying the same valid consent cookie (analytics allow
 
 For ``plain`` a third server runs the demo with ``record_requests=False`` (diagnosis:
 what request recording costs). Throughput per scenario is total requests / total
-seconds over the rounds, p99 the mean of the rounds' p99s. Targets (plain): throughput >= 90 % of bare, p99 <= 1.2x bare.
+seconds over the rounds, p99 the mean of the rounds' p99s. Targets (plain): throughput
+>= 90 % of bare, p99 <= 1.2x bare.
 Writes ``benchmarks/results/e2e.md``. Bounded: ~50 s in all (``--duration`` per run).
 """
 
