@@ -884,3 +884,83 @@ def test_a_tag_skipped_as_plain_has_no_host_no_mark_and_fits_max_hold(
         assert not attr.name.startswith(b"data-consent-")
         if attr.value_start >= 0:
             assert scan.absolute_url(tag[attr.value_start : attr.value_end]) is None
+
+
+def test_an_over_long_tag_is_judged_on_a_url_cut_short_once_its_host_shows() -> None:
+    tail = b"x" * 300
+    shown = (
+        b'<script async src="https://www.googletagmanager.com/gtag/js?id=' + tail + b'"></script>'
+    )
+    hidden = (
+        b'<script async data-a="'
+        + b"y" * 60
+        + b'" src="https://www.googletagmanager.com/gtag/js?id=1">'
+    )
+    for html, changed in ((shown, True), (hidden + b"</script>", False)):
+        outs = set()
+        for cuts in ([], list(range(1, len(html), 7)), [63], [64], [65]):
+            rewriter = HTMLRewriter(MATCHER, NOTHING, max_hold=64)
+            pieces, previous = [], 0
+            for cut in [*cuts, len(html)]:
+                pieces.append(rewriter.feed(html[previous:cut]))
+                previous = cut
+            outs.add(b"".join(pieces) + rewriter.close())
+        assert len(outs) == 1
+        out = outs.pop()
+        assert (out != html) is changed, out
+    assert rewrite(shown).endswith(tail + b'"></script>')
+
+
+def test_a_policy_tracker_with_a_bare_host_signature_is_not_matched_on_mentions() -> None:
+    from consent_mw.trackers import Tracker
+
+    matcher = Matcher(
+        [
+            *BUILTIN_TRACKERS,
+            Tracker(
+                owner="Example",
+                category="analytics",
+                hosts=("cdn.tracker.example",),
+                inline=("cdn.tracker.example", "tracker.example/t.js", "exampleTrack("),
+            ),
+        ]
+    )
+    mention = b"<script>var help = 'see cdn.tracker.example';</script>"
+    assert rewrite_html(mention, matcher, NOTHING) == mention
+    for body in (b"s.src='//tracker.example/t.js'", b"exampleTrack('pageview')"):
+        html = b"<script>" + body + b"</script>"
+        assert rewrite_html(html, matcher, NOTHING) != html
+
+
+def test_nothing_is_held_back_when_nothing_needs_judging() -> None:
+    # With every category allowed an inline script need not be classified: its body
+    # streams out as it arrives, short of a few bytes that may start "</script".
+    rewriter = HTMLRewriter(MATCHER, EVERYTHING)
+    out = rewriter.feed(b"<p>a</p><script>" + b"x" * 1000)
+    assert len(out) >= len(b"<p>a</p><script>") + 1000 - 16
+    text = b"plain text without markup " * 400
+    assert len(rewriter.feed(text)) >= len(text) - 16
+    # A refused category holds an inline body until it is judged.
+    held = HTMLRewriter(MATCHER, NOTHING)
+    assert held.feed(b"<p>a</p><script>" + b"x" * 1000) == b"<p>a</p>"
+    assert held.feed(b"</script>").startswith(b"<script>xxx")
+
+
+@pytest.mark.parametrize("body_size", [250_000, 1_000_000])
+def test_streaming_scripts_as_long_as_max_hold_stays_under_1_mb(body_size: int) -> None:
+    # The worst case for holding: every inline body is kept until judged (and the
+    # second size runs past max_hold, so it is judged on its first max_hold bytes).
+    script = b"<script>" + b"var a=1;" * (body_size // 8) + b"fbq('x')</script>\n"
+    page = script * (10 * 1024 * 1024 // len(script) + 1)
+    chunks = [page[i : i + 65536] for i in range(0, len(page), 65536)]
+    rewriter = HTMLRewriter(MATCHER, NOTHING)
+    tracemalloc.start()
+    try:
+        baseline = tracemalloc.get_traced_memory()[0]
+        total = sum(len(rewriter.feed(chunk)) for chunk in chunks) + len(rewriter.close())
+        peak = tracemalloc.get_traced_memory()[1] - baseline
+    finally:
+        tracemalloc.stop()
+    assert total > len(page)
+    assert rewriter.blocked == (page.count(b"<script>") if body_size < 256 * 1024 else 0)
+    assert peak < 1024 * 1024, peak

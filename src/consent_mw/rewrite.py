@@ -4,49 +4,67 @@
 ready; its output does not depend on where the chunks were cut. For every
 category the visitor has not allowed (``necessary`` always is) it neutralises
 
-* ``<script>`` elements that would run and load from a tracker host, or whose
-  inline body holds one of the registry's snippet signatures: they get
-  ``type="text/plain"`` and ``data-consent-category``; ``src`` becomes
-  ``data-consent-src`` and an original ``type`` becomes ``data-consent-type``;
-* ``<img>`` (and ``<image>``), ``<iframe>`` and ``<link>`` pointing at a
-  tracker host, inside ``<noscript>`` too: ``src``/``srcset``/``href``/
-  ``imagesrcset`` become ``data-consent-…``; an iframe gets ``src="about:blank"``;
+* ``<script>`` elements that would run (no ``type``, a JavaScript MIME type or
+  ``module``) and load from a tracker host, or whose inline body holds one of
+  the registry's snippet signatures: they get ``type="text/plain"`` and
+  ``data-consent-category``; ``src`` becomes ``data-consent-src`` and an
+  original ``type`` becomes ``data-consent-type``;
+* ``<img>`` (and ``<image>``), ``<source>``, ``<embed>``, ``<iframe>`` and
+  ``<link>`` pointing at a tracker host, inside ``<noscript>`` too: ``src``,
+  ``srcset``, ``href`` and ``imagesrcset`` become ``data-consent-…``; an iframe
+  also gets ``src="about:blank"``;
 * any of those elements marked ``data-consent-category="…"`` by the author,
   whose category wins over the registry's.
 
-A JS banner can undo these renames after consent, without a reload. The rest
-of the element (other attributes, quoting, case) and everything else in the
-document is passed on byte for byte. Elements that do not run (a script with a
-non-JavaScript ``type`` such as ``text/plain``) or that carry a
-``data-consent-src``/``-href``/``-srcset`` are left alone, so rewriting twice
+A JS banner can undo these renames after consent, without a reload. Attributes
+are renamed in place, so the rest of the element (other attributes, quoting,
+case) and everything else in the document is passed on byte for byte. Every
+copy of a duplicated attribute is renamed (the parser keeps the first; the next
+would take over). An element that does not run (a script whose ``type`` is not
+JavaScript, ``text/plain`` included) or that already carries a
+``data-consent-src``/``-href``/``-srcset`` is left alone, so rewriting twice
 gives what rewriting once gave.
 
-Inline scripts are matched on call-like signatures (``gtag(``, ``fbq(``, …)
-and the loader URLs the registry lists (``googletagmanager.com/gtm.js``),
-never on a bare host name, which a script may just mention in a string. A
-signature that starts with an identifier character must not follow one
-(``ym(`` does not match ``synonym(``).
+URLs are read the way the URL parser reads them: character references decoded,
+TAB/LF stripped, ``\\`` as ``/``, ``//host`` and ``https:host`` both absolute.
+Inline scripts are matched on the registry's call-like signatures (``gtag(``,
+``fbq(``, …) and full loader URLs (``googletagmanager.com/gtm.js``), never on a
+bare host name, which a script may merely mention in a string; a signature that
+starts with an identifier character must not follow one (``gtag(`` does not
+match ``mygtag(``). The first signature found in registry order decides the
+category, as :meth:`Matcher.inline_owner` does.
 
 **Injection.** ``inject`` goes right after the ``<head>`` start tag; if the
-first thing after the doctype, comments, whitespace and the ``<html>`` start
-tag is not ``<head>``, it goes right after ``<body>`` if that comes first, or
-else right before whatever comes first (another tag or text) — where the
-parser would open an implied ``<head>``. A document with none of these gets
-it at :meth:`HTMLRewriter.close`. It is inserted exactly once.
+first thing after a byte-order mark, the doctype, comments, whitespace and the
+``<html>`` start tag is not ``<head>``, it goes right after ``<body>`` if that
+comes first, or else right before whatever comes first (another tag, an end
+tag or text), where the parser would open an implied ``<head>``. A document
+with none of these gets it at :meth:`HTMLRewriter.close`. It is inserted once.
 
-**Scanning.** Only the tags that matter are tokenized (see
-:mod:`consent_mw._htmlscan`); the bytes between them are skipped with one
-regular-expression search, so a literal ``<script`` or ``<!--`` inside the
-quoted attribute value of some *other* element is taken for markup.
-``<noscript>`` content is read as markup (what a browser without JS does), but
-``</noscript>`` also ends a comment or raw-text element opened inside it (what
-a browser with JS does), so nothing live in either reading is skipped.
-``<![CDATA[`` is read as in HTML content, a bogus comment up to the next ``>``.
+**Scanning.** The tokenizer states that decide what is markup are followed as
+the HTML standard defines them (see :mod:`consent_mw._htmlscan`): comments,
+bogus comments (``<!…>``, ``<?…>``, ``</`` + non-letter, ``<![CDATA[`` in HTML
+content), RAWTEXT/RCDATA elements, PLAINTEXT and the script data escape states.
+``<noscript>`` content is read as markup, as a browser without JavaScript does,
+but ``</noscript>`` also ends a comment or raw-text element opened inside it,
+as a browser with JavaScript sees it, so nothing live in either reading is
+missed. For speed only the tags that matter are tokenized, found with one
+regular-expression search; an ``<img>``/``<link>``/… that cannot name a host
+is skipped there without Python. So a candidate is checked against the last
+tag before it: if it sits inside that tag's attribute value
+(``<div title='<img src=…>'>``) the whole tag is passed on as it is. Only one
+level is checked: a candidate inside an attribute value that itself holds an
+earlier complete tag is taken for markup (and then rewriting twice may differ
+from once). Foreign content is not tracked (a CDATA section in SVG is read as
+a bogus comment up to its first ``>``), nor are ``srcdoc``, ``<base href>`` or
+lazy-loading ``data-src``.
 
 **Memory.** At most ``max_hold`` bytes are held back: a tag of interest until
 its ``>``, an inline script until its end so its body can be classified. A
-longer tag is judged on its attributes that end within its first ``max_hold``
-bytes; a longer inline body on its first ``max_hold`` bytes.
+longer tag is judged on its first ``max_hold`` bytes: the attributes that end
+there, and a URL cut short there once its host shows; a longer inline body on
+its first ``max_hold`` bytes. A tag that is not of interest and is longer than
+``max_hold`` is not checked as a container of candidates.
 """
 
 from __future__ import annotations
@@ -70,6 +88,7 @@ _IDENT: Final = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz
 _HOST_CHARS: Final = _IDENT | {0x2D}
 _CACHE_SIZE: Final = 512
 _CACHE_KEY_MAX: Final = 4096
+_FOLD_COPY_MAX: Final = 64 * 1024
 _T = TypeVar("_T")
 
 
@@ -95,6 +114,7 @@ class _Plan:
                     guard = _IDENT if needle[:1] and needle[0] in _IDENT else frozenset()
                     sigs.append((needle, False, guard, tracker.category))
         self.signatures = tuple(sigs)
+        self.anycase = tuple(re.compile(re.escape(sig[0]), re.IGNORECASE) for sig in sigs)
         # A site sends the same tracker tags and snippets on every page: remember
         # what they came to (bounded; per plan, so the same allowed set).
         self.tags: dict[bytes, tuple[int, str | None, bytes]] = {}
@@ -121,14 +141,18 @@ class _Plan:
         return found
 
     def _find(self, body: bytes, limit: int) -> str | None:
-        folded = b""
-        for needle, fold, guard, category in self.signatures:
-            if fold:
-                if not folded:
-                    folded = body[:limit].lower()
-                hay = folded
-            else:
-                hay = body
+        # URL signatures match in any case: on a lowercased copy of a short body,
+        # and with a case-insensitive search in a long one (no copy held).
+        folded = body.lower() if len(body) <= _FOLD_COPY_MAX else b""
+        for (needle, fold, guard, category), anycase in zip(
+            self.signatures, self.anycase, strict=True
+        ):
+            if fold and not folded:
+                for m in anycase.finditer(body, 0, limit):
+                    if m.start() == 0 or body[m.start() - 1] not in guard:
+                        return category
+                continue
+            hay = folded if fold else body
             i = hay.find(needle, 0, limit)
             while i > 0 and hay[i - 1] in guard:
                 i = hay.find(needle, i + 1, limit)
@@ -438,6 +462,7 @@ class HTMLRewriter:
             return
         self._held = None
         tag, body = held[0], b"".join(held[1:])
+        held.clear()  # the pieces, no longer needed next to their joined copy
         plan = self._plan
         category = plan.find(body, self._max_hold)
         if category is not None:
