@@ -961,6 +961,6 @@ def test_streaming_scripts_as_long_as_max_hold_stays_under_1_mb(body_size: int) 
         peak = tracemalloc.get_traced_memory()[1] - baseline
     finally:
         tracemalloc.stop()
-    assert total > len(page)
+    assert total >= len(page)
     assert rewriter.blocked == (page.count(b"<script>") if body_size < 256 * 1024 else 0)
     assert peak < 1024 * 1024, peak
