@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from ..exceptions import ConfigError
 from .base import STATUTORY_HOLD_KINDS, BaseStore, Event, Record, new_record_id
 from .memory import MemoryStore
+from .paging import AccessEntry, CursorError, HistoryPage, ScanBatch
 from .sqlite import SQLiteStore
 
 if TYPE_CHECKING:
@@ -16,12 +17,16 @@ if TYPE_CHECKING:
 
 __all__ = [
     "STATUTORY_HOLD_KINDS",
+    "AccessEntry",
     "BaseStore",
+    "CursorError",
     "Event",
+    "HistoryPage",
     "MemoryStore",
     "Record",
     "RedisStore",
     "SQLiteStore",
+    "ScanBatch",
     "new_record_id",
     "store_from_url",
 ]

@@ -9,6 +9,8 @@ can touch all of them on Redis Cluster (the one-slot rule)::
     {p}:{<subject>}:evt / :eve  zsets   the subject's events by time / by expiry
     {p}:{<subject>}:ev:<eid>    string  one event (JSON), PXAT its expires_at
     {p}:n:{<slot tag>}          hash    counter shard of one slot (see below)
+    {p}:n:total                 hash    all counters (single server only; see below)
+    {p}:access                  stream  the access log (who queried what), capped
     {p}:u:{<user>}:subjects     zset    subjects linked to a user, by link time
     {p}:u:{<user>}:evt / :eve   zsets   the user's events (bodies live with their subject)
     {p}:g:{e<k>}:evt / :eve     zsets   all events, 16 shards (for listing without a filter)
@@ -17,7 +19,14 @@ Counter shards: the counters of every subject whose keys hash to slot ``s`` live
 hash ``{p}:n:{T[s]}``, where ``T[s]`` is a short tag chosen so that it hashes to that
 same slot ``s``. The consent-change script therefore reads the old state, appends,
 replaces and moves the counters of a subject inside one slot, atomically, on a single
-server and on a cluster alike. ``counts()`` sums the (at most 16384) shards.
+server and on a cluster alike.
+
+On a single server (no slot rule) the same script also moves the same counters in
+``{p}:n:total``, so ``counts()`` is one HGETALL. The total carries a marker field
+``#`` and is only maintained while it exists: when it is missing (a ledger written
+before it existed, or someone deleted it) ``counts()`` rebuilds it from the shards in
+one script, atomically, and the changes that follow keep it exact. On a cluster
+``counts()`` sums the (at most 16384) shards.
 
 Ids are escaped (``%`` ``{`` ``}``) so a brace in an id can never move the hash tag, and
 no two ids share a key.
@@ -31,7 +40,16 @@ import secrets
 
 from ..exceptions import ConfigError
 
-__all__ = ["EVENT_SHARDS", "SLOTS", "Keys", "parse_counter_field", "slot_tags"]
+__all__ = [
+    "EVENT_SHARDS",
+    "SLOTS",
+    "TOTAL_MARKER",
+    "Keys",
+    "counter_field",
+    "glob_escape",
+    "parse_counter_field",
+    "slot_tags",
+]
 
 SLOTS = 16384
 EVENT_SHARDS = 16
@@ -71,6 +89,20 @@ def escape(value: str) -> str:
     if "{" in value or "}" in value or "%" in value:
         return value.replace("%", "%25").replace("{", "%7B").replace("}", "%7D")
     return value
+
+
+#: The field that marks ``{p}:n:total`` as built (never a counter: those start with a digit).
+TOTAL_MARKER = b"#"
+
+
+def glob_escape(text: str) -> str:
+    """``text`` matched literally by a SCAN MATCH pattern."""
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
+
+
+def counter_field(version: str, category: str, granted: bool) -> str:
+    """The counter field the scripts write (see :func:`parse_counter_field`)."""
+    return f"{len(version.encode('utf-8'))}:{version}{category}:{'1' if granted else '0'}"
 
 
 def parse_counter_field(field: bytes) -> tuple[str, str, bool]:
@@ -119,6 +151,17 @@ class Keys:
 
     def all_counters(self) -> list[str]:
         return [f"{self.prefix}:n:{{{tag}}}" for tag in slot_tags()]
+
+    def total(self) -> str:
+        return f"{self.prefix}:n:total"
+
+    def current_pattern(self) -> str:
+        """SCAN MATCH pattern of every current-state key (and nothing else: a subject's
+        braces are escaped, the prefix has none)."""
+        return f"{glob_escape(self.prefix)}:{{*}}:cur"
+
+    def access(self) -> str:
+        return f"{self.prefix}:access"
 
     # -- users -------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-__all__ = ["APPEND", "DELETE", "EVENT_ADD", "Script"]
+__all__ = ["APPEND", "COUNTS_TOTAL", "DELETE", "EVENT_ADD", "HISTORY_PAGE", "Script"]
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,9 @@ class Script:
 
 # Counter fields are "<byte length of version>:<version><category>:<1|0>": unambiguous
 # for any strings, parsed back by parse_counter_field(). A field whose count reaches 0
-# is removed so a shard holds only live combinations.
+# is removed so a shard holds only live combinations. apply(shard, total) also moves the
+# single server's total hash (a key of another slot: never passed on a cluster) when it
+# exists; while it does not, counts() rebuilds it from the shards (COUNTS_TOTAL).
 _COUNTERS = """
 local function field(version, category, granted)
   return #version .. ':' .. version .. category .. ':' .. granted
@@ -37,10 +39,12 @@ local function take_off(state)
     delta[f] = (delta[f] or 0) - 1
   end
 end
-local function apply(key)
+local function apply(key, total)
+  local live = total and redis.call('EXISTS', total) == 1
   for f, by in pairs(delta) do
-    if by ~= 0 and redis.call('HINCRBY', key, f, by) == 0 then
-      redis.call('HDEL', key, f)
+    if by ~= 0 then
+      if redis.call('HINCRBY', key, f, by) == 0 then redis.call('HDEL', key, f) end
+      if live and redis.call('HINCRBY', total, f, by) == 0 then redis.call('HDEL', total, f) end
     end
   end
 end
@@ -50,7 +54,7 @@ APPEND = Script(
     "append",
     _COUNTERS
     + """
--- KEYS: history, current state, counter shard (one slot)
+-- KEYS: history, current state, counter shard (one slot)[, total (single server)]
 -- ARGV: record JSON, record id, policy version, then (category, '1'|'0') pairs
 local old = redis.call('GET', KEYS[2])
 if old then
@@ -63,7 +67,7 @@ for i = 4, #ARGV, 2 do
   local f = field(ARGV[3], ARGV[i], ARGV[i + 1])
   delta[f] = (delta[f] or 0) + 1
 end
-apply(KEYS[3])
+apply(KEYS[3], KEYS[4])
 redis.call('LPUSH', KEYS[1], ARGV[1])
 redis.call('SET', KEYS[2], ARGV[1])
 return 1
@@ -75,14 +79,14 @@ DELETE = Script(
     _COUNTERS
     + """
 -- KEYS: history, current state, counter shard, users set, event time index, event
---       expiry index (all of one subject: one slot)
+--       expiry index (all of one subject: one slot)[, total (single server)]
 -- ARGV: proof record JSON, then the event kinds under a statutory hold
 -- Returns {records removed, events removed, users linked, {event key, user id}...}
 local removed = redis.call('LLEN', KEYS[1])
 local old = redis.call('GET', KEYS[2])
 if old then
   take_off(cjson.decode(old))
-  apply(KEYS[3])
+  apply(KEYS[3], KEYS[7])
 end
 redis.call('DEL', KEYS[1], KEYS[2])
 redis.call('LPUSH', KEYS[1], ARGV[1])
@@ -141,5 +145,54 @@ if last[2] then
   redis.call('PEXPIREAT', KEYS[2], last[2])
 end
 return 1
+""",
+)
+
+COUNTS_TOTAL = Script(
+    "counts_total",
+    """
+-- Single server only. KEYS: the total hash, then every counter shard.
+-- Builds the total from the shards unless it exists (atomically: no change can slip
+-- between the sum and the first change that moves the total), then returns it.
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  local sums = {}
+  for i = 2, #KEYS do
+    local flat = redis.call('HGETALL', KEYS[i])
+    for j = 1, #flat, 2 do
+      sums[flat[j]] = (sums[flat[j]] or 0) + tonumber(flat[j + 1])
+    end
+  end
+  redis.call('HSET', KEYS[1], '#', '1')
+  local args = {}
+  for f, n in pairs(sums) do
+    if n ~= 0 then
+      args[#args + 1] = f
+      args[#args + 1] = n
+      if #args >= 1000 then  -- bounded unpack()
+        redis.call('HSET', KEYS[1], unpack(args))
+        args = {}
+      end
+    end
+  end
+  if #args > 0 then redis.call('HSET', KEYS[1], unpack(args)) end
+end
+return redis.call('HGETALL', KEYS[1])
+""",
+)
+
+HISTORY_PAGE = Script(
+    "history_page",
+    """
+-- KEYS: history (newest first). ARGV: position ('' for the newest), how many.
+-- A position counts the records older than the one it follows: LPUSH does not move it.
+-- Returns {length, records…}.
+local len = redis.call('LLEN', KEYS[1])
+local start = 0
+if ARGV[1] ~= '' then
+  start = len - math.min(tonumber(ARGV[1]), len)
+end
+local items = redis.call('LRANGE', KEYS[1], start, start + tonumber(ARGV[2]) - 1)
+table.insert(items, 1, len)
+return items
 """,
 )

@@ -15,8 +15,8 @@ from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from ._redis_keys import EVENT_SHARDS, Keys, parse_counter_field
-from ._redis_lua import APPEND, DELETE, EVENT_ADD, Script
+from ._redis_keys import EVENT_SHARDS, TOTAL_MARKER, Keys, parse_counter_field
+from ._redis_lua import APPEND, COUNTS_TOTAL, DELETE, EVENT_ADD, HISTORY_PAGE, Script
 from .base import (
     STATUTORY_HOLD_KINDS,
     Event,
@@ -26,8 +26,9 @@ from .base import (
     latest,
     require_id,
 )
+from .paging import AccessEntry, CursorError, HistoryPage, ScanBatch
 
-__all__ = ["Batch", "Cmd", "Eval", "MGet", "Plan", "Plans", "Request"]
+__all__ = ["Batch", "Cmd", "Eval", "MGet", "Plan", "Plans", "Request", "Scan"]
 
 T = TypeVar("T")
 
@@ -62,7 +63,18 @@ class Batch:
     ops: tuple[Cmd | Eval, ...]
 
 
-Request = Cmd | Eval | MGet | Batch
+@dataclass(frozen=True, slots=True)
+class Scan:
+    """One SCAN call on primary number ``node`` (of the primaries sorted by name; 0 on a
+    single server). The reply is ``(number of primaries, next cursor, keys)``."""
+
+    node: int
+    cursor: int
+    match: str
+    count: int
+
+
+Request = Cmd | Eval | MGet | Batch | Scan
 Plan = Generator[Request, Any, T]
 
 
@@ -77,25 +89,71 @@ def _pairs(reply: Sequence[Any]) -> list[tuple[float, bytes]]:
     return [(float(reply[i + 1]), reply[i]) for i in range(0, len(reply), 2)]
 
 
-class Plans:
-    """The store's operations as request generators over one key layout."""
+def _counter_totals(
+    fields: Iterable[tuple[bytes, Any]], policy_version: str | None, into: dict[Any, int]
+) -> None:
+    prefix = None
+    if policy_version is not None:
+        version = policy_version.encode("utf-8")
+        prefix = str(len(version)).encode() + b":" + version
+    for field, value in fields:
+        if field == TOTAL_MARKER or (prefix is not None and not field.startswith(prefix)):
+            continue
+        triple = parse_counter_field(field)
+        into[triple] = into.get(triple, 0) + int(value)
 
-    def __init__(self, keys: Keys) -> None:
+
+def _scan_cursor(cursor: str | None) -> tuple[int, int]:
+    if cursor is None:
+        return 0, 0
+    node, sep, scan = cursor.partition(":")
+    if not sep or not node.isdigit() or not scan.isdigit() or len(cursor) > 40:
+        raise CursorError(f"not a cursor of a Redis walk: {cursor!r}")
+    return int(node), int(scan)
+
+
+class Plans:
+    """The store's operations as request generators over one key layout.
+
+    ``cluster`` is false on a single server: the consent-change scripts then also move
+    the total counters (see :mod:`._redis_keys`)."""
+
+    def __init__(self, keys: Keys, *, cluster: bool = False, access_log_max: int = 1_000_000):
         self.keys = keys
+        self.cluster = cluster
+        self.access_log_max = access_log_max
 
     # -- consent records -----------------------------------------------------------
 
     def append(self, record: Record) -> Plan[None]:
+        yield self._append_op(record)
+
+    def _append_op(self, record: Record) -> Eval:
         subject = require_id(record.subject_id)
         k = self.keys
         flat: list[str] = []
         for category, granted in record.choices.items():
             flat += (category, "1" if granted else "0")
-        yield Eval(
-            APPEND,
-            (k.hist(subject), k.cur(subject), k.counters(subject)),
-            (record.to_json(), record.record_id, record.policy_version, *flat),
+        keys: tuple[str, ...] = (k.hist(subject), k.cur(subject), k.counters(subject))
+        if not self.cluster:
+            keys += (k.total(),)
+        return Eval(
+            APPEND, keys, (record.to_json(), record.record_id, record.policy_version, *flat)
         )
+
+    def append_many(self, records: Iterable[Record], chunk: int = 2000) -> Plan[int]:
+        """Many changes in pipelines of ``chunk`` scripts (each as exact as
+        :meth:`append`; in order per subject); the number applied."""
+        applied = 0
+        ops: list[Cmd | Eval] = []
+        for record in records:
+            ops.append(self._append_op(record))
+            if len(ops) == chunk:
+                applied += sum((yield Batch(tuple(ops))))
+                ops = []
+        if ops:
+            applied += sum((yield Batch(tuple(ops))))
+        return applied
 
     def current(self, subject_id: str) -> Plan[Record | None]:
         raw = yield Cmd(("GET", self.keys.cur(require_id(subject_id))))
@@ -120,19 +178,79 @@ class Plans:
         return found
 
     def counts(self, policy_version: str | None) -> Plan[dict[tuple[str, str, bool], int]]:
-        shards = yield Batch(tuple(Cmd(("HGETALL", key)) for key in self.keys.all_counters()))
-        prefix = None
-        if policy_version is not None:
-            version = policy_version.encode("utf-8")
-            prefix = str(len(version)).encode() + b":" + version
         totals: dict[tuple[str, str, bool], int] = {}
-        for shard in shards:
-            for field, value in shard.items():
-                if prefix is not None and not field.startswith(prefix):
-                    continue
-                triple = parse_counter_field(field)
-                totals[triple] = totals.get(triple, 0) + int(value)
+        if self.cluster:
+            shards = yield Batch(tuple(Cmd(("HGETALL", key)) for key in self.keys.all_counters()))
+            for shard in shards:
+                _counter_totals(shard.items(), policy_version, totals)
+        else:
+            total: dict[bytes, bytes] = yield Cmd(("HGETALL", self.keys.total()))
+            if total:
+                _counter_totals(total.items(), policy_version, totals)
+            else:  # not built yet (or deleted): build it from the shards, atomically
+                flat = yield Eval(COUNTS_TOTAL, (self.keys.total(), *self.keys.all_counters()), ())
+                pairs = zip(flat[::2], flat[1::2], strict=True)
+                _counter_totals(pairs, policy_version, totals)
         return {k: n for k, n in totals.items() if n}
+
+    def history_page(self, subject_id: str, limit: int, before: str | None) -> Plan[HistoryPage]:
+        key = self.keys.hist(require_id(subject_id))
+        if before is not None and (not before.isdigit() or len(before) > 20):
+            raise CursorError(f"not a history position of this store: {before!r}")
+        if limit <= 0:
+            return HistoryPage([], [], more=False)
+        reply = yield Eval(HISTORY_PAGE, (key,), (before or "", limit + 1))
+        length, items = int(reply[0]), reply[1:]
+        start = length - min(int(before), length) if before is not None else 0
+        page = items[:limit]
+        positions = [str(length - 1 - (start + i)) for i in range(len(page))]
+        return HistoryPage(Record.many_from_json(page), positions, more=len(items) > limit)
+
+    def scan_current(self, cursor: str | None, count: int) -> Plan[ScanBatch]:
+        node, scan = _scan_cursor(cursor)
+        nodes, following, keys = yield Scan(node, scan, self.keys.current_pattern(), count)
+        values = (yield MGet(keys)) if keys else []
+        records = Record.many_from_json([v for v in values if v is not None])
+        records.sort(key=lambda r: r.subject_id)
+        # SCAN may return a key twice while the server rehashes: not twice in a batch.
+        unique = [
+            r for i, r in enumerate(records) if not i or records[i - 1].subject_id != r.subject_id
+        ]
+        if following:
+            next_cursor: str | None = f"{node}:{following}"
+        elif node + 1 < nodes:
+            next_cursor = f"{node + 1}:0"
+        else:
+            next_cursor = None
+        return ScanBatch(unique, next_cursor, start=f"{node}:{scan}", keyset=False)
+
+    # -- the access log -------------------------------------------------------------------
+
+    def log_access(self, entry: AccessEntry) -> Plan[None]:
+        # A capped stream: trimmed (approximately, in whole nodes: cheap) past the cap.
+        yield Cmd(
+            (
+                "XADD",
+                self.keys.access(),
+                "MAXLEN",
+                "~",
+                self.access_log_max,
+                "*",
+                "e",
+                entry.to_json(),
+            )
+        )
+
+    def access_log(self, limit: int) -> Plan[list[AccessEntry]]:
+        if limit <= 0:
+            return []
+        reply = yield Cmd(("XREVRANGE", self.keys.access(), "+", "-", "COUNT", limit))
+        entries: list[AccessEntry] = []
+        for _, fields in reply:
+            body = fields.get(b"e") if isinstance(fields, dict) else None
+            if body is not None:
+                entries.append(AccessEntry.from_json(body))
+        return entries
 
     # -- users ---------------------------------------------------------------------------
 
@@ -165,18 +283,17 @@ class Plans:
         check_proof(subject_id, proof)
         k = self.keys
         scope = k.subject(subject_id)
-        reply = yield Eval(
-            DELETE,
-            (
-                k.hist(subject_id),
-                k.cur(subject_id),
-                k.counters(subject_id),
-                k.users(subject_id),
-                k.by_time(scope),
-                k.by_expiry(scope),
-            ),
-            (proof.to_json(), *sorted(STATUTORY_HOLD_KINDS)),
+        keys: tuple[str, ...] = (
+            k.hist(subject_id),
+            k.cur(subject_id),
+            k.counters(subject_id),
+            k.users(subject_id),
+            k.by_time(scope),
+            k.by_expiry(scope),
         )
+        if not self.cluster:
+            keys += (k.total(),)
+        reply = yield Eval(DELETE, keys, (proof.to_json(), *sorted(STATUTORY_HOLD_KINDS)))
         records, events, users, gone = reply
         # The user-side indexes live in other slots: a second, idempotent round trip.
         cleanup: list[Cmd | Eval] = [

@@ -16,13 +16,24 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from anyio import to_thread
 
-__all__ = ["STATUTORY_HOLD_KINDS", "BaseStore", "Event", "Record", "new_record_id"]
+from .paging import AccessEntry, HistoryPage, ScanBatch, parse_position
+
+__all__ = [
+    "STATUTORY_HOLD_KINDS",
+    "AccessEntry",
+    "BaseStore",
+    "Event",
+    "HistoryPage",
+    "Record",
+    "ScanBatch",
+    "new_record_id",
+]
 
 
 #: Event kinds a data-subject deletion keeps: login records must be kept for 3 months
@@ -249,6 +260,64 @@ class BaseStore:
         """Delete events expired at ``now``; returns how many (0 where a TTL does it)."""
         raise NotImplementedError
 
+    # -- the query surface (see consent_mw.query) --------------------------------------
+
+    def history_page(
+        self, subject_id: str, *, limit: int = 100, before: str | None = None
+    ) -> HistoryPage:
+        """The subject's records newest first, at most ``limit``, starting right after
+        the position ``before`` (taken from an earlier page) or with the newest.
+
+        This default reads the whole history; the stores here override it. Positions
+        count the records older than the one they follow, so records appended between
+        two pages do not shift them."""
+        require_id(subject_id)
+        everything = self.history(subject_id, limit=2**31 - 1)
+        total = len(everything)
+        start = 0 if before is None else max(total - min(parse_position(before), total), 0)
+        records = everything[start : start + max(limit, 0)] if limit > 0 else []
+        positions = [str(total - 1 - i) for i in range(start, start + len(records))]
+        return HistoryPage(records, positions, more=start + len(records) < total)
+
+    def scan_current(self, cursor: str | None = None, *, count: int = 1000) -> ScanBatch:
+        """One batch (about ``count``) of a walk over every subject's current state.
+
+        Start with ``cursor=None``; pass ``batch.next`` until it is ``None``. Every
+        subject whose state exists for the whole walk is returned; one that changes
+        during the walk may show up twice (Redis ``SCAN`` semantics). Memory per batch
+        only: a walk over millions of subjects runs in constant memory."""
+        raise NotImplementedError
+
+    def iter_current(self, *, count: int = 1000) -> Iterator[Record]:
+        """Every current state (see :meth:`scan_current`), batch by batch."""
+        cursor: str | None = None
+        while True:
+            batch = self.scan_current(cursor, count=count)
+            yield from batch.records
+            if batch.next is None:
+                return
+            cursor = batch.next
+
+    def recount(self, policy_version: str | None = None) -> dict[tuple[str, str, bool], int]:
+        """What :meth:`counts` answers, recounted from every current state (slow: a
+        full walk; for checks and repairs, never for a dashboard)."""
+        totals: dict[tuple[str, str, bool], int] = {}
+        for record in self.iter_current():
+            if policy_version is not None and record.policy_version != policy_version:
+                continue
+            for category, granted in record.choices.items():
+                key = (record.policy_version, category, bool(granted))
+                totals[key] = totals.get(key, 0) + 1
+        return totals
+
+    def log_access(self, entry: AccessEntry) -> None:
+        """Keep ``entry`` in the access log (durably: the query waits for it)."""
+        raise NotImplementedError
+
+    def access_log(self, limit: int = 100) -> list[AccessEntry]:
+        """The access log, newest first, at most ``limit`` entries."""
+        raise NotImplementedError
+
     # -- lifecycle --------------------------------------------------------------------
 
     def ping(self) -> None:
@@ -297,6 +366,22 @@ class BaseStore:
 
     async def apurge(self, now: float | None = None) -> int:
         return await to_thread.run_sync(self.purge, now)
+
+    async def ahistory_page(
+        self, subject_id: str, *, limit: int = 100, before: str | None = None
+    ) -> HistoryPage:
+        return await to_thread.run_sync(
+            lambda: self.history_page(subject_id, limit=limit, before=before)
+        )
+
+    async def ascan_current(self, cursor: str | None = None, *, count: int = 1000) -> ScanBatch:
+        return await to_thread.run_sync(lambda: self.scan_current(cursor, count=count))
+
+    async def alog_access(self, entry: AccessEntry) -> None:
+        await to_thread.run_sync(self.log_access, entry)
+
+    async def aaccess_log(self, limit: int = 100) -> list[AccessEntry]:
+        return await to_thread.run_sync(self.access_log, limit)
 
     async def aping(self) -> None:
         await to_thread.run_sync(self.ping)

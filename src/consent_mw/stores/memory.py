@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import bisect
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable, Sequence
 
 from .base import (
@@ -16,6 +17,7 @@ from .base import (
     id_list,
     require_id,
 )
+from .paging import AccessEntry, HistoryPage, ScanBatch, parse_position
 
 __all__ = ["MemoryStore"]
 
@@ -23,8 +25,9 @@ __all__ = ["MemoryStore"]
 class MemoryStore(BaseStore):
     """Keeps records in lists; thread-safe; async methods never block."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, access_log_max: int = 100_000) -> None:
         self._lock = threading.Lock()
+        self._access: deque[AccessEntry] = deque(maxlen=access_log_max)
         self._records: dict[str, list[Record]] = {}
         self._current: dict[str, Record] = {}
         self._counts: Counter[tuple[str, str, bool]] = Counter()
@@ -73,6 +76,37 @@ class MemoryStore(BaseStore):
                 for k, v in self._counts.items()
                 if v and (policy_version is None or k[0] == policy_version)
             }
+
+    def history_page(
+        self, subject_id: str, *, limit: int = 100, before: str | None = None
+    ) -> HistoryPage:
+        # A position is the index (oldest first) of the record it follows: appends go to
+        # the end, so positions stay put while new records arrive.
+        require_id(subject_id)
+        with self._lock:
+            records = self._records.get(subject_id, [])
+            end = len(records) if before is None else min(parse_position(before), len(records))
+            start = max(end - max(limit, 0), 0)
+            page = records[start:end][::-1]
+        return HistoryPage(page, [str(i) for i in range(end - 1, start - 1, -1)], more=start > 0)
+
+    def scan_current(self, cursor: str | None = None, *, count: int = 1000) -> ScanBatch:
+        # Keyset walk by subject id: the cursor is the last subject id returned.
+        with self._lock:
+            ids = sorted(self._current)
+            at = 0 if cursor is None else bisect.bisect_right(ids, cursor)
+            chosen = ids[at : at + max(count, 1)]
+            records = [self._current[s] for s in chosen]
+        done = at + len(chosen) >= len(ids)
+        return ScanBatch(records, None if done or not chosen else chosen[-1], start=cursor)
+
+    def log_access(self, entry: AccessEntry) -> None:
+        with self._lock:
+            self._access.append(entry)
+
+    def access_log(self, limit: int = 100) -> list[AccessEntry]:
+        with self._lock:
+            return list(reversed(self._access))[: max(limit, 0)]
 
     def all_records(self) -> list[Record]:
         with self._lock:
@@ -179,6 +213,20 @@ class MemoryStore(BaseStore):
 
     async def apurge(self, now: float | None = None) -> int:
         return self.purge(now)
+
+    async def ahistory_page(
+        self, subject_id: str, *, limit: int = 100, before: str | None = None
+    ) -> HistoryPage:
+        return self.history_page(subject_id, limit=limit, before=before)
+
+    async def ascan_current(self, cursor: str | None = None, *, count: int = 1000) -> ScanBatch:
+        return self.scan_current(cursor, count=count)
+
+    async def alog_access(self, entry: AccessEntry) -> None:
+        self.log_access(entry)
+
+    async def aaccess_log(self, limit: int = 100) -> list[AccessEntry]:
+        return self.access_log(limit)
 
     async def aping(self) -> None:
         self.ping()

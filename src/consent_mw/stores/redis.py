@@ -62,8 +62,9 @@ from redis.retry import Retry
 
 from ..exceptions import ConfigError, StoreError, StoreUnavailable
 from ._redis_keys import Keys
-from ._redis_plans import Batch, Cmd, Eval, MGet, Plan, Plans, Request
+from ._redis_plans import Batch, Cmd, Eval, MGet, Plan, Plans, Request, Scan
 from .base import BaseStore, Event, Record
+from .paging import AccessEntry, HistoryPage, ScanBatch
 
 __all__ = ["RedisStore"]
 
@@ -117,6 +118,17 @@ def _cluster_nodes(netloc: str) -> tuple[str | None, str | None, list[tuple[str,
     return username, password, nodes
 
 
+def _split_prefix(url: str) -> tuple[str, str | None]:
+    """``url`` without its ``prefix=`` query parameter (ours, not redis-py's), and it."""
+    parts = urllib.parse.urlsplit(url)
+    pairs = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+    found = [value for name, value in pairs if name == "prefix"]
+    if not found:
+        return url, None
+    rest = urllib.parse.urlencode([(n, v) for n, v in pairs if n != "prefix"])
+    return urllib.parse.urlunsplit(parts._replace(query=rest)), found[-1]
+
+
 _CLUSTER_QUERY = {
     "socket_timeout": float,
     "socket_connect_timeout": float,
@@ -140,7 +152,8 @@ class _LoopClient:
 class RedisStore(BaseStore):
     """A Redis (or Redis Cluster) ledger; see the module docstring for the design.
 
-    ``prefix`` starts every key (several ledgers can share a server); ``timeout`` and
+    ``prefix`` starts every key (several ledgers can share a server; also ``?prefix=`` in
+    the URL, default ``cmw``); ``timeout`` and
     ``connect_timeout`` bound every socket operation; ``retries`` is how many times a
     command is retried after a connection error or timeout before
     :class:`~consent_mw.exceptions.StoreUnavailable`. ``max_connections`` bounds each
@@ -153,21 +166,31 @@ class RedisStore(BaseStore):
         self,
         url: str = "redis://127.0.0.1:6379/0",
         *,
-        prefix: str = "cmw",
+        prefix: str | None = None,
         timeout: float = 2.0,
         connect_timeout: float = 2.0,
         retries: int = 1,
         max_connections: int = 64,
+        access_log_max: int = 1_000_000,
         **client_options: Any,
     ) -> None:
         scheme = url.partition("://")[0]
         if scheme not in _SCHEMES:
             raise ConfigError(f"RedisStore needs a {', '.join(_SCHEMES)} URL, not {url!r}.")
+        url, url_prefix = _split_prefix(url)
+        if prefix is not None and url_prefix is not None and prefix != url_prefix:
+            raise ConfigError(
+                f"Two key prefixes: {prefix!r} (prefix=) and {url_prefix!r} (the URL)."
+            )
+        if prefix is None:
+            prefix = "cmw" if url_prefix is None else url_prefix
         for name, value in (("timeout", timeout), ("connect_timeout", connect_timeout)):
             if not isinstance(value, int | float) or not 0 < value <= 300:
                 raise ConfigError(f"{name} must be a number of seconds in (0, 300], not {value!r}.")
         if retries < 0:
             raise ConfigError(f"retries must be >= 0, not {retries!r}.")
+        if not isinstance(access_log_max, int) or access_log_max < 1000:
+            raise ConfigError(f"access_log_max must be an int >= 1000, not {access_log_max!r}.")
         clash = {"socket_timeout", "socket_connect_timeout", "retry"} & set(client_options)
         if clash:
             raise ConfigError(
@@ -177,7 +200,7 @@ class RedisStore(BaseStore):
         self.url = url
         self.cluster = scheme.endswith("+cluster")
         self.keys = Keys(prefix)
-        self._plans = Plans(self.keys)
+        self._plans = Plans(self.keys, cluster=self.cluster, access_log_max=access_log_max)
         self._retries = retries
         self._options: dict[str, Any] = {
             "socket_timeout": timeout,
@@ -326,6 +349,16 @@ class RedisStore(BaseStore):
                 for chunk in self._chunks(request.keys):
                     pipe.execute_command("MGET", *chunk)
                 return [value for values in pipe.execute() for value in values]
+        if isinstance(request, Scan):
+            args = ("SCAN", request.cursor, "MATCH", request.match, "COUNT", request.count)
+            if not self.cluster:
+                following, keys = client.execute_command(*args)
+                return 1, int(following), keys
+            nodes = sorted(client.get_primaries(), key=lambda node: node.name)
+            if request.node >= len(nodes):
+                raise StoreError("The cluster has fewer primaries than when the walk began.")
+            reply = client.execute_command(*args, target_nodes=nodes[request.node])
+            return len(nodes), *self._scan_reply(reply)
         return self._batch(client, request)
 
     def _batch(self, client: Any, batch: Batch) -> list[Any]:
@@ -377,6 +410,16 @@ class RedisStore(BaseStore):
                 for chunk in self._chunks(request.keys):
                     pipe.execute_command("MGET", *chunk)
                 return [value for values in await pipe.execute() for value in values]
+        if isinstance(request, Scan):
+            args = ("SCAN", request.cursor, "MATCH", request.match, "COUNT", request.count)
+            if not self.cluster:
+                following, keys = await client.execute_command(*args)
+                return 1, int(following), keys
+            nodes = sorted(client.get_primaries(), key=lambda node: node.name)
+            if request.node >= len(nodes):
+                raise StoreError("The cluster has fewer primaries than when the walk began.")
+            reply = await client.execute_command(*args, target_nodes=nodes[request.node])
+            return len(nodes), *self._scan_reply(reply)
         return await self._abatch(client, request)
 
     async def _abatch(self, client: Any, batch: Batch) -> list[Any]:
@@ -403,6 +446,14 @@ class RedisStore(BaseStore):
 
     def _command(self, op: Cmd | Eval) -> tuple[Any, ...]:
         return self._evalsha(op) if isinstance(op, Eval) else op.args
+
+    @staticmethod
+    def _scan_reply(reply: Any) -> tuple[int, list[bytes]]:
+        # redis-py's cluster clients answer a targeted SCAN as ({node name: cursor}, keys).
+        following, keys = reply
+        if isinstance(following, dict):
+            (following,) = following.values()
+        return int(following), list(keys)
 
     @staticmethod
     def _chunks(keys: Sequence[str]) -> Iterable[Sequence[str]]:
@@ -463,6 +514,25 @@ class RedisStore(BaseStore):
     def purge(self, now: float | None = None) -> int:
         return 0  # every event key carries its expiry (PXAT): Redis drops it
 
+    def append_many(self, records: Iterable[Record], *, chunk: int = 2000) -> int:
+        """Apply many consent changes (imports, migrations) in pipelines of ``chunk``
+        scripts, each as exact as :meth:`append`; returns how many were applied."""
+        return self._call(self._plans.append_many(records, chunk))
+
+    def history_page(
+        self, subject_id: str, *, limit: int = 100, before: str | None = None
+    ) -> HistoryPage:
+        return self._call(self._plans.history_page(subject_id, limit, before))
+
+    def scan_current(self, cursor: str | None = None, *, count: int = 1000) -> ScanBatch:
+        return self._call(self._plans.scan_current(cursor, count))
+
+    def log_access(self, entry: AccessEntry) -> None:
+        self._call(self._plans.log_access(entry))
+
+    def access_log(self, limit: int = 100) -> list[AccessEntry]:
+        return self._call(self._plans.access_log(limit))
+
     def ping(self) -> None:
         self._call(self._ping())
 
@@ -515,6 +585,20 @@ class RedisStore(BaseStore):
 
     async def apurge(self, now: float | None = None) -> int:
         return 0
+
+    async def ahistory_page(
+        self, subject_id: str, *, limit: int = 100, before: str | None = None
+    ) -> HistoryPage:
+        return await self._acall(self._plans.history_page(subject_id, limit, before))
+
+    async def ascan_current(self, cursor: str | None = None, *, count: int = 1000) -> ScanBatch:
+        return await self._acall(self._plans.scan_current(cursor, count))
+
+    async def alog_access(self, entry: AccessEntry) -> None:
+        await self._acall(self._plans.log_access(entry))
+
+    async def aaccess_log(self, limit: int = 100) -> list[AccessEntry]:
+        return await self._acall(self._plans.access_log(limit))
 
     async def aping(self) -> None:
         await self._acall(self._ping())

@@ -28,6 +28,7 @@ from .base import (
     id_list,
     require_id,
 )
+from .paging import AccessEntry, HistoryPage, ScanBatch, parse_position
 
 __all__ = ["SQLiteStore"]
 
@@ -77,6 +78,12 @@ CREATE INDEX IF NOT EXISTS events_subject ON events (subject_id, time)
     WHERE subject_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS events_user ON events (user_id, time) WHERE user_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS events_expiry ON events (expires_at);
+CREATE TABLE IF NOT EXISTS access_log (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    time REAL NOT NULL,
+    actor TEXT NOT NULL,
+    body TEXT NOT NULL
+);
 """
 
 #: SQLite's default limit on host parameters in one statement is 999 before 3.32.
@@ -334,6 +341,56 @@ class SQLiteStore(BaseStore):
         cutoff = time.time() if now is None else now
         sql = "DELETE FROM events WHERE expires_at <= ?"
         return int(self._transaction(lambda db: db.execute(sql, (cutoff,)).rowcount))
+
+    def history_page(
+        self, subject_id: str, *, limit: int = 100, before: str | None = None
+    ) -> HistoryPage:
+        # A position is the row's seq: rows appended later get larger ones.
+        require_id(subject_id)
+        if limit <= 0:
+            return HistoryPage([], [], more=False)
+        sql = "SELECT seq, body FROM records WHERE subject_id = ?"
+        args: list[Any] = [subject_id]
+        if before is not None:
+            sql += " AND seq < ?"
+            args.append(parse_position(before))
+        sql += " ORDER BY seq DESC LIMIT ?"
+        args.append(limit + 1)
+        rows = self._run(lambda db: db.execute(sql, args).fetchall())
+        page = rows[:limit]
+        return HistoryPage(
+            [Record.from_json(body) for _, body in page],
+            [str(seq) for seq, _ in page],
+            more=len(rows) > limit,
+        )
+
+    def scan_current(self, cursor: str | None = None, *, count: int = 1000) -> ScanBatch:
+        # Keyset pagination over the primary key: the cursor is the last subject id, so
+        # every batch is an index range scan however deep the walk is.
+        count = max(count, 1)
+        where, args = ("", [count]) if cursor is None else ("WHERE subject_id > ?", [cursor, count])
+        sql = f"SELECT subject_id, body FROM current {where} ORDER BY subject_id LIMIT ?"
+        rows = self._run(lambda db: db.execute(sql, args).fetchall())
+        records = [Record.from_json(body) for _, body in rows]
+        return ScanBatch(records, rows[-1][0] if len(rows) == count else None, start=cursor)
+
+    def log_access(self, entry: AccessEntry) -> None:
+        self._transaction(
+            lambda db: db.execute(
+                "INSERT INTO access_log (time, actor, body) VALUES (?, ?, ?)",
+                (entry.time, entry.actor, entry.to_json()),
+            )
+        )
+
+    def access_log(self, limit: int = 100) -> list[AccessEntry]:
+        if limit <= 0:
+            return []
+        rows = self._run(
+            lambda db: db.execute(
+                "SELECT body FROM access_log ORDER BY seq DESC LIMIT ?", (limit,)
+            ).fetchall()
+        )
+        return [AccessEntry.from_json(row[0]) for row in rows]
 
     def ping(self) -> None:
         self._run(lambda db: db.execute("SELECT 1").fetchone())
