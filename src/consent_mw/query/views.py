@@ -1,0 +1,178 @@
+"""What the query surface answers about a subject: JSON-ready views of ledger records.
+
+The views never carry the device data a record keeps as proof (the truncated IP and
+the user agent): the advertising team needs the consent facts, not the device.
+``personalised_ads`` and ``prompt_reason`` are judged under the *current* policy by the
+middleware's own rules (:func:`consent_mw.consent.judge`): an outdated policy version,
+an expired choice or a GPC signal without an explicit override turn advertising off.
+A child flag is not in the ledger, so it is not considered.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, TypedDict, cast
+
+from ..consent import Action, Consent, Source, judge
+from ..policy import Policy
+from ..stores import Record
+
+__all__ = ["CSV_FIELDS", "AdsJudge", "RecordView", "SubjectState", "record_view", "state_of"]
+
+
+class SubjectState(TypedDict):
+    """A subject's current state (its latest record) and what it allows now."""
+
+    subject_id: str
+    user_id: str | None
+    record_id: str
+    time: float
+    policy_version: str
+    action: str
+    source: str
+    regime: str
+    country: str | None
+    gpc: bool
+    gpc_override: bool
+    choices: dict[str, bool]
+    personalised_ads: bool | None
+    prompt_reason: str | None
+
+
+class RecordView(TypedDict):
+    """One proof-of-consent record as the query surface shows it (no IP, no user agent)."""
+
+    record_id: str
+    subject_id: str
+    user_id: str | None
+    time: float
+    policy_version: str
+    text_hash: str
+    choices: dict[str, bool]
+    action: str
+    source: str
+    regime: str
+    country: str | None
+    locale: str | None
+    gpc: bool
+    gpc_override: bool
+    extra: dict[str, Any]
+
+
+#: Columns of a CSV export before the per-category ``choice:<id>`` columns.
+CSV_FIELDS: tuple[str, ...] = (
+    "subject_id",
+    "user_id",
+    "record_id",
+    "time",
+    "policy_version",
+    "action",
+    "source",
+    "regime",
+    "country",
+    "gpc",
+    "gpc_override",
+    "personalised_ads",
+    "prompt_reason",
+)
+
+_MEMO_MAX = 4096
+
+
+class AdsJudge:
+    """``judge(record, now) -> (personalised_ads, prompt_reason)`` under ``policy``
+    (``(None, None)`` without one), memoised on the only inputs the rules read, so a
+    batch of a thousand records costs a dictionary lookup each."""
+
+    def __init__(self, policy: Policy | None) -> None:
+        self.policy = policy
+        self._memo: dict[tuple[Any, ...], tuple[bool, str | None]] = {}
+        self._lifetimes: dict[str | None, int] = {}
+
+    def _lifetime(self, policy: Policy, country: str | None) -> int:
+        seconds = self._lifetimes.get(country)
+        if seconds is None:
+            seconds = policy.lifetime_days(policy.regime_for(country)) * 86400
+            self._lifetimes[country] = seconds
+        return seconds
+
+    def __call__(self, record: Record, now: float) -> tuple[bool | None, str | None]:
+        policy = self.policy
+        if policy is None:
+            return None, None
+        updated = int(record.time)
+        expired = now - updated > self._lifetime(policy, record.country)
+        key = (
+            record.policy_version,
+            tuple(record.choices.items()),
+            record.country,
+            record.gpc,
+            record.gpc_override,
+            expired,
+        )
+        found = self._memo.get(key)
+        if found is None:
+            consent = Consent(
+                id=record.subject_id,
+                policy_version=record.policy_version,
+                choices=dict(record.choices),
+                given_at=updated,
+                updated_at=updated,
+                source=cast(Source, record.source),
+                action=cast(Action, record.action),
+                gpc=record.gpc,
+                gpc_override=record.gpc_override,
+            )
+            verdict = judge(policy, consent, gpc=record.gpc, country=record.country, now=now)
+            found = ("advertising" in verdict.allowed, verdict.prompt_reason)
+            if len(self._memo) >= _MEMO_MAX:
+                self._memo.clear()
+            self._memo[key] = found
+        return found
+
+
+def state_of(
+    record: Record,
+    judged: Callable[[Record, float], tuple[bool | None, str | None]],
+    now: float | None = None,
+) -> SubjectState:
+    """The :class:`SubjectState` view of a current-state record."""
+    ads, reason = judged(record, time.time() if now is None else now)
+    return {
+        "subject_id": record.subject_id,
+        "user_id": record.user_id,
+        "record_id": record.record_id,
+        "time": record.time,
+        "policy_version": record.policy_version,
+        "action": record.action,
+        "source": record.source,
+        "regime": record.regime,
+        "country": record.country,
+        "gpc": record.gpc,
+        "gpc_override": record.gpc_override,
+        "choices": dict(record.choices),
+        "personalised_ads": ads,
+        "prompt_reason": reason,
+    }
+
+
+def record_view(record: Record) -> RecordView:
+    """The :class:`RecordView` of a proof record."""
+    return {
+        "record_id": record.record_id,
+        "subject_id": record.subject_id,
+        "user_id": record.user_id,
+        "time": record.time,
+        "policy_version": record.policy_version,
+        "text_hash": record.text_hash,
+        "choices": dict(record.choices),
+        "action": record.action,
+        "source": record.source,
+        "regime": record.regime,
+        "country": record.country,
+        "locale": record.locale,
+        "gpc": record.gpc,
+        "gpc_override": record.gpc_override,
+        "extra": dict(record.extra),
+    }
