@@ -142,3 +142,51 @@ def test_audit_lists_undeclared_cookies(tmp_path, capsys):
     assert "functional" in lines[1] and "/shop" in lines[1] and "HttpOnly" in lines[1]
     assert main(["audit", "--store", f"sqlite:///{path}", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)[0]["name"] == "mystery_pref"
+
+
+def test_the_ad_team_answers_its_four_questions_from_the_demo_ledger(tmp_path, capsys):
+    from consent_mw.demo import QUERY_PATH, with_query_api
+    from consent_mw.query import hash_token
+
+    token = "cmwq_demo-test-token-0123456789abcdef"
+    path = tmp_path / "ledger.sqlite3"
+    site = create_app(store=SQLiteStore(path), secret_key="demo-test-secret-0123")
+    app = with_query_api(site, [f"ads:read:sha256:{hash_token(token)}"])
+    with TestClient(app) as visitor_a, TestClient(app) as visitor_b:
+        a = visitor_a.post("/_consent", json={"action": "accept_all"}).json()["state"]
+        b = visitor_b.post("/_consent", json={"choices": {"analytics": True}}).json()["state"]
+        assert visitor_a.post("/login", data={"user": "member-7"}).status_code in (200, 303)
+        site.recorder.flush()  # the sign-in link is written after the response, in a batch
+        # the site still works beside the API, and the API needs its token
+        assert visitor_a.get("/").status_code == 200
+        assert visitor_a.get(f"{QUERY_PATH}/stats").status_code == 401
+
+        auth = {"Authorization": f"Bearer {token}"}
+        api = visitor_a
+        # may we personalise ads for this user or device?
+        by_device = api.get(f"{QUERY_PATH}/subjects/{a['consent_id']}", headers=auth).json()
+        assert by_device["state"]["personalised_ads"] is True
+        by_user = api.get(f"{QUERY_PATH}/subjects/member-7?by=user", headers=auth)
+        assert by_user.status_code == 200, by_user.text
+        looked = api.post(
+            f"{QUERY_PATH}/lookup", json={"ids": [a["consent_id"], b["consent_id"]]}, headers=auth
+        ).json()
+        ads = {item["id"]: item["state"]["personalised_ads"] for item in looked["results"]}
+        assert ads == {a["consent_id"]: True, b["consent_id"]: False}
+        # who opted out?
+        opted_out = api.get(
+            f"{QUERY_PATH}/export?category=advertising&granted=false", headers=auth
+        ).text.splitlines()
+        assert [json.loads(line)["subject_id"] for line in opted_out] == [b["consent_id"]]
+        # how many consented, per category and policy version?
+        stats = api.get(f"{QUERY_PATH}/stats", headers=auth).json()
+        (version,) = stats["policy_versions"]
+        assert version["policy_version"] == "2026-11" and version["subjects"] == 2
+        assert version["categories"]["advertising"] == {"granted": 1, "denied": 1}
+        # what did this subject agree to, and when?
+        history = api.get(f"{QUERY_PATH}/subjects/{b['consent_id']}/history", headers=auth)
+        assert history.json()["records"][0]["choices"]["analytics"] is True
+
+    # the same from the CLI, against the same ledger
+    assert main(["stats", "--store", f"sqlite:///{path}", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["policy_versions"][0]["subjects"] == 2

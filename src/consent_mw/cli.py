@@ -1,21 +1,54 @@
 """The ``consent-mw`` command.
 
-Exit codes: 0 success, 1 the thing asked about is wrong or missing (an
-invalid policy, an unknown subject), 2 bad usage, 3 the store is unreachable.
+::
+
+    consent-mw demo                          run the demo ticketing site
+    consent-mw policy check|render|diff      validate, render or compare policy files
+    consent-mw audit                         cookies nobody declared
+    consent-mw history ID                    a subject's ledger records (JSON lines)
+    consent-mw query ID [--user] [--json]    current state; may ads be personalised?
+    consent-mw lookup [FILE]                 many consent ids (file or stdin), JSON lines
+    consent-mw stats [--json]                subjects per policy version and category
+    consent-mw export [-o FILE] [filters]    current states as JSON lines or CSV
+    consent-mw purge                         delete expired events
+    consent-mw access-log [--json]           who queried the ledger
+    consent-mw token create --scope S        a query API token (printed once) and its hash
+
+The query commands (``history`` and from ``query`` on) read the ledger from ``--store
+URL`` or ``$CONSENT_MW_STORE`` (``sqlite:///ledger.sqlite3``, ``redis://host:6379/0``,
+``redis+cluster://…``, ``?prefix=`` for a non-default Redis key prefix) and judge
+``personalised_ads`` by the policy in ``--policy FILE`` or ``$CONSENT_MW_POLICY``;
+each is written to the access log as ``cli:<login name>``. ``export`` draws a progress
+bar on stderr when stderr is a terminal and the rows do not go to that same terminal;
+never when stderr is piped or redirected (nor with ``--no-progress``).
+
+Exit codes (scripts may rely on them):
+
+- 0 success;
+- 1 the thing asked about is wrong or missing: an invalid policy, a failed schedule
+  check, an unknown subject (``history``, ``query``), ids without a state (``lookup``:
+  the found ones are still printed);
+- 2 bad usage: unknown options, a bad filter, cursor or store URL, no store named, a
+  ``--policy`` file that does not load;
+- 3 the store is unreachable or refused the operation;
+- 4 the output could not be written (a file, or a pipe closed early: ``… | head``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 
 from .exceptions import ConfigError, PolicyError, StoreError
+from .query.commands import STORE_ENV, UsageError, add_query_commands
+from .query.errors import BadQuery, UnknownSubject
 
 __all__ = ["main"]
 
-EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, EXIT_STORE = 0, 1, 2, 3
+EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, EXIT_STORE, EXIT_OUTPUT = 0, 1, 2, 3, 4
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -24,14 +57,24 @@ def _demo(args: argparse.Namespace) -> int:
     except ImportError:
         print("consent-mw demo needs uvicorn: pip install 'consent_mw[cli]'", file=sys.stderr)
         return EXIT_USAGE
-    from .demo import create_app
+    from .demo import QUERY_PATH, create_app, with_query_api
+    from .query.app import TOKENS_ENV
+    from .query.tokens import TokenSpec, hash_token, new_token, parse_token_lines
 
-    app = create_app(store=args.store)
-    print(
-        f"Ticketbox demo on http://{args.host}:{args.port}/  (ledger: {args.store})",
-        file=sys.stderr,
-    )
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    site = create_app(store=args.store)
+    base = f"http://{args.host}:{args.port}"
+    print(f"Ticketbox demo on {base}/  (ledger: {args.store})", file=sys.stderr)
+    configured = os.environ.get(TOKENS_ENV, "")
+    if configured.strip():
+        tokens = [spec.line for spec in parse_token_lines(configured)]
+        told = f"tokens from ${TOKENS_ENV}"
+    else:
+        # No tokens configured: one read token for this run, printed once.
+        token = new_token()
+        tokens = [TokenSpec("demo-ads", "read", hash_token(token)).line]
+        told = f"read token for this run: {token}"
+    print(f"Query API on {base}{QUERY_PATH}/  ({told})", file=sys.stderr)
+    uvicorn.run(with_query_api(site, tokens), host=args.host, port=args.port, log_level="warning")
     return EXIT_OK
 
 
@@ -118,7 +161,10 @@ def _audit(args: argparse.Namespace) -> int:
 def _history(args: argparse.Namespace) -> int:
     from .stores import store_from_url
 
-    store = store_from_url(args.store)
+    url = args.store or os.environ.get(STORE_ENV)
+    if not url:
+        raise UsageError(f"Name the ledger with --store URL or ${STORE_ENV}.")
+    store = store_from_url(url)
     try:
         records = store.history(args.subject, limit=args.limit)
     finally:
@@ -177,9 +223,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     history = commands.add_parser("history", help="print a subject's ledger records (JSON lines)")
     history.add_argument("subject", help="consent id")
-    history.add_argument("--store", required=True, help="ledger URL, e.g. sqlite:///ledger.sqlite3")
+    history.add_argument("--store", help=f"ledger URL (default: ${STORE_ENV})")
     history.add_argument("--limit", type=int, default=100)
     history.set_defaults(run=_history)
+
+    add_query_commands(commands)
     return parser
 
 
@@ -188,12 +236,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         code: int = args.run(args)
-    except ConfigError as exc:
+    except (ConfigError, PolicyError, UsageError, BadQuery) as exc:
         print(f"consent-mw: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except UnknownSubject as exc:
+        print(f"consent-mw: {exc}", file=sys.stderr)
+        return EXIT_PROBLEM
     except StoreError as exc:
         print(f"consent-mw: {exc}", file=sys.stderr)
         return EXIT_STORE
+    except BrokenPipeError:
+        # The reader went away (… | head): point stdout at /dev/null so the flush at
+        # exit does not fail again, and say so by the exit code.
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):  # stdout is not a file descriptor (tests)
+            pass
+        return EXIT_OUTPUT
+    except OSError as exc:
+        print(f"consent-mw: cannot write the output: {exc}", file=sys.stderr)
+        return EXIT_OUTPUT
     return code
 
 

@@ -2,26 +2,31 @@
 
 Its pages carry the usual tracker tags and its server sets one cookie of each
 category, so what the middleware strips, keeps and rewrites can be watched in
-a browser's developer tools.
+a browser's developer tools. :func:`with_query_api` puts the advertising team's
+query API (:mod:`consent_mw.query`) beside it at ``/query-api``, over the same ledger.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Iterable
 from html import escape
 from importlib import resources
 from typing import Any
+from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from ..asgi import ConsentMiddleware
+from ..asgi import ASGIApp, ConsentMiddleware, Receive, Scope, Send
 from ..policy import Policy
 
-__all__ = ["POLICY_PATH", "create_app", "demo_policy"]
+__all__ = ["POLICY_PATH", "QUERY_PATH", "create_app", "demo_policy", "with_query_api"]
+
+QUERY_PATH = "/query-api"
 
 POLICY_PATH = str(resources.files("consent_mw").joinpath("demo", "policy.toml"))
 
@@ -171,8 +176,10 @@ async def show(request: Request) -> Response:
 
 
 async def login(request: Request) -> Response:
-    form = await request.form()
-    user = str(form.get("user", "")).strip()[:64]
+    # A one-field urlencoded form, read without python-multipart (not a dependency).
+    body = await request.body()
+    fields = parse_qs(body[:4096].decode("utf-8", "replace"), max_num_fields=10)
+    user = (fields.get("user") or [""])[0].strip()[:64]
     if not user:
         return JSONResponse(
             {"error": "invalid_form", "detail": "Enter a member ID."}, status_code=400
@@ -226,3 +233,34 @@ def create_app(
             **options,
         },
     )
+
+
+class _Beside:
+    """``query`` answers under ``path``; ``site`` answers everything else, lifespan too
+    (so the site's ConsentMiddleware still flushes its recorder and closes the ledger)."""
+
+    def __init__(self, site: ASGIApp, query: ASGIApp, path: str) -> None:
+        self.site, self.query, self.path = site, query, path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            if path == self.path or path.startswith(self.path + "/"):
+                root = scope.get("root_path", "") + self.path
+                await self.query({**scope, "root_path": root}, receive, send)
+                return
+        await self.site(scope, receive, send)
+
+
+def with_query_api(
+    site: ConsentMiddleware, tokens: Iterable[str], *, path: str = QUERY_PATH
+) -> ASGIApp:
+    """``site`` with the query API over its own ledger mounted at ``path``.
+
+    ``tokens`` are ``name:scope:sha256:<hex>`` lines (``consent-mw token create``);
+    ``personalised_ads`` is judged by the site's policy.
+    """
+    from ..query import create_app as create_query_app
+
+    query = create_query_app(site.store, tokens=tokens, policy=site.config.policy)
+    return _Beside(site, query, path.rstrip("/"))
