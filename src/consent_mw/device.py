@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
 
@@ -60,13 +60,28 @@ def clean_user_agent(value: str | None) -> str | None:
     """A user agent cut to a sane length with control characters removed."""
     if not value:
         return None
-    cleaned = "".join(ch for ch in value[:MAX_USER_AGENT] if ch.isprintable())
+    value = value[:MAX_USER_AGENT]
+    if value.isprintable():  # nearly always: no copy, no per-character loop
+        return value
+    cleaned = "".join(ch for ch in value if ch.isprintable())
     return cleaned or None
 
 
+@lru_cache(maxsize=4096)
+def _declares_bot(user_agent: str) -> bool:
+    return _BOT.search(user_agent) is not None
+
+
 def is_bot(user_agent: str | None) -> bool:
-    """Whether a user agent declares itself an automated client (crawler, monitor, library)."""
-    return bool(user_agent) and _BOT.search(user_agent or "") is not None
+    """Whether a user agent declares itself an automated client (crawler, monitor, library).
+
+    Remembered per string (a site sees few distinct user agents; at most 4,096 of at most
+    512 characters are kept; longer ones are searched each time)."""
+    if not user_agent:
+        return False
+    if len(user_agent) > MAX_USER_AGENT:
+        return _BOT.search(user_agent) is not None
+    return _declares_bot(user_agent)
 
 
 @dataclass(frozen=True)
@@ -82,7 +97,7 @@ class DeviceFacts:
     browser_version: str | None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return dict(self.__dict__)  # every field is a str or None: no deep copy needed
 
 
 def _fast_resolver() -> Callable[[str], Any] | None:

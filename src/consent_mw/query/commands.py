@@ -91,7 +91,7 @@ def _query(args: argparse.Namespace) -> int:
     ads = state["personalised_ads"]
     lines = [
         ("consent id", state["subject_id"]),
-        ("user", state["user_id"] or "-"),
+        ("user", state["user_id"] or (answer["id"] if answer["by"] == "user" else "-")),
         ("decided", f"{_when(state['time'])} ({state['action']} via {state['source']})"),
         ("policy", f"{state['policy_version']} ({state['regime']}, {state['country'] or '-'})"),
         ("choices", ", ".join(f"{c} {'yes' if g else 'no'}" for c, g in state["choices"].items())),

@@ -13,11 +13,12 @@ worker thread by default so the event loop never waits on disk or network.
 
 from __future__ import annotations
 
+import copy
 import json
 import secrets
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from anyio import to_thread
@@ -70,9 +71,10 @@ class Record:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        # Every field but two is a scalar: copy those two, not the whole tree (asdict).
+        data = dict(self.__dict__)
         data["choices"] = dict(self.choices)
-        data["extra"] = dict(self.extra)
+        data["extra"] = copy.deepcopy(dict(self.extra)) if self.extra else {}
         return data
 
     def to_json(self) -> str:
@@ -134,7 +136,7 @@ class Event:
     device: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = dict(self.__dict__)  # scalars, and device: a flat mapping of scalars
         data["device"] = dict(self.device)
         return data
 
