@@ -13,7 +13,8 @@
 - ``HTMLRewriter``: never raises, output identical however the input is chunked,
   byte by byte included (150).
 
-The counts are ``max_examples`` (hypothesis may stop earlier when a strategy is exhausted).
+The counts are ``max_examples`` (hypothesis may stop earlier when a strategy is exhausted),
+multiplied by ``$CONSENT_MW_FUZZ_SCALE`` (default 1; ``scripts/bench`` runs 10x).
 Findings are regression tests at the end (strict xfail while they need a product fix).
 """
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import string
 import warnings
 from typing import Any
@@ -46,10 +48,12 @@ from consent_mw.exceptions import PolicyError
 from consent_mw.rewrite import HTMLRewriter
 from consent_mw.trackers import BUILTIN_TRACKERS, Matcher
 
+SCALE = int(os.environ.get("CONSENT_MW_FUZZ_SCALE") or 1)
+
 
 def fuzz(n: int) -> settings:
     return settings(
-        max_examples=n,
+        max_examples=n * SCALE,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
     )

@@ -12,7 +12,8 @@
   answers JSON (the floor a consent POST cannot go below: no signing, no ledger).
 
 Configured from the environment: ``E2E_SECRET``, ``E2E_STORE`` (default
-``memory://``) and ``E2E_RECORD_REQUESTS=0`` (the demo with request recording off).
+``memory://``) and ``E2E_RECORD_REQUESTS=0`` (the demo with request recording off, the
+middleware's default).
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ async def bare_consent(request: Request) -> Response:
 
 def middleware() -> Any:
     options: dict[str, Any] = {}
-    if os.environ.get("E2E_RECORD_REQUESTS") == "0":  # diagnosis: the demo minus recording
+    if os.environ.get("E2E_RECORD_REQUESTS") == "0":  # the middleware's default
         options["record_requests"] = False
     app = create_app(store=os.environ.get("E2E_STORE", "memory://"), secret_key=SECRET, **options)
     app.app.router.routes.extend([Route("/plain", plain), Route("/stream", stream)])
