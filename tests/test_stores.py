@@ -407,6 +407,27 @@ class TestStoreContract:
         assert store.events("a", user_id="user-2") == []
         assert store.events("nobody") == []
 
+    def test_a_large_mixed_batch_is_stored_whole(self, make_store: Callable[[], BaseStore]) -> None:
+        # More events per subject, user and global index than one Redis script takes.
+        store = make_store()
+        now = time.time()
+        batch = [
+            event(
+                ("a", "b", None)[i % 3],
+                at=now - 1000 + i * 0.5,
+                user=("user-1", None)[i % 2],
+            )
+            for i in range(1200)
+        ]
+        store.record_events(batch)
+        newest_first = batch[::-1]
+        assert store.events(limit=5000) == newest_first
+        assert store.events("a", limit=5000) == [e for e in newest_first if e.subject_id == "a"]
+        assert store.events(user_id="user-1", limit=5000) == [
+            e for e in newest_first if e.user_id == "user-1"
+        ]
+        assert len(store.events("b", limit=5000)) == 400
+
     def test_expired_events_are_never_returned(self, make_store: Callable[[], BaseStore]) -> None:
         store = make_store()
         now = time.time()

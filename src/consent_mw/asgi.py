@@ -45,6 +45,7 @@ def _facts(scope: Scope, trust_forwarded: bool) -> RequestFacts:
     cookie = ""
     host = ""
     gpc = False
+    agent = None
     # ASGI servers lowercase request header names, so bytes compare directly.
     for name, value in raw:
         if name == b"cookie":
@@ -53,6 +54,9 @@ def _facts(scope: Scope, trust_forwarded: bool) -> RequestFacts:
             host = value.decode("latin-1")
         elif name == b"sec-gpc":
             gpc = is_gpc(value)
+        elif name == b"user-agent":
+            text = value.decode("latin-1")
+            agent = f"{agent}, {text}" if agent is not None else text  # as headers joins them
     if not host:
         server = scope.get("server")
         host = f"{server[0]}:{server[1]}" if server else "localhost"
@@ -71,6 +75,7 @@ def _facts(scope: Scope, trust_forwarded: bool) -> RequestFacts:
         None,
         _load_headers,
         raw,
+        agent,
     )
     if trust_forwarded:
         facts.trust_forwarded()

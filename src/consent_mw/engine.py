@@ -253,7 +253,7 @@ class Engine:
             path=facts.path,
             status=status,
             ip=facts.client_ip,
-            user_agent=facts.headers.get("user-agent"),
+            user_agent=facts.user_agent or facts.headers.get("user-agent"),
             allowed=decision.allowed,
             subject_id=decision.subject_id,
             user_id=decision.login_user,

@@ -11,9 +11,9 @@ __all__ = ["RequestFacts", "is_gpc", "join_header", "normal_origin"]
 class RequestFacts:
     """What the core needs to know about a request, framework-free.
 
-    The few headers every request needs (Cookie, Sec-GPC, Host) are read up
-    front; the rest are decoded only when something asks for :attr:`headers`
-    (endpoints, resolvers), which keeps the hot path short. ``headers`` has
+    The few headers every request needs (Cookie, Sec-GPC, Host, and User-Agent for
+    the recorder) are read up front; the rest are decoded only when something asks
+    for :attr:`headers` (endpoints, resolvers), which keeps the hot path short. ``headers`` has
     lowercased names; repeats are joined with ``", "``, Cookie with ``"; "``
     (RFC 6265 section 5.4).
     """
@@ -30,6 +30,7 @@ class RequestFacts:
         "path",
         "query_string",
         "scheme",
+        "user_agent",
     )
 
     def __init__(
@@ -45,6 +46,7 @@ class RequestFacts:
         headers: dict[str, str] | None = None,
         load_headers: Callable[[Any], dict[str, str]] | None = None,
         raw: Any = None,
+        user_agent: str | None = None,
     ) -> None:
         self.method = method
         self.path = path
@@ -59,6 +61,7 @@ class RequestFacts:
         # module-level function and the raw source, so nothing is allocated per request.
         self._load = load_headers
         self._raw = raw
+        self.user_agent = user_agent
 
     @classmethod
     def from_headers(cls, headers: dict[str, str], **facts: object) -> RequestFacts:
@@ -67,6 +70,7 @@ class RequestFacts:
             cookie_header=headers.get("cookie", ""),
             gpc=is_gpc(headers.get("sec-gpc", "")),
             headers=headers,
+            user_agent=headers.get("user-agent"),
             **facts,  # type: ignore[arg-type]
         )
 

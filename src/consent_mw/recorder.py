@@ -27,8 +27,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from .device import DeviceParser, is_bot, truncate_ip
 from .exceptions import StoreError
@@ -58,9 +57,11 @@ LOGIN_RETENTION_DAYS = 91
 _DEFAULT_RETENTION_DAYS = 90
 
 
-@dataclass(frozen=True, slots=True)
-class Hit:
-    """One finished request as the adapters hand it over: raw facts plus what is allowed."""
+class Hit(NamedTuple):
+    """One finished request as the adapters hand it over: raw facts plus what is allowed.
+
+    A named tuple: built on every recorded request, in C (a frozen dataclass costs a
+    few microseconds more)."""
 
     time: float
     kind: str

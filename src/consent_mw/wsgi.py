@@ -69,6 +69,7 @@ def _facts(environ: Environ, trust_forwarded: bool) -> RequestFacts:
         gpc=is_gpc(environ.get("HTTP_SEC_GPC", "")),
         load_headers=_load_headers,
         raw=environ,
+        user_agent=environ.get("HTTP_USER_AGENT"),
     )
     if trust_forwarded:
         facts.trust_forwarded()

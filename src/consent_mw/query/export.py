@@ -41,8 +41,9 @@ MEDIA_TYPES: dict[Format, str] = {"jsonl": "application/x-ndjson", "csv": "text/
 MAX_EXPORT_PAGE = 100_000
 MAX_BATCH = 10_000
 
-# One encoder for every row: json.dumps with options builds a new encoder per call.
-_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+# One encoder for every row: json.dumps with options builds a new encoder per call. Rows
+# are built from stored (JSON) records and cannot be circular: no check for cycles.
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
 
 
 class ExportRun:

@@ -123,13 +123,25 @@ return {removed, events, users, gone}
 EVENT_ADD = Script(
     "event_add",
     """
--- KEYS: time index, expiry index[, event body key] (one slot)
--- ARGV: event key, time (s), expires at (ms since the epoch)[, event JSON]
-if KEYS[3] then
-  redis.call('SET', KEYS[3], ARGV[4], 'PXAT', ARGV[3])
+-- Many events into one index pair (one slot), in one call.
+-- ARGV[1] 'home': the events live here. KEYS: time index, expiry index, then each
+--   event's body key (also its member); ARGV: then per event time (s), expires at
+--   (ms since the epoch), event JSON.
+-- ARGV[1] 'index': the events live elsewhere. KEYS: time index, expiry index;
+--   ARGV: then per event its key, time (s), expires at (ms).
+if ARGV[1] == 'home' then
+  for i = 3, #KEYS do
+    local a = 2 + (i - 3) * 3
+    redis.call('SET', KEYS[i], ARGV[a + 2], 'PXAT', ARGV[a + 1])
+    redis.call('ZADD', KEYS[1], ARGV[a], KEYS[i])
+    redis.call('ZADD', KEYS[2], ARGV[a + 1], KEYS[i])
+  end
+else
+  for a = 2, #ARGV, 3 do
+    redis.call('ZADD', KEYS[1], ARGV[a + 1], ARGV[a])
+    redis.call('ZADD', KEYS[2], ARGV[a + 2], ARGV[a])
+  end
 end
-redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
-redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
 -- drop index entries whose event has expired (their key is gone already)
 local now = redis.call('TIME')
 local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)

@@ -112,6 +112,10 @@ def _scan_cursor(cursor: str | None) -> tuple[int, int]:
     return int(node), int(scan)
 
 
+#: Events one EVENT_ADD call writes at most (bounds a script's run and its arguments).
+_EVENTS_PER_SCRIPT = 256
+
+
 class Plans:
     """The store's operations as request generators over one key layout.
 
@@ -314,31 +318,46 @@ class Plans:
     # -- events ----------------------------------------------------------------------------
 
     def record_events(self, events: Sequence[Event]) -> Plan[None]:
+        # One script per index pair (the subject's, the user's, a global shard) for all
+        # the batch's events there, not one per event and index: a batch of requests
+        # costs about one script per subject plus one per shard.
         k = self.keys
         now = time.time()
-        ops: list[Cmd | Eval] = []
+        homes: dict[str, tuple[list[str], list[Any]]] = {}
+        indexes: dict[str, list[Any]] = {}
         for event in events:
             if event.expires_at <= now:
                 continue  # already past its retention: never stored
             eid = k.event_id(event.time)
+            shard = k.shard(k.shard_of(eid))
             if event.subject_id:
                 home = k.subject(event.subject_id)
             elif event.user_id:
                 home = k.user(event.user_id)
             else:
-                home = k.shard(k.shard_of(eid))
+                home = shard
             member = f"{home}:ev:{eid}"
-            expires_ms = int(event.expires_at * 1000)
-            scopes = [home, k.shard(k.shard_of(eid))]
+            when, expires_ms = repr(float(event.time)), int(event.expires_at * 1000)
+            members, args = homes.setdefault(home, ([], []))
+            members.append(member)
+            args += (when, expires_ms, event.to_json())
+            others = [shard]
             if event.user_id:
-                scopes.append(k.user(event.user_id))
-            for scope in dict.fromkeys(scopes):
-                keys: tuple[str, ...] = (k.by_time(scope), k.by_expiry(scope))
-                args: tuple[Any, ...] = (member, repr(float(event.time)), expires_ms)
-                if scope == home:
-                    keys += (member,)
-                    args += (event.to_json(),)
-                ops.append(Eval(EVENT_ADD, keys, args))
+                others.append(k.user(event.user_id))
+            for scope in others:
+                if scope != home:
+                    indexes.setdefault(scope, []).extend((member, when, expires_ms))
+        ops: list[Cmd | Eval] = []
+        for home, (members, args) in homes.items():
+            for i in range(0, len(members), _EVENTS_PER_SCRIPT):
+                keys = (k.by_time(home), k.by_expiry(home), *members[i : i + _EVENTS_PER_SCRIPT])
+                part = args[i * 3 : (i + _EVENTS_PER_SCRIPT) * 3]
+                ops.append(Eval(EVENT_ADD, keys, ("home", *part)))
+        for scope, flat in indexes.items():
+            step = _EVENTS_PER_SCRIPT * 3
+            for i in range(0, len(flat), step):
+                keys = (k.by_time(scope), k.by_expiry(scope))
+                ops.append(Eval(EVENT_ADD, keys, ("index", *flat[i : i + step])))
         if ops:
             yield Batch(tuple(ops))
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -95,7 +95,9 @@ class AccessEntry:
     route: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        # Not dataclasses.asdict(): it deep-copies params (a lookup's thousand ids, every
+        # query) only for the copy to be replaced by this shallow one.
+        data = {name: getattr(self, name) for name in self.__dataclass_fields__}
         data["params"] = dict(self.params)
         return data
 
