@@ -38,6 +38,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from .._json import dumps
 from ..exceptions import ConfigError, StoreError, StoreUnavailable
 from ..policy import Policy
 from ..stores import BaseStore, store_from_url
@@ -54,9 +55,6 @@ TOKENS_ENV = "CONSENT_MW_QUERY_TOKENS"
 MAX_BODY = 1 << 20
 RETRY_AFTER_SECONDS = 5
 _INSUFFICIENT = 'Bearer realm="consent-mw", error="insufficient_scope", scope="admin"'
-# No circular-reference check: answers are built here from stored (JSON) records and
-# cannot be circular; for a lookup's thousand nested dicts the check is a fifth of the cost.
-_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
 
 
 class ApiError(Exception):
@@ -71,7 +69,7 @@ class ApiError(Exception):
 def json_response(
     data: Any, status: int = 200, headers: Mapping[str, str] | None = None
 ) -> Response:
-    return Response(_ENCODE(data).encode("utf-8"), status, headers, "application/json")
+    return Response(dumps(data), status, headers, "application/json")
 
 
 def error_response(

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
+from .._json import dumps
 from .cursors import decode_cursor, encode_cursor
 from .errors import BadQuery
 from .filters import Filters
@@ -40,10 +40,6 @@ FORMATS: tuple[Format, ...] = ("jsonl", "csv")
 MEDIA_TYPES: dict[Format, str] = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}
 MAX_EXPORT_PAGE = 100_000
 MAX_BATCH = 10_000
-
-# One encoder for every row: json.dumps with options builds a new encoder per call. Rows
-# are built from stored (JSON) records and cannot be circular: no check for cycles.
-_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
 
 
 class ExportRun:
@@ -189,7 +185,7 @@ def csv_header(categories: Sequence[str]) -> bytes:
 def encode_rows(rows: Sequence[SubjectState], fmt: Format, categories: Sequence[str] = ()) -> bytes:
     """Rows as JSON Lines or CSV records (RFC 4180 line ends; no header)."""
     if fmt == "jsonl":
-        return "".join([_ENCODE(row) + "\n" for row in rows]).encode("utf-8")
+        return b"".join([dumps(row) + b"\n" for row in rows])
     out = io.StringIO()
     write = csv.writer(out, lineterminator="\r\n").writerow
     for row in rows:

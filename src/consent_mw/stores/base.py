@@ -23,6 +23,7 @@ from typing import Any
 
 from anyio import to_thread
 
+from .._json import loads_own
 from .paging import AccessEntry, HistoryPage, ScanBatch, parse_position
 
 __all__ = [
@@ -97,7 +98,7 @@ class Record:
             return []
         records: list[Record] = []
         new, setattr_, fields = object.__new__, object.__setattr__, _RECORD_FIELDS
-        for data in json.loads(b",".join(texts).join((b"[", b"]")).decode("utf-8")):
+        for data in loads_own(b",".join(texts).join((b"[", b"]"))):
             if data.keys() == fields:
                 # Every field and nothing else (what to_json writes): the decoded dict
                 # becomes the frozen instance's __dict__ instead of going through 17

@@ -1,0 +1,50 @@
+"""The bulk JSON helper writes and reads the same JSON with or without orjson."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from consent_mw import _json
+from consent_mw.stores.base import Record
+from query_support import make_record
+
+SAMPLES = [
+    {"results": [{"id": "s-1", "found": True, "state": {"time": 1795929511.1191576}}]},
+    {"text": '동의 철회 — naïve \u2028 "quoted" \\ slash', "n": None, "ok": False},
+    [0.1, 2.5, -0.0, 12345678901234567, 3, 1795929511.0],
+    {"huge": 2**80},  # beyond 64 bits: orjson refuses, the standard library writes it
+]
+
+
+@pytest.fixture(params=["orjson", "stdlib"])
+def flavour(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    if request.param == "stdlib":
+        monkeypatch.setattr(_json, "orjson", None)
+    elif _json.orjson is None:
+        pytest.fail("orjson is a dev dependency: the fast path must be tested")
+    return str(request.param)
+
+
+@pytest.mark.parametrize("value", SAMPLES)
+def test_dumps_writes_what_the_standard_library_writes(value: object, flavour: str) -> None:
+    expected = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    assert _json.dumps(value) == expected
+
+
+def test_exponent_floats_are_the_same_number(flavour: str) -> None:
+    value = [1e-7, 1e21, 5e-324]
+    assert json.loads(_json.dumps(value)) == value
+
+
+def test_records_decode_the_same(flavour: str) -> None:
+    records = [make_record(f"s{i}", advertising=i % 2 == 0, extra={"by": "한"}) for i in range(5)]
+    assert Record.many_from_json([r.to_json().encode() for r in records]) == records
+
+
+def test_loads_own_reads_nan_and_refuses_garbage(flavour: str) -> None:
+    value = _json.loads_own(b'{"a": NaN}')["a"]
+    assert value != value
+    with pytest.raises(ValueError):
+        _json.loads_own(b'{"a": ')
