@@ -190,3 +190,37 @@ def test_the_ad_team_answers_its_four_questions_from_the_demo_ledger(tmp_path, c
     # the same from the CLI, against the same ledger
     assert main(["stats", "--store", f"sqlite:///{path}", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["policy_versions"][0]["subjects"] == 2
+
+
+def test_the_query_api_is_found_under_a_root_path():
+    import asyncio
+
+    from consent_mw.demo import with_query_api
+
+    site = create_app(store=MemoryStore(), secret_key="demo-test-secret-0123")
+    app = with_query_api(site, [f"ads:read:sha256:{'0' * 64}"])
+    sent: list[dict] = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    # uvicorn --root-path /app (or a Mount("/app", ...)): path carries the root path
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/app/query-api/stats",
+        "root_path": "/app",
+        "query_string": b"",
+        "headers": [(b"host", b"example.test")],
+        "scheme": "http",
+        "server": ("example.test", 80),
+        "client": ("203.0.113.9", 5000),
+    }
+    asyncio.run(app(scope, receive, send))
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    assert start["status"] == 401  # the query API's answer (no token), not the site's 404
+    assert json.loads(body)["error"] == "unauthorized"

@@ -176,7 +176,8 @@ def test_export_jsonl_to_stdout_and_csv_to_a_file(
     assert run(capsys, "export", "--granted", "perhaps", "--category", "advertising")[0] == 2
     assert run(capsys, "export", "--regime", "mars")[0] == 2
     assert run(capsys, "export", "--cursor", "nonsense")[0] == 2
-    assert run(capsys, "export", "-o", str(tmp_path / "no" / "such" / "dir.jsonl"))[0] == 2
+    # an output that cannot be opened is exit 4, like one that fails while written
+    assert run(capsys, "export", "-o", str(tmp_path / "no" / "such" / "dir.jsonl"))[0] == 4
 
 
 def test_export_pages_by_cursor(store_url: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -3,6 +3,7 @@ JSON, tokens and scopes, the access log; over memory, SQLite, Redis and Redis Cl
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
@@ -213,6 +214,8 @@ def test_admin_routes_refuse_a_read_token(api: TestClient, method: str, path: st
         ("/subjects/s000", {"by": "device"}, "bad_parameter"),
         ("/subjects/s000", {"limit": "3"}, "unknown_parameter"),
         ("/subjects/s000/history", {"limit": "x"}, "bad_parameter"),
+        ("/subjects/s000/history", {"limit": "²"}, "bad_parameter"),  # isdigit() is True
+        ("/export", {"limit": "²"}, "bad_parameter"),
         ("/subjects/s000/history", {"limit": "1001"}, "bad_parameter"),
         ("/subjects/s000/history", {"cursor": "Zm9v"}, "bad_cursor"),
         ("/stats", {"policy_version": " "}, "bad_filter"),
@@ -361,3 +364,48 @@ def test_the_access_log_names_the_token_never_shows_it(ledger: Ledger) -> None:
     assert {e["token_id"] for e in entries} == {line.split(":")[3][:12] for line in TOKEN_LINES}
     text = json.dumps(entries) + json.dumps([e.to_dict() for e in store.access_log(100)])
     assert READ_TOKEN not in text and ADMIN_TOKEN not in text
+
+
+def _forge(cursor: str, position: Any) -> str:
+    """``cursor`` with its position replaced (what a client can always do)."""
+    kind, fingerprint, _ = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    text = json.dumps([kind, fingerprint, position], ensure_ascii=False)
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "position",
+    ["²", "99999999999999999999", "²:0", "0:" + "9" * 30, "5000:0", "-1", 7, ["x"]],
+)
+def test_forged_cursor_positions_are_never_a_500(api: TestClient, position: Any) -> None:
+    history = api.get("/subjects/s000/history", params={"limit": "1"}, headers=READ).json()
+    forged = _forge(history["next_cursor"], position)
+    response = api.get("/subjects/s000/history", params={"cursor": forged}, headers=READ)
+    assert_error(response, 400, "bad_cursor")
+    # An export position is the last subject id on memory and SQLite (any text resumes
+    # after it: a 200) and a SCAN position on Redis: a 400 unless it is one.
+    real = api.get("/export", params={"limit": "2"}, headers=READ).headers["x-next-cursor"]
+    response = api.get("/export", params={"cursor": _forge(real, position)}, headers=READ)
+    if response.status_code != 200:
+        assert_error(response, 400, "bad_cursor")
+
+
+def test_nesting_and_lone_surrogates_are_400(api: TestClient) -> None:
+    as_json = {**READ, "content-type": "application/json"}
+    deep = api.post("/lookup", content=b"[" * 100_000, headers=as_json)
+    assert_error(deep, 400, "bad_json")
+    cursor = base64.urlsafe_b64encode(b"[" * 1500).decode().rstrip("=")
+    assert_error(api.get("/export", params={"cursor": cursor}, headers=READ), 400, "bad_cursor")
+    lone = api.post("/lookup", content=b'{"ids": ["ok", "\\ud800"]}', headers=as_json)
+    assert_error(lone, 400, "bad_id")
+
+
+def test_csv_cells_never_start_a_formula(ledger: Ledger) -> None:
+    store = ledger()
+    store.append(make_record("-plain_Token1", at=NOW, user_id='=HYPERLINK("http://x")'))
+    store.append(make_record("s-ok", at=NOW + 1, user_id="@SUM(1+1)"))
+    client = TestClient(create_app(store, policy=gdpr_policy(), tokens=TOKEN_LINES))
+    text = client.get("/export", params={"format": "csv"}, headers=READ).text
+    rows = {row["subject_id"]: row for row in csv.DictReader(io.StringIO(text))}
+    assert rows["-plain_Token1"]["user_id"] == '\'=HYPERLINK("http://x")'
+    assert rows["s-ok"]["user_id"] == "'@SUM(1+1)"

@@ -8,6 +8,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from redis.connection import Connection
@@ -281,3 +282,18 @@ def test_append_many_is_as_exact_as_append(kind: str, request: pytest.FixtureReq
         assert len(store.history("m0", limit=10)) == 3
     finally:
         store.close()
+
+
+def test_the_sqlite_access_log_is_capped(tmp_path: Path) -> None:
+    from consent_mw import ConfigError, SQLiteStore
+
+    store = SQLiteStore(tmp_path / "ledger.sqlite3", access_log_max=1000)
+    for n in range(2500):
+        store.log_access(
+            AccessEntry(time=NOW + n, actor="ads", action="stats", via="python", params={"n": n})
+        )
+    kept = store.access_log(limit=5000)
+    assert 1000 <= len(kept) <= 2000
+    assert kept[0].params == {"n": 2499}  # newest first, the newest kept
+    with pytest.raises(ConfigError):
+        SQLiteStore(tmp_path / "other.sqlite3", access_log_max=10)

@@ -33,6 +33,7 @@ from conftest import (
     ASGIHarness,
     ClientFactory,
     WSGIHarness,
+    build_asgi,
     custom_policy_dict,
     http_scope,
     run_asgi,
@@ -615,3 +616,14 @@ def test_no_personal_data_in_log_records(kind: str, caplog: pytest.LogCaptureFix
         "someone@example.org",
     ):
         assert personal not in text, personal
+
+
+@pytest.mark.parametrize("declared", ["²", "١٢", "1e3", "-5"])
+def test_a_content_length_that_is_not_ascii_digits_is_never_a_500(declared: str) -> None:
+    # "²".isdigit() is True but int("²") fails: the length is ignored, the body is read.
+    app = build_asgi(policy=Policy.preset("gdpr"), secret_key=SECRET, store=MemoryStore())
+    scope = http_scope("/_consent", method="POST", headers=[("content-type", "application/json")])
+    scope["headers"].append((b"content-length", declared.encode("utf-8")))
+    call = run_asgi(app, scope, [{"type": "http.request", "body": b'{"action": "reject_all"}'}])
+    (start,) = call.of_type("http.response.start")
+    assert start["status"] < 500

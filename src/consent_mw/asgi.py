@@ -254,7 +254,7 @@ class ConsentMiddleware:
     async def _read_body(self, visit: Visit, receive: Receive) -> bytes | None:
         limit = self.config.max_body_size
         declared = visit.facts.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
+        if declared.isascii() and declared.isdigit() and int(declared) > limit:
             return None
         chunks: list[bytes] = []
         size = 0

@@ -269,7 +269,7 @@ class WSGIConsentMiddleware:
         limit = self.config.max_body_size
         stream = environ.get("wsgi.input")
         declared = environ.get("CONTENT_LENGTH") or ""
-        if declared.isdigit():
+        if declared.isascii() and declared.isdigit():
             length = int(declared)
             if length > limit:
                 return None

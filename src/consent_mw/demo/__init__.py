@@ -244,10 +244,14 @@ class _Beside:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
+            # ``path`` starts with ``root_path`` (ASGI; uvicorn --root-path, a Mount):
+            # match what follows it.
+            root: str = scope.get("root_path", "")
             path: str = scope["path"]
+            if root and path.startswith(root):
+                path = path[len(root) :]
             if path == self.path or path.startswith(self.path + "/"):
-                root = scope.get("root_path", "") + self.path
-                await self.query({**scope, "root_path": root}, receive, send)
+                await self.query({**scope, "root_path": root + self.path}, receive, send)
                 return
         await self.site(scope, receive, send)
 

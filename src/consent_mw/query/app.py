@@ -98,7 +98,7 @@ def _params(request: Request, allowed: Iterable[str]) -> dict[str, str]:
 def _int(name: str, value: str | None, default: int | None) -> int | None:
     if value is None:
         return default
-    if not value.isdigit() or len(value) > 9:
+    if not (value.isascii() and value.isdigit()) or len(value) > 9:
         raise BadQuery(f"{name} must be a whole number, not {value!r}.", code="bad_parameter")
     return int(value)
 
@@ -263,7 +263,12 @@ class QueryApi:
                 415, "unsupported_media_type", "Send the body as Content-Type: application/json."
             )
         declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body:
+        if (
+            declared is not None
+            and declared.isascii()
+            and declared.isdigit()
+            and int(declared) > self.max_body
+        ):
             raise ApiError(413, "body_too_large", f"The body is larger than {self.max_body} bytes.")
         body = bytearray()
         async for chunk in request.stream():
@@ -274,7 +279,7 @@ class QueryApi:
                 )
         try:
             return json.loads(body)
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: [[[[…
             raise BadQuery("The body is not valid JSON.", code="bad_json") from None
 
 

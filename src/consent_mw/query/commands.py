@@ -209,10 +209,8 @@ def _export(args: argparse.Namespace) -> int:
     filters = _filters(args)
     with _service(args) as service:
         run = service.export(filters, cursor=args.cursor, limit=args.limit)
-        try:
-            out = sys.stdout.buffer if args.output in (None, "-") else open(args.output, "wb")  # noqa: SIM115
-        except OSError as exc:
-            raise UsageError(f"Cannot write {args.output!r}: {exc.strerror}.") from exc
+        # An output that cannot be opened is an OSError: exit 4, like one that fails later.
+        out = sys.stdout.buffer if args.output in (None, "-") else open(args.output, "wb")  # noqa: SIM115
         to_terminal = args.output in (None, "-") and sys.stdout.isatty()
         show = not args.no_progress and sys.stderr.isatty() and not to_terminal
         progress = Progress(sys.stderr, run) if show else None

@@ -35,7 +35,7 @@ def decode_cursor(cursor: str, kind: str, fingerprint: str) -> Any:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         found_kind, found_print, position = json.loads(raw.decode("utf-8"))
-    except (binascii.Error, UnicodeDecodeError, ValueError, TypeError):
+    except (binascii.Error, UnicodeDecodeError, ValueError, TypeError, RecursionError):
         raise BadQuery(
             "cursor is not a cursor of this API; use the next_cursor of the previous page.",
             code="bad_cursor",

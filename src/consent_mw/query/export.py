@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -163,6 +164,10 @@ class ExportRun:
             yield from rows
 
 
+_FORMULA_START = ("=", "+", "@", "\t", "\r", "-")
+_PLAIN_TOKEN = re.compile(r"-[A-Za-z0-9_-]*")
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
@@ -170,7 +175,17 @@ def _cell(value: Any) -> str:
         return "true"
     if value is False:
         return "false"
-    return str(value)
+    text = str(value)
+    # A spreadsheet would run "=HYPERLINK(…)" from a user id: quote it (OWASP's CSV
+    # injection advice). A consent id such as "-x1_Q" has no operator or call in it and
+    # stays as it is, so it still joins with the ledger.
+    if (
+        isinstance(value, str)
+        and text.startswith(_FORMULA_START)
+        and not _PLAIN_TOKEN.fullmatch(text)
+    ):
+        return "'" + text
+    return text
 
 
 def csv_header(categories: Sequence[str]) -> bytes:

@@ -103,6 +103,11 @@ def check_id(value: object, what: str = "id") -> str:
         raise BadQuery(f"{what} must be a non-empty string, not {value!r}.", code="bad_id")
     if len(value) > MAX_ID_LENGTH:
         raise BadQuery(f"{what} is longer than {MAX_ID_LENGTH} characters.", code="bad_id")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate ("\ud800" in JSON): no stored id has one
+            raise BadQuery(f"{what} is not valid Unicode text.", code="bad_id") from None
     return value
 
 

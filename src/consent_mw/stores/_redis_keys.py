@@ -26,7 +26,10 @@ On a single server (no slot rule) the same script also moves the same counters i
 ``#`` and is only maintained while it exists: when it is missing (a ledger written
 before it existed, or someone deleted it) ``counts()`` rebuilds it from the shards in
 one script, atomically, and the changes that follow keep it exact. On a cluster
-``counts()`` sums the (at most 16384) shards.
+``counts()`` sums the (at most 16384) shards. Upgrading from a version without the
+total: a writer still on that version moves only the shards, so delete
+``{p}:n:total`` once the last such writer has stopped (the next ``counts()`` rebuilds
+it), or stop them all before the upgrade.
 
 Ids are escaped (``%`` ``{`` ``}``) so a brace in an id can never move the hash tag, and
 no two ids share a key.

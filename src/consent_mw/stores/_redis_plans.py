@@ -26,7 +26,7 @@ from .base import (
     latest,
     require_id,
 )
-from .paging import AccessEntry, CursorError, HistoryPage, ScanBatch
+from .paging import AccessEntry, CursorError, HistoryPage, ScanBatch, parse_position
 
 __all__ = ["Batch", "Cmd", "Eval", "MGet", "Plan", "Plans", "Request", "Scan"]
 
@@ -107,7 +107,10 @@ def _scan_cursor(cursor: str | None) -> tuple[int, int]:
     if cursor is None:
         return 0, 0
     node, sep, scan = cursor.partition(":")
-    if not sep or not node.isdigit() or not scan.isdigit() or len(cursor) > 40:
+    digits = node.isascii() and node.isdigit() and scan.isascii() and scan.isdigit()
+    if not sep or not digits or len(cursor) > 40:
+        raise CursorError(f"not a cursor of a Redis walk: {cursor!r}")
+    if int(node) > 1024 or int(scan) >= 2**64:  # Redis SCAN cursors are unsigned 64-bit
         raise CursorError(f"not a cursor of a Redis walk: {cursor!r}")
     return int(node), int(scan)
 
@@ -199,8 +202,8 @@ class Plans:
 
     def history_page(self, subject_id: str, limit: int, before: str | None) -> Plan[HistoryPage]:
         key = self.keys.hist(require_id(subject_id))
-        if before is not None and (not before.isdigit() or len(before) > 20):
-            raise CursorError(f"not a history position of this store: {before!r}")
+        if before is not None:
+            parse_position(before)  # a CursorError unless a position this store hands out
         if limit <= 0:
             return HistoryPage([], [], more=False)
         reply = yield Eval(HISTORY_PAGE, (key,), (before or "", limit + 1))

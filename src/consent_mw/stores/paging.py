@@ -28,12 +28,19 @@ class CursorError(ValueError):
     """A position or cursor that this store did not make (or cannot read any more)."""
 
 
+#: The largest position a store hands out (SQLite's integers are signed 64-bit).
+MAX_POSITION = 2**63 - 1
+
+
 def parse_position(value: str) -> int:
     """A position that is a non-negative decimal number (what memory, SQLite and Redis
     history pages hand out)."""
-    if not value.isdigit() or len(value) > 20:
+    if not (value.isascii() and value.isdigit()) or len(value) > 20:
         raise CursorError(f"not a history position of this store: {value!r}")
-    return int(value)
+    position = int(value)
+    if position > MAX_POSITION:
+        raise CursorError(f"not a history position of this store: {value!r}")
+    return position
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,7 +64,7 @@ from ..exceptions import ConfigError, StoreError, StoreUnavailable
 from ._redis_keys import Keys
 from ._redis_plans import Batch, Cmd, Eval, MGet, Plan, Plans, Request, Scan
 from .base import BaseStore, Event, Record
-from .paging import AccessEntry, HistoryPage, ScanBatch
+from .paging import AccessEntry, CursorError, HistoryPage, ScanBatch
 
 __all__ = ["RedisStore"]
 
@@ -110,7 +110,7 @@ def _cluster_nodes(netloc: str) -> tuple[str | None, str | None, list[tuple[str,
         if not sep or "]" in port:  # no port, or an IPv6 literal without one
             host, port = item, "6379"
         host = host.strip("[]")
-        if not host or not port.isdigit():
+        if not host or not (port.isascii() and port.isdigit()):
             raise ConfigError(f"Bad node {item!r} in a redis+cluster:// URL; use host:port.")
         nodes.append((host, int(port)))
     if not nodes:
@@ -356,7 +356,7 @@ class RedisStore(BaseStore):
                 return 1, int(following), keys
             nodes = sorted(client.get_primaries(), key=lambda node: node.name)
             if request.node >= len(nodes):
-                raise StoreError("The cluster has fewer primaries than when the walk began.")
+                raise CursorError("The cluster has fewer primaries than this cursor names.")
             reply = client.execute_command(*args, target_nodes=nodes[request.node])
             return len(nodes), *self._scan_reply(reply)
         return self._batch(client, request)
@@ -417,7 +417,7 @@ class RedisStore(BaseStore):
                 return 1, int(following), keys
             nodes = sorted(client.get_primaries(), key=lambda node: node.name)
             if request.node >= len(nodes):
-                raise StoreError("The cluster has fewer primaries than when the walk began.")
+                raise CursorError("The cluster has fewer primaries than this cursor names.")
             reply = await client.execute_command(*args, target_nodes=nodes[request.node])
             return len(nodes), *self._scan_reply(reply)
         return await self._abatch(client, request)

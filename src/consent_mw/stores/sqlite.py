@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ..exceptions import StoreError, StoreUnavailable
+from ..exceptions import ConfigError, StoreError, StoreUnavailable
 from .base import (
     STATUTORY_HOLD_KINDS,
     BaseStore,
@@ -99,10 +99,17 @@ class SQLiteStore(BaseStore):
     """The default ledger: ``SQLiteStore("consent-ledger.sqlite3")``."""
 
     def __init__(
-        self, path: str | os.PathLike[str] = "consent-ledger.sqlite3", *, timeout: float = 5.0
+        self,
+        path: str | os.PathLike[str] = "consent-ledger.sqlite3",
+        *,
+        timeout: float = 5.0,
+        access_log_max: int = 1_000_000,
     ) -> None:
+        if not isinstance(access_log_max, int) or access_log_max < 1000:
+            raise ConfigError(f"access_log_max must be an int >= 1000, not {access_log_max!r}.")
         self.path = os.fspath(path)
         self.timeout = timeout
+        self.access_log_max = access_log_max
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -375,12 +382,19 @@ class SQLiteStore(BaseStore):
         return ScanBatch(records, rows[-1][0] if len(rows) == count else None, start=cursor)
 
     def log_access(self, entry: AccessEntry) -> None:
-        self._transaction(
-            lambda db: db.execute(
+        # Capped like the other stores' (the log names the ids asked about: personal data
+        # is not kept without end): the oldest entries go, checked every 1,000 writes.
+        cap = self.access_log_max
+
+        def write(db: sqlite3.Connection) -> None:
+            seq = db.execute(
                 "INSERT INTO access_log (time, actor, body) VALUES (?, ?, ?)",
                 (entry.time, entry.actor, entry.to_json()),
-            )
-        )
+            ).lastrowid
+            if seq is not None and seq % 1000 == 0:
+                db.execute("DELETE FROM access_log WHERE seq <= ?", (seq - cap,))
+
+        self._transaction(write)
 
     def access_log(self, limit: int = 100) -> list[AccessEntry]:
         if limit <= 0:
