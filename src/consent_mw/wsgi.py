@@ -58,18 +58,21 @@ def _facts(environ: Environ, trust_forwarded: bool) -> RequestFacts:
             path = path.encode("latin-1").decode("utf-8")
         except (UnicodeEncodeError, UnicodeDecodeError):
             pass
+    gpc = environ.get("HTTP_SEC_GPC")
+    # Positional: this runs on every request.
     facts = RequestFacts(
-        method=environ.get("REQUEST_METHOD", "GET"),
-        path=path or "/",
-        query_string=environ.get("QUERY_STRING", ""),
-        scheme=environ.get("wsgi.url_scheme", "http"),
-        host=host,
-        client_ip=environ.get("REMOTE_ADDR"),
-        cookie_header=environ.get("HTTP_COOKIE", ""),
-        gpc=is_gpc(environ.get("HTTP_SEC_GPC", "")),
-        load_headers=_load_headers,
-        raw=environ,
-        user_agent=environ.get("HTTP_USER_AGENT"),
+        environ.get("REQUEST_METHOD", "GET"),
+        path or "/",
+        environ.get("QUERY_STRING", ""),
+        environ.get("wsgi.url_scheme", "http"),
+        host,
+        environ.get("REMOTE_ADDR"),
+        environ.get("HTTP_COOKIE", ""),
+        False if gpc is None else is_gpc(gpc),
+        None,
+        _load_headers,
+        environ,
+        environ.get("HTTP_USER_AGENT"),
     )
     if trust_forwarded:
         facts.trust_forwarded()
@@ -86,6 +89,20 @@ def _to_str(headers: list[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
 
 class _Response:
     """One response through the middleware: headers filtered, HTML rewritten as it streams."""
+
+    __slots__ = (
+        "_chunks",
+        "body",
+        "endpoints",
+        "engine",
+        "environ",
+        "held",
+        "middleware",
+        "start_response",
+        "started",
+        "visit",
+        "write",
+    )
 
     def __init__(
         self,
@@ -125,7 +142,9 @@ class _Response:
             )
         if planned is not raw:
             headers = _to_str(planned)
-        if exc_info is None:
+        if exc_info is None and (
+            middleware.config.record_requests or self.visit.decision.login_user is not None
+        ):
             # Recorded when the status is known: the recorder only queues it.
             middleware.recorder_hit(engine, self.visit, int(status.split(" ", 1)[0]))
         if self.body is not None and self.body.hold:
