@@ -2,12 +2,12 @@
 
 Runs, one after the other (never two at once: they would share the two cores), every
 benchmark in ``benchmarks/`` and the fuzz suite at a larger scale, keeps what each
-printed in ``benchmarks/results/<name>.md`` (the end-to-end and fault suites write their
-own tables there too) and writes ``benchmarks/results/summary.md``: one row per run with
+printed in ``benchmarks/results/<name>.md`` (the query, end-to-end and fault suites
+write their own tables there) and writes ``benchmarks/results/summary.md``: one row per run with
 its command, exit status (0: every target met) and duration.
 
-``--only NAME`` (repeatable) runs a subset; ``--fuzz-scale N`` multiplies the fuzz
-suite's example counts (default 20). Exit status: 0 when every run met its targets, 1
+``--only NAME`` (repeatable) runs a subset (its files are rewritten, the summary is
+not); ``--fuzz-scale N`` multiplies the fuzz suite's example counts (default 20). Exit status: 0 when every run met its targets, 1
 otherwise (the table says which; a missed target is reported, never hidden).
 """
 
@@ -46,7 +46,7 @@ RUNS: dict[str, tuple[list[str], str]] = {
         "hypothesis over codec, headers, policy, endpoints, rewriter",
     ),
 }
-#: runs that write their own markdown into results/ (their stdout goes to a .log)
+#: runs that write their own markdown into results/ (their stdout is only printed)
 WRITES_OWN = {"e2e", "faults", "query"}
 
 
@@ -91,8 +91,10 @@ def main() -> int:
         if name == "fuzz":
             passing, failing = fuzz_cases(done.stdout)
             note = f"{passing:,} generated cases, {failing} failing (scale {args.fuzz_scale})"
-        target = RESULTS / (f"{name}.log" if name in WRITES_OWN else f"{name}.md")
-        target.write_text(
+        if name in WRITES_OWN:  # its own table is in results/ already
+            rows.append((name, shown, done.returncode, seconds, note))
+            continue
+        (RESULTS / f"{name}.md").write_text(
             f"# {name}: {what}\n\n`{shown}` ({started_at}, {seconds:.0f} s, exit "
             f"{done.returncode})\n\n{machine()}\n\n```\n{output.strip()}\n```\n"
             + (f"\n{note}\n" if note else ""),
@@ -113,7 +115,8 @@ def main() -> int:
     for name, shown, code, seconds, note in rows:
         mark = "0" if code == 0 else f"**{code}**"
         lines.append(f"| {name} | `{shown}` | {mark} | {seconds:.0f} | {note} |")
-    (RESULTS / "summary.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    if not args.only:  # a partial run leaves the summary of the last full run alone
+        (RESULTS / "summary.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
     return 0 if all(code == 0 for _, _, code, _, _ in rows) else 1
 
