@@ -7,8 +7,9 @@ write their own tables there) and writes ``benchmarks/results/summary.md``: one 
 its command, exit status (0: every target met) and duration.
 
 ``--only NAME`` (repeatable) runs a subset (its files are rewritten, the summary is
-not); ``--fuzz-scale N`` multiplies the fuzz suite's example counts (default 20). Exit status: 0 when every run met its targets, 1
-otherwise (the table says which; a missed target is reported, never hidden).
+not); ``--fuzz-scale N`` multiplies the fuzz suite's example counts (default 20). Exit
+status: 0 when every run met its targets, 1 otherwise (the table says which; a missed
+target is reported, never hidden).
 """
 
 from __future__ import annotations

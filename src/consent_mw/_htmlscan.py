@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from html import unescape
 from typing import Final, NamedTuple
 from urllib.parse import unquote
@@ -51,25 +52,26 @@ TAG_REST = re.compile(fill(_TAG_REST, attribute=fill(_ATTRIBUTE, name=_NAME, ws=
 # it would in one piece (a longer tag is looked at like any candidate).
 _NO_HOST = rb"(?![\x00-\x20]*+/[\t\n\r]*+/)"
 _PLAIN_SIMPLE = (
-    rb"(?:[\t\n\f\r ]{1,%(ws)d}+(?!data-consent-)[a-z][a-z-]{0,%(name)d}+"
+    rb"(?:[\t\n\f\r ]{1,%(ws)d}+(?!%(mark)s)%(letter)s%(letters)s{0,%(name)d}+"
     rb"=\"%(no)s[^\"\\&:]{0,%(value)d}+\"){0,%(count)d}+[\t\n\f\r /]{0,%(ws)d}+>"
 )
 _PLAIN_FULL = (
     rb"[\t\n\f\r /]{0,%(ws)d}+(?:"
-    rb"(?!data-consent-)[^\t\n\f\r />][^\t\n\f\r /=>]{0,%(name)d}+(?![^\t\n\f\r /=>])"
+    rb"(?!%(mark)s)[^\t\n\f\r />][^\t\n\f\r /=>]{0,%(name)d}+(?![^\t\n\f\r /=>])"
     rb"(?:[\t\n\f\r ]{0,%(ws)d}+=[\t\n\f\r ]{0,%(ws)d}+(?:"
     rb"\"%(no)s[^\"\\&:]{0,%(value)d}+\"|'%(no)s[^'\\&:]{0,%(value)d}+'"
-    rb"|%(no)s[^\t\n\f\r >\"'][^\t\n\f\r >\\&:]{0,%(value)d}+(?=[\t\n\f\r >])|(?=>))"
+    rb"|%(no)s[^\t\n\f\r >\"'\\&:][^\t\n\f\r >\\&:]{0,%(value)d}+(?=[\t\n\f\r >])|(?=>))"
     rb"|(?![\t\n\f\r ]*+=))"
     rb"[\t\n\f\r /]{0,%(ws)d}+){0,%(count)d}+>"
 )
 
 
 @functools.cache
-def plain_tag_rest(max_hold: int) -> bytes:
+def plain_tag_rest(max_hold: int, anycase: bool = False) -> bytes:
     """The rest of an <img>/<link>/… tag (after its name) that cannot name a host,
     matching only tags no longer than ``max_hold``: the simple form first (the
-    common case, cheaper), then the full grammar."""
+    common case, cheaper), then the full grammar. On lowercased bytes, or with
+    ``anycase`` on bytes in any case (the same tags)."""
     budget = max_hold // 2
     count = max(1, min(64, budget // 64))
     per = budget // count  # one attribute: separators, name, "=", quotes, value
@@ -81,12 +83,17 @@ def plain_tag_rest(max_hold: int) -> bytes:
         b"value": max(0, per - 3 * ws - name - 4),
         b"count": count,
         b"no": _NO_HOST,
+        b"mark": b"(?i:data-consent-)" if anycase else b"data-consent-",
+        b"letter": b"[a-zA-Z]" if anycase else b"[a-z]",
+        b"letters": b"[a-zA-Z-]" if anycase else b"[a-z-]",
     }
     return _PLAIN_SIMPLE % bounds + b"|" + _PLAIN_FULL % bounds
 
 
 WS_RUN = re.compile(_WS + rb"*+")
 TAG_NAME = re.compile(rb"[^\t\n\f\r />]*+")
+#: TAG_NAME then TAG_REST, in one match
+_NAMED_TAG_REST = re.compile(TAG_NAME.pattern + rb"(?:" + TAG_REST.pattern + rb")")
 
 
 def run_end(run: re.Pattern[bytes], data: bytes, pos: int, end: int | None = None) -> int:
@@ -211,12 +218,15 @@ def walk_tag(low: bytes, pos: int, end: int, state: int) -> tuple[int, int]:
 # the escaped state, "<script" inside it the double-escaped state where
 # "</script" only steps back out; "-->" always returns to plain script data.
 # Inside <noscript>, its end tag ends the script too (see consent_mw.rewrite).
+# Each "<" stands outside the named groups (only whole-match offsets are used), so
+# that every alternative starts with a literal: the search then skips ahead to the
+# next "<" instead of trying the whole pattern at every byte of a script body.
 SCRIPT_DATA, SCRIPT_ESCAPED, SCRIPT_DOUBLE = range(3)
-_NOSCRIPT_END = fill(rb"(?P<ns></noscript(?=%(t)s))", t=_T)
+_NOSCRIPT_END = fill(rb"<(?P<ns>/noscript(?=%(t)s))", t=_T)
 _SCRIPT_EVENTS = (
-    rb"(?P<end></script(?=%(t)s))|(?P<esc><!--)",
-    rb"(?P<end></script(?=%(t)s))|(?P<dbl><script%(t)s)|(?P<out>-->)",
-    rb"(?P<un></script%(t)s)|(?P<out>-->)",
+    rb"<(?P<end>/script(?=%(t)s))|<(?P<esc>!--)",
+    rb"<(?P<end>/script(?=%(t)s))|<(?P<dbl>script%(t)s)|(?P<out>-->)",
+    rb"<(?P<un>/script%(t)s)|(?P<out>-->)",
 )
 #: by [inside noscript][script data state]: what changes the state, or ends the script
 SCRIPT_PATTERNS = tuple(
@@ -317,21 +327,41 @@ def srcset_urls(raw: bytes) -> list[bytes]:
 # A one-byte gate first: most "<" in a page start a div, a, span or an end tag and
 # are dropped after a single comparison. An <img>/<link>/… whose attributes could
 # not name another host is skipped here too (plain_tag_rest), without Python.
-_CANDIDATE_BODY = (
-    rb"(?P<t>s(?:cript|tyle)|iframe|t(?:extarea|itle)|xmp|no(?:embed|frames|script)|plaintext)"
-    rb"%(end)s|(?P<u>i(?:mg|mage)|link|source|embed)%(end)s(?!%(plain)s)|[!?]"
-)
+_CANDIDATE_BODY = rb"(?P<t>%(t)s)%(end)s|(?P<u>%(u)s)%(end)s(?!%(plain)s)|[!?]"
+_T_NAMES = rb"s(?:cript|tyle)|iframe|t(?:extarea|itle)|xmp|no(?:embed|frames|script)|plaintext"
+_U_NAMES = rb"i(?:mg|mage)|link|source|embed"
 
 
 @functools.cache
-def candidates(max_hold: int) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
+def candidates(max_hold: int, anycase: bool = False) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
     """Where something the rewriter acts on may start; the second one also finds
-    ``</noscript>`` (for inside a <noscript>)."""
-    body = fill(_CANDIDATE_BODY, end=TAG_NAME_END, plain=plain_tag_rest(max_hold))
+    ``</noscript>`` (for inside a <noscript>).
+
+    They search the lowercased bytes or, with ``anycase``, the bytes as they are
+    (finding the same matches, whose groups are then not lowercased): a window
+    without a candidate then needs no lowercased copy. Only the names and the
+    ``data-consent-`` prefix become case-insensitive there; the runs over
+    attribute values have no letters and stay as they are.
+    """
+    ci: Callable[[bytes], bytes] = (lambda p: b"(?i:" + p + b")") if anycase else (lambda p: p)
+    body = fill(
+        _CANDIDATE_BODY,
+        t=ci(_T_NAMES),
+        u=ci(_U_NAMES),
+        end=TAG_NAME_END,
+        plain=plain_tag_rest(max_hold, anycase),
+    )
+    first = b"[sitxnpleSITXNPLE!?" if anycase else b"[sitxnple!?"
     return (
-        re.compile(rb"<(?=[sitxnple!?])(?:" + body + rb")"),
+        re.compile(rb"<(?=" + first + rb"])(?:" + body + rb")"),
         re.compile(
-            fill(rb"<(?=[sitxnple!?/])(?:%(b)s|/(?P<e>noscript)%(end)s)", b=body, end=TAG_NAME_END)
+            fill(
+                rb"<(?=%(first)s/])(?:%(b)s|/(?P<e>%(ns)s)%(end)s)",
+                first=first,
+                b=body,
+                ns=ci(b"noscript"),
+                end=TAG_NAME_END,
+            )
         ),
     )
 
@@ -381,7 +411,7 @@ def last_tag_start(low: bytes, pos: int, before: int, n: int) -> int:
 
     ``</`` followed by neither a letter nor ``>`` counts: a bogus comment up to
     the next ``>`` (end tag open state), which the candidate patterns leave to
-    this walk.
+    this walk. ``low`` may also be the document's bytes before lowercasing.
     """
     q = before
     for _ in range(32):
@@ -389,7 +419,8 @@ def last_tag_start(low: bytes, pos: int, before: int, n: int) -> int:
         if q < 0:
             return -1
         c = low[q + 1] if q + 1 < n else 0
-        if 0x61 <= c <= 0x7A or (c == 0x2F and q + 2 < n and low[q + 2] != 0x3E):
+        # c | 0x20: a letter in either case
+        if 0x61 <= c | 0x20 <= 0x7A or (c == 0x2F and q + 2 < n and low[q + 2] != 0x3E):
             return q
     return -1
 
@@ -441,13 +472,14 @@ def neutralise(
 
 
 def tag_end(low: bytes, q: int) -> int:
-    """Where the tag or bogus comment at ``q`` ends, or -1 if not in ``low``."""
+    """Where the tag or bogus comment at ``q`` ends, or -1 if not in ``low`` (which
+    may also be the document's bytes before lowercasing: nothing here has a case)."""
     if low[q + 1] == 0x2F:
-        if not 0x61 <= low[q + 2] <= 0x7A:
+        if not 0x61 <= low[q + 2] | 0x20 <= 0x7A:
             end = low.find(b">", q + 2)
             return end + 1 if end >= 0 else -1
         name_at = q + 2
     else:
         name_at = q + 1
-    rest = TAG_REST.match(low, run_end(TAG_NAME, low, name_at))
+    rest = _NAMED_TAG_REST.match(low, name_at)
     return -1 if rest is None else rest.end()

@@ -202,6 +202,7 @@ class HTMLRewriter:
         self._doc_start = True
         self._max_hold = max_hold
         self._candidates = scan.candidates(max_hold)
+        self._anycase = scan.candidates(max_hold, anycase=True)
         self._carry = b""
         self._mode = _DATA
         self._until: re.Pattern[bytes] | None = None
@@ -235,12 +236,31 @@ class HTMLRewriter:
     # -- the scanning loop -------------------------------------------------
 
     def _run(self, buf: bytes, final: bool) -> bytes:
-        low = buf.lower()
+        # The lowercased copy is made only once something needs it: most windows of a
+        # page hold no candidate, and the candidate patterns match in any case.
+        low = b""
         n = len(buf)
         out: list[bytes] = []
         pos, more = 0, False
         while not more:
             mode = self._mode
+            if not low:
+                if mode == _DATA and self._injected:
+                    m = self._anycase[self._noscript].search(buf, pos)
+                    if m is None:
+                        pos, more = self._no_candidate(buf, pos, n, final, out)
+                        continue
+                    cut = (
+                        self._cut_short(buf, m, pos, n) if m.lastgroup == "u" and not final else -1
+                    )
+                    if cut >= 0:
+                        out.append(buf[pos:cut])
+                        pos, more = cut, True
+                        continue
+                    low = buf.lower()
+                    pos, more = self._data(buf, low, pos, n, final, out, m)
+                    continue
+                low = buf.lower()
             if mode == _DATA:
                 if self._injected:
                     pos, more = self._data(buf, low, pos, n, final, out)
@@ -264,34 +284,29 @@ class HTMLRewriter:
         return b"".join(out)
 
     def _data(
-        self, buf: bytes, low: bytes, pos: int, n: int, final: bool, out: list[bytes]
+        self,
+        buf: bytes,
+        low: bytes,
+        pos: int,
+        n: int,
+        final: bool,
+        out: list[bytes],
+        m: re.Match[bytes] | None = None,
     ) -> tuple[int, bool]:
-        m = self._candidates[self._noscript].search(low, pos)
         if m is None:
-            if final:
-                out.append(buf[pos:])
-                return n, True
-            cut = self._safe_cut(low, pos, n)
-            out.append(buf[pos:cut])
-            return cut, True
-        s = m.start()
+            m = self._candidates[self._noscript].search(low, pos)
+            if m is None:
+                return self._no_candidate(low, pos, n, final, out, buf)
         kind = m.lastgroup
-        if (
-            kind == "u"
-            and not final
-            and n - s <= self._max_hold
-            and scan.TAG_REST.match(low, m.end()) is None
-        ):
-            # An <img>/<link>/… cut short by the window: the next one reads it as the
-            # whole document would (skipped whole when nothing in it can name a host).
-            cut = self._cut(low, pos, s, n)
+        if kind == "u" and not final and (cut := self._cut_short(low, m, pos, n)) >= 0:
             out.append(buf[pos:cut])
             return cut, True
+        s, name_end = m.span()
         # Only candidates are tokenized, so one may sit inside an attribute value of the
         # tag before it (<div title='<img src=…>'>): then that tag is skipped whole.
         # Just the last tag before the candidate is looked at, and a tag longer than
         # max_hold never counts, so the verdict is the same whatever the chunking.
-        q = scan.last_tag_start(low, pos, s, n)
+        q = -1 if low.find(b"<", pos, s) < 0 else scan.last_tag_start(low, pos, s, n)
         if q >= 0:
             end = scan.tag_end(low, q)
             if end < 0 and n - q <= self._max_hold:
@@ -306,12 +321,42 @@ class HTMLRewriter:
         if s > pos:
             out.append(buf[pos:s])
         if kind == "t" or kind == "u":
-            return self._start_tag(buf, low, s, m.end(), m[kind], n, final, out)
+            return self._start_tag(buf, low, s, name_end, low[s + 1 : name_end], n, final, out)
         if kind == "e":
             self._noscript = False
-            out.append(buf[s : m.end()])
-            return m.end(), False
+            out.append(buf[s:name_end])
+            return name_end, False
         return self._markup_decl(buf, low, s, n, final, out)
+
+    def _cut_short(self, low: bytes, m: re.Match[bytes], pos: int, n: int) -> int:
+        """Where to stop in a window (not the last) whose candidate ``m`` is an
+        <img>/<link>/… the window cuts short, or -1. The next window reads it as the
+        whole document would (skipped whole when nothing in it can name a host).
+        ``low`` may be the bytes before lowercasing: nothing here depends on case."""
+        s = m.start()
+        if n - s <= self._max_hold and scan.TAG_REST.match(low, m.end()) is None:
+            return self._cut(low, pos, s, n)
+        return -1
+
+    def _no_candidate(
+        self,
+        low: bytes,
+        pos: int,
+        n: int,
+        final: bool,
+        out: list[bytes],
+        buf: bytes | None = None,
+    ) -> tuple[int, bool]:
+        """Pass on a window without candidates from ``pos`` (``low`` may be the
+        window's bytes before lowercasing, then also the output's)."""
+        if buf is None:
+            buf = low
+        if final:
+            out.append(buf[pos:])
+            return n, True
+        cut = self._safe_cut(low, pos, n)
+        out.append(buf[pos:cut])
+        return cut, True
 
     def _safe_cut(self, low: bytes, pos: int, n: int) -> int:
         """How far a window without candidates can be passed on.
@@ -428,11 +473,14 @@ class HTMLRewriter:
         while (m := patterns[self._script_state].search(low, at)) is not None:
             kind = m.lastgroup
             if kind == "end" or kind == "ns":
-                self._body(buf[pos : m.start()], out)
-                if self._held is not None:
+                e = m.start()
+                if self._held is None:
+                    out.append(buf[pos:e])
+                else:  # what _body then _release would do, in one step
+                    self._held.append(buf[pos:e])
                     self._release(out)
                 self._mode = _DATA
-                return m.start(), False
+                return e, False
             if kind == "esc":
                 self._script_state, at = scan.SCRIPT_ESCAPED, m.start() + 2
             elif kind == "dbl":
