@@ -51,13 +51,11 @@ import os
 import platform
 import random
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from importlib.metadata import version as dist_version
@@ -65,7 +63,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import redis
+from _redis_server import Server, free_port, wait_for_port
 
 from consent_mw import Policy
 from consent_mw.query import QueryService, create_app, csv_header, encode_rows, hash_token
@@ -91,63 +89,6 @@ READ_TOKEN = "cmwq_benchmark-read-token-0123456789abcdef"
 TOKENS = [f"bench:read:sha256:{hash_token(READ_TOKEN)}"]
 AUTH = {"authorization": f"Bearer {READ_TOKEN}"}
 RESULTS = Path(__file__).resolve().parent / "results" / "query.md"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_for_port(port: int, alive: Callable[[], bool], what: str, seconds: float = 20.0) -> None:
-    """Until something accepts on ``port``; ``alive()`` false or the deadline: exit."""
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            socket.create_connection((HOST, port), timeout=1).close()
-            return
-        except OSError as exc:
-            if not alive() or time.monotonic() > deadline:
-                raise SystemExit(f"{what} did not start on port {port}") from exc
-            time.sleep(0.05)
-
-
-class Server:
-    """A private redis-server without persistence; ``stop()`` is idempotent and also
-    runs at exit."""
-
-    def __init__(self, directory: Path) -> None:
-        self.port = free_port()
-        self.process = subprocess.Popen(
-            [
-                "redis-server",
-                *("--bind", HOST, "--port", str(self.port), "--dir", str(directory)),
-                *("--save", "", "--appendonly", "no"),
-                *("--daemonize", "no", "--logfile", str(directory / "redis.log")),
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        atexit.register(self.stop)
-        wait_for_port(self.port, lambda: self.process.poll() is None, "redis-server")
-
-    @property
-    def url(self) -> str:
-        return f"redis://{HOST}:{self.port}/0"
-
-    def client(self) -> redis.Redis:
-        return redis.Redis(host=HOST, port=self.port, socket_timeout=60)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
 
 
 # -- the ledger ----------------------------------------------------------------------------

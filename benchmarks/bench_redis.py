@@ -1,7 +1,8 @@
 """RedisStore against its own redis-server: round trips, batch lookups, exact counters.
 
-Starts a private ``redis-server`` (from the binary on PATH) on a free loopback port
-with its files in a temporary directory, and stops it at the end, whatever happens.
+Starts a private ``redis-server`` (``_redis_server.Server``: from the binary on PATH,
+a free loopback port, files in a temporary directory) and stops it at the end, whatever
+happens.
 
 (a) A consent change costs one round trip: socket writes counted on the client
     (every command or pipeline is one write) and EVALSHA calls counted by the
@@ -22,13 +23,10 @@ when a target is missed.
 from __future__ import annotations
 
 import argparse
-import atexit
 import multiprocessing
 import random
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,72 +35,17 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import redis
+from _redis_server import Server
 from redis.connection import Connection
 
 from consent_mw.stores import Record, RedisStore
 
-HOST = "127.0.0.1"
 LOOKUP_SUBJECTS = 10_000
 LOOKUP_ROUNDS = 9
 WRITERS = 8
 CHANGES_PER_WRITER = 10_000
 SHARED_SUBJECTS = 2_000
 CATEGORIES = ("functional", "analytics", "advertising", "personalisation")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])
-
-
-class Server:
-    """A private redis-server; ``stop()`` is idempotent and also runs at exit."""
-
-    def __init__(self, directory: Path, fsync: str) -> None:
-        self.port = free_port()
-        self.process = subprocess.Popen(
-            [
-                "redis-server",
-                *("--bind", HOST, "--port", str(self.port), "--dir", str(directory)),
-                *("--save", "", "--appendonly", "yes", "--appendfsync", fsync),
-                *("--daemonize", "no", "--logfile", str(directory / "redis.log")),
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        atexit.register(self.stop)
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                with redis.Redis(host=HOST, port=self.port, socket_timeout=1) as client:
-                    client.ping()
-                    break
-            except redis.ConnectionError as exc:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    message = f"redis-server did not start; see {directory}/redis.log"
-                    raise SystemExit(message) from exc
-                time.sleep(0.02)
-
-    @property
-    def url(self) -> str:
-        return f"redis://{HOST}:{self.port}/0"
-
-    def client(self) -> redis.Redis:
-        return redis.Redis(host=HOST, port=self.port, socket_timeout=30)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
 
 
 def make_record(subject: str, rng: random.Random, version: str | None = None) -> Record:
