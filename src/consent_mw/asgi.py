@@ -210,8 +210,8 @@ class ConsentMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_consent)
-        if status and (self.config.record_requests or visit.decision.login_user is not None):
-            self.recorder_hit(engine, visit, status)
+        if status and self.runtime.records(visit):
+            self.runtime.finished(engine, visit, status)
 
     async def _carry(self, endpoints: Endpoints, visit: Visit, message: Message) -> Message:
         """At sign-in: the user's earlier choice for a browser without one (a store read)."""
@@ -220,14 +220,6 @@ class ConsentMiddleware:
         if not cookies:
             return message
         return {**message, "headers": [*message.get("headers", []), *cookies]}
-
-    def recorder_hit(self, engine: Engine, visit: Visit, status: int) -> None:
-        """Hand the finished request to the recorder (a queue append, no I/O)."""
-        decision = visit.decision
-        if self.config.record_requests and self.recorder.wants(visit.facts.path):
-            self.recorder.add(engine.hit(visit, status))
-        if decision.login_user is not None and decision.subject_id is not None:
-            self.recorder.link(decision.subject_id, decision.login_user)
 
     async def complete(self, result: Result) -> Response:
         """Run the store calls an endpoint asks for; 503 if the ledger is down."""

@@ -142,11 +142,9 @@ class _Response:
             )
         if planned is not raw:
             headers = _to_str(planned)
-        if exc_info is None and (
-            middleware.config.record_requests or self.visit.decision.login_user is not None
-        ):
+        if exc_info is None and middleware.runtime.records(self.visit):
             # Recorded when the status is known: the recorder only queues it.
-            middleware.recorder_hit(engine, self.visit, int(status.split(" ", 1)[0]))
+            middleware.runtime.finished(engine, self.visit, int(status.split(" ", 1)[0]))
         if self.body is not None and self.body.hold:
             self.held = (status, headers, exc_info)
             return self._buffer_write
@@ -259,14 +257,6 @@ class WSGIConsentMiddleware:
                 return unavailable()
             result = result.then(value)
         return result
-
-    def recorder_hit(self, engine: Engine, visit: Visit, status: int) -> None:
-        """Hand the request to the recorder (a queue append, no I/O)."""
-        decision = visit.decision
-        if self.config.record_requests and self.recorder.wants(visit.facts.path):
-            self.recorder.add(engine.hit(visit, status))
-        if decision.login_user is not None and decision.subject_id is not None:
-            self.recorder.link(decision.subject_id, decision.login_user)
 
     def _apply(
         self, engine: Engine, visit: Visit, headers: list[tuple[str, str]]

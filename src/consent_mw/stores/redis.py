@@ -350,15 +350,8 @@ class RedisStore(BaseStore):
                     pipe.execute_command("MGET", *chunk)
                 return [value for values in pipe.execute() for value in values]
         if isinstance(request, Scan):
-            args = ("SCAN", request.cursor, "MATCH", request.match, "COUNT", request.count)
-            if not self.cluster:
-                following, keys = client.execute_command(*args)
-                return 1, int(following), keys
-            nodes = sorted(client.get_primaries(), key=lambda node: node.name)
-            if request.node >= len(nodes):
-                raise CursorError("The cluster has fewer primaries than this cursor names.")
-            reply = client.execute_command(*args, target_nodes=nodes[request.node])
-            return len(nodes), *self._scan_reply(reply)
+            args, options, walked = self._scan_command(client, request)
+            return walked, *self._scan_reply(client.execute_command(*args, **options))
         return self._batch(client, request)
 
     def _batch(self, client: Any, batch: Batch) -> list[Any]:
@@ -411,15 +404,8 @@ class RedisStore(BaseStore):
                     pipe.execute_command("MGET", *chunk)
                 return [value for values in await pipe.execute() for value in values]
         if isinstance(request, Scan):
-            args = ("SCAN", request.cursor, "MATCH", request.match, "COUNT", request.count)
-            if not self.cluster:
-                following, keys = await client.execute_command(*args)
-                return 1, int(following), keys
-            nodes = sorted(client.get_primaries(), key=lambda node: node.name)
-            if request.node >= len(nodes):
-                raise CursorError("The cluster has fewer primaries than this cursor names.")
-            reply = await client.execute_command(*args, target_nodes=nodes[request.node])
-            return len(nodes), *self._scan_reply(reply)
+            args, options, walked = self._scan_command(client, request)
+            return walked, *self._scan_reply(await client.execute_command(*args, **options))
         return await self._abatch(client, request)
 
     async def _abatch(self, client: Any, batch: Batch) -> list[Any]:
@@ -447,9 +433,23 @@ class RedisStore(BaseStore):
     def _command(self, op: Cmd | Eval) -> tuple[Any, ...]:
         return self._evalsha(op) if isinstance(op, Eval) else op.args
 
+    def _scan_command(
+        self, client: Any, request: Scan
+    ) -> tuple[tuple[Any, ...], dict[str, Any], int]:
+        """One step of a walk: the SCAN command, its options (on a cluster, the primary
+        it runs on, primaries ordered by name) and how many primaries the walk covers."""
+        args = ("SCAN", request.cursor, "MATCH", request.match, "COUNT", request.count)
+        if not self.cluster:
+            return args, {}, 1
+        nodes = sorted(client.get_primaries(), key=lambda node: node.name)
+        if request.node >= len(nodes):
+            raise CursorError("The cluster has fewer primaries than this cursor names.")
+        return args, {"target_nodes": nodes[request.node]}, len(nodes)
+
     @staticmethod
     def _scan_reply(reply: Any) -> tuple[int, list[bytes]]:
-        # redis-py's cluster clients answer a targeted SCAN as ({node name: cursor}, keys).
+        # A server answers (cursor, keys); redis-py's cluster clients answer a targeted
+        # SCAN as ({node name: cursor}, keys).
         following, keys = reply
         if isinstance(following, dict):
             (following,) = following.values()
