@@ -1,8 +1,12 @@
 """The streaming HTML rewriter: what it neutralises, what it leaves alone, and that
-its output never depends on how the page was chunked."""
+its output never depends on how the page was chunked.
+
+Every test runs twice: with the C speedups taking the pass-through steps, and
+in pure Python (see the ``steps`` fixture)."""
 
 from __future__ import annotations
 
+import os
 import re
 import tracemalloc
 from pathlib import Path
@@ -13,8 +17,31 @@ from hypothesis import strategies as st
 from selectolax.lexbor import LexborHTMLParser
 
 from consent_mw import _htmlscan as scan
+from consent_mw import rewrite as rewrite_module
 from consent_mw.rewrite import HTMLRewriter, rewrite_html
 from consent_mw.trackers import BUILTIN_TRACKERS, Matcher
+
+try:
+    from consent_mw import _speedups
+except ImportError:  # not compiled here
+    _speedups = None  # type: ignore[assignment]
+
+
+@pytest.fixture(autouse=True, params=["c", "python"], scope="module")
+def steps(request: pytest.FixtureRequest):
+    """Run the module with the C pass-through steps, then without them."""
+    saved = rewrite_module._skim, rewrite_module._lower
+    if request.param == "c":
+        if _speedups is None:
+            if os.environ.get("CI"):
+                pytest.fail("consent_mw._speedups is not built (setup.py compiles it)")
+            pytest.skip("consent_mw._speedups is not built here")
+        rewrite_module._skim, rewrite_module._lower = _speedups.skim, _speedups.lower
+    else:
+        rewrite_module._skim, rewrite_module._lower = None, bytes.lower
+    yield request.param
+    rewrite_module._skim, rewrite_module._lower = saved
+
 
 MATCHER = Matcher(BUILTIN_TRACKERS)
 NOTHING = frozenset({"necessary"})

@@ -69,12 +69,30 @@ its first ``max_hold`` bytes. A tag that is not of interest and is longer than
 
 from __future__ import annotations
 
+import os
 import re
 import weakref
+from collections.abc import Callable
 from typing import Final, TypeVar
 
 from . import _htmlscan as scan
 from .trackers import Matcher
+
+# The pass-through steps in C (_speedups.c, built by setup.py when a compiler is
+# there); without them, or with CONSENT_MW_PURE_PYTHON=1, Python takes every step.
+_Skim = Callable[
+    [bytes, int, bool, int, int, bool, int, bytes, bool],
+    tuple[int, bool, int, bool, int, bytes, int, int],
+]
+_skim: _Skim | None = None
+_lower: Callable[[bytes], bytes] = bytes.lower
+if not os.environ.get("CONSENT_MW_PURE_PYTHON"):
+    try:
+        from . import _speedups
+    except ImportError:
+        pass
+    else:
+        _skim, _lower = _speedups.skim, _speedups.lower
 
 __all__ = ["HTMLRewriter", "rewrite_html"]
 
@@ -205,7 +223,8 @@ class HTMLRewriter:
         self._anycase = scan.candidates(max_hold, anycase=True)
         self._carry = b""
         self._mode = _DATA
-        self._until: re.Pattern[bytes] | None = None
+        #: what ends the comment, bogus comment or raw-text element in UNTIL mode
+        self._until_kind = b""
         self._script_state = scan.SCRIPT_DATA
         self._held: list[bytes] | None = None
         self._held_body = 0
@@ -242,7 +261,53 @@ class HTMLRewriter:
         n = len(buf)
         out: list[bytes] = []
         pos, more = 0, False
+        skim = _skim
         while not more:
+            if skim is not None and self._injected and self._mode != _TAG:
+                # The steps that pass bytes on unchanged, in C (see _speedups.c); it
+                # stops where one needs more (a tag to judge, a held script's end).
+                held = self._held
+                (
+                    stop,
+                    more,
+                    self._mode,
+                    self._noscript,
+                    self._script_state,
+                    self._until_kind,
+                    name_end,
+                    end,
+                ) = skim(
+                    buf,
+                    pos,
+                    final,
+                    self._max_hold,
+                    self._mode,
+                    self._noscript,
+                    self._script_state,
+                    self._until_kind,
+                    held is not None,
+                )
+                if held is None:
+                    if stop > pos:
+                        out.append(buf[pos:stop])
+                elif self._mode == _DATA:  # the held script's end tag
+                    held.append(buf[pos:stop])
+                    self._release(out)
+                    pos = stop
+                    continue
+                elif more:
+                    self._body(buf[pos:stop], out)
+                pos = stop
+                if more:
+                    break
+                # A tag to judge, whole and not over-long: one seen before needs no
+                # more than what _start_tag does with a tag it knows.
+                if 0 <= end <= pos + self._max_hold:
+                    known = self._plan.tags.get(buf[pos:end])
+                    if known is not None:
+                        name = buf[pos + 1 : name_end].lower()
+                        pos, more = self._known_tag(name, end, known, out)
+                        continue
             mode = self._mode
             if not low:
                 if mode == _DATA and self._injected:
@@ -257,10 +322,10 @@ class HTMLRewriter:
                         out.append(buf[pos:cut])
                         pos, more = cut, True
                         continue
-                    low = buf.lower()
+                    low = _lower(buf)
                     pos, more = self._data(buf, low, pos, n, final, out, m)
                     continue
-                low = buf.lower()
+                low = _lower(buf)
             if mode == _DATA:
                 if self._injected:
                     pos, more = self._data(buf, low, pos, n, final, out)
@@ -448,13 +513,13 @@ class HTMLRewriter:
     ) -> tuple[int, bool]:
         out.append(buf[s:start])
         self._mode = _UNTIL
-        self._until = scan.end_pattern(kind, self._noscript)
+        self._until_kind = kind
         return start, False
 
     def _until_end(
         self, buf: bytes, low: bytes, pos: int, n: int, final: bool, out: list[bytes]
     ) -> tuple[int, bool]:
-        rx = self._until
+        rx = scan.end_pattern(self._until_kind, self._noscript)
         m = rx.search(low, pos) if rx is not None else None
         if m is None:
             cut = n if final or rx is None else max(pos, n - _TAIL)
@@ -586,6 +651,12 @@ class HTMLRewriter:
             else:
                 known = (verdict, category, tag)
             self._plan.remember(self._plan.tags, tag, known)
+        return self._known_tag(name, end, known, out)
+
+    def _known_tag(
+        self, name: bytes, end: int, known: tuple[int, str | None, bytes], out: list[bytes]
+    ) -> tuple[int, bool]:
+        """Send on a whole tag whose verdict is ``known``, and step past it."""
         verdict, category, tag = known
         if verdict == _INLINE:
             return self._after_tag(name, end, tag, out)
@@ -626,10 +697,10 @@ class HTMLRewriter:
                 self._held, self._held_body = [held_tag], 0
         elif name in scan.RAW:
             self._mode = _UNTIL
-            self._until = scan.end_pattern(name, self._noscript)
+            self._until_kind = name
         elif name == b"plaintext":
             self._mode = _UNTIL
-            self._until = scan.end_pattern(b"", self._noscript)
+            self._until_kind = b""
         elif name == b"noscript":
             self._noscript = True
         elif name in (b"head", b"body") and not self._injected:

@@ -1,0 +1,788 @@
+/* The HTML rewriter's pass-through steps in C (consent_mw._speedups).
+ *
+ * consent_mw.rewrite walks a window of the document in steps, each starting in
+ * one tokenizer mode (data, a comment or raw-text element, script data). Most
+ * steps change nothing: text, comments, <style>, <title>, script bodies and the
+ * tags that cannot concern a tracker pass on byte for byte. skim() takes those
+ * steps here and stops where the Python code must act: a tag it has to judge
+ * (<script>, <iframe>, an <img>/<link>/... that could name a host), an inline
+ * script being held, an over-long tag, the document's start. Python then takes
+ * the next step itself and calls skim() again.
+ *
+ * Each step below mirrors the Python step of the same name in rewrite.py (and
+ * the regular expressions of _htmlscan.py it uses) exactly, so that the output
+ * and the state reached are the same whichever of the two ran: the tests run
+ * the rewriter both ways and compare. Nothing here allocates per byte; the
+ * only objects made are the result tuple and, for a raw-text end, its name.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+/* rewrite.py's modes and _htmlscan.py's script data states */
+enum { M_DATA = 0, M_UNTIL = 1, M_SCRIPT = 2, M_TAG = 3 };
+enum { SD_DATA = 0, SD_ESCAPED = 1, SD_DOUBLE = 2 };
+/* walk_tag's states */
+enum { S_TAG_NAME, S_BEFORE_NAME, S_NAME, S_AFTER_NAME, S_BEFORE_VALUE, S_DQ, S_SQ, S_UNQUOTED };
+/* what find_candidate found, as the candidate pattern's group names */
+enum { K_NONE = 0, K_T = 1, K_U = 2, K_E = 3, K_DECL = 4 };
+/* how a step ended */
+enum { STEP_ON = 0, STEP_MORE = 1, STEP_PYTHON = 2 };
+
+#define TAIL 16 /* rewrite._TAIL */
+
+typedef struct {
+    const unsigned char *b;
+    Py_ssize_t n;
+    Py_ssize_t max_hold;
+    int final;
+    /* plain_tag_rest()'s bounds, from max_hold */
+    Py_ssize_t ws, name, value, count;
+} Scan;
+
+typedef struct {
+    int mode;
+    int noscript;
+    int script_state;
+    int until; /* index into UNTIL_KINDS */
+    /* where skim() stops at a tag for the Python code to judge: where its name
+     * ends and the tag ends (-1 when the window ends first); -1 otherwise */
+    Py_ssize_t name_end, tag_end;
+} State;
+
+/* The kinds of UNTIL mode: what ends it (rewrite._enter_until / _after_tag). */
+static const char *const UNTIL_KINDS[] = {
+    "!--", "!", "", "style", "xmp", "iframe", "noembed", "noframes", "textarea", "title",
+};
+#define N_UNTIL ((int)(sizeof(UNTIL_KINDS) / sizeof(UNTIL_KINDS[0])))
+enum { U_COMMENT = 0, U_BOGUS = 1, U_PLAINTEXT = 2 };
+static PyObject *until_objects[N_UNTIL];
+
+static inline int lower(int c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
+static inline int is_letter(int c) { c |= 0x20; return c >= 'a' && c <= 'z'; }
+/* TAB LF FF CR SPACE: [\t\n\f\r ] */
+static inline int is_ws(int c) { return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r'; }
+/* what ends a tag name: [\t\n\f\r />] */
+static inline int is_t(int c) { return is_ws(c) || c == '/' || c == '>'; }
+
+/* Whether the lowercase literal ``lit`` is at ``p``, in any case. */
+static int ci_at(const Scan *s, Py_ssize_t p, const char *lit, Py_ssize_t len)
+{
+    if (p < 0 || p + len > s->n)
+        return 0;
+    for (Py_ssize_t i = 0; i < len; i++)
+        if (lower(s->b[p + i]) != (unsigned char)lit[i])
+            return 0;
+    return 1;
+}
+
+/* lit at p, then a tag-name end at p + len (a lookahead: it must be there) */
+static int ci_name_at(const Scan *s, Py_ssize_t p, const char *lit, Py_ssize_t len)
+{
+    return p + len < s->n && ci_at(s, p, lit, len) && is_t(s->b[p + len]);
+}
+
+static Py_ssize_t find_byte(const Scan *s, Py_ssize_t from, Py_ssize_t to, int c)
+{
+    if (from >= to)
+        return -1;
+    const unsigned char *hit = memchr(s->b + from, c, (size_t)(to - from));
+    return hit ? hit - s->b : -1;
+}
+
+static Py_ssize_t rfind_byte(const Scan *s, Py_ssize_t from, Py_ssize_t to, int c)
+{
+    if (from >= to)
+        return -1;
+#ifdef __GLIBC__
+    const unsigned char *hit = memrchr(s->b + from, c, (size_t)(to - from));
+    return hit ? hit - s->b : -1;
+#else
+    for (Py_ssize_t i = to - 1; i >= from; i--)
+        if (s->b[i] == c)
+            return i;
+    return -1;
+#endif
+}
+
+/* -- tags (_htmlscan.walk_tag, tag_end, last_tag_start) ------------------------ */
+
+/* Walk a tag from ``pos`` in state S_TAG_NAME: just past its ">", or -1 when the
+ * window ends first. The same as TAG_REST / _NAMED_TAG_REST matching. */
+static Py_ssize_t walk_tag(const Scan *s, Py_ssize_t pos)
+{
+    const unsigned char *b = s->b;
+    Py_ssize_t n = s->n;
+    int state = S_TAG_NAME;
+    for (;;) {
+        int c;
+        switch (state) {
+        case S_TAG_NAME:
+            while (pos < n && !is_t(b[pos])) pos++;
+            break;
+        case S_BEFORE_NAME:
+            while (pos < n && (is_ws(b[pos]) || b[pos] == '/')) pos++;
+            break;
+        case S_NAME:
+            while (pos < n && !is_t(b[pos]) && b[pos] != '=') pos++;
+            break;
+        case S_AFTER_NAME:
+        case S_BEFORE_VALUE:
+            while (pos < n && is_ws(b[pos])) pos++;
+            break;
+        case S_DQ: {
+            Py_ssize_t q = find_byte(s, pos, n, '"');
+            pos = q < 0 ? n : q;
+            break;
+        }
+        case S_SQ: {
+            Py_ssize_t q = find_byte(s, pos, n, '\'');
+            pos = q < 0 ? n : q;
+            break;
+        }
+        default: /* S_UNQUOTED */
+            while (pos < n && !is_ws(b[pos]) && b[pos] != '>') pos++;
+            break;
+        }
+        if (pos >= n)
+            return -1;
+        c = b[pos++];
+        if (c == '>' && state != S_DQ && state != S_SQ)
+            return pos;
+        if (state == S_TAG_NAME || state == S_UNQUOTED || state == S_DQ || state == S_SQ)
+            state = S_BEFORE_NAME;
+        else if (state == S_BEFORE_NAME)
+            state = S_NAME;
+        else if (state == S_BEFORE_VALUE)
+            state = c == '"' ? S_DQ : c == '\'' ? S_SQ : S_UNQUOTED;
+        else if (c == '=')
+            state = S_BEFORE_VALUE;
+        else if (c == '/')
+            state = S_BEFORE_NAME;
+        else if (state == S_NAME)
+            state = S_AFTER_NAME;
+        else
+            state = S_NAME;
+    }
+}
+
+/* _htmlscan.tag_end: where the tag or bogus comment at ``q`` ends, or -1. */
+static Py_ssize_t tag_end(const Scan *s, Py_ssize_t q)
+{
+    if (s->b[q + 1] == '/') {
+        if (!is_letter(s->b[q + 2])) {
+            Py_ssize_t e = find_byte(s, q + 2, s->n, '>');
+            return e >= 0 ? e + 1 : -1;
+        }
+        return walk_tag(s, q + 2);
+    }
+    return walk_tag(s, q + 1);
+}
+
+/* _htmlscan.last_tag_start */
+static Py_ssize_t last_tag_start(const Scan *s, Py_ssize_t pos, Py_ssize_t before)
+{
+    Py_ssize_t q = before, n = s->n;
+    for (int i = 0; i < 32; i++) {
+        q = rfind_byte(s, pos, q, '<');
+        if (q < 0)
+            return -1;
+        int c = q + 1 < n ? s->b[q + 1] : 0;
+        if (is_letter(c) || (c == '/' && q + 2 < n && s->b[q + 2] != '>'))
+            return q;
+    }
+    return -1;
+}
+
+/* rewrite._holds */
+static int holds(const Scan *s, Py_ssize_t q, Py_ssize_t at)
+{
+    Py_ssize_t end = tag_end(s, q);
+    if (end < 0)
+        return s->n - q <= s->max_hold;
+    return end > at && end - q <= s->max_hold;
+}
+
+/* rewrite._cut */
+static Py_ssize_t cut_at(const Scan *s, Py_ssize_t pos, Py_ssize_t at)
+{
+    Py_ssize_t q = last_tag_start(s, pos, at);
+    return q >= 0 && holds(s, q, at) ? q : at;
+}
+
+/* rewrite._safe_cut */
+static Py_ssize_t safe_cut(const Scan *s, Py_ssize_t pos)
+{
+    Py_ssize_t n = s->n;
+    Py_ssize_t cut = cut_at(s, pos, n);
+    Py_ssize_t from = n - TAIL > pos ? n - TAIL : pos;
+    Py_ssize_t tail = rfind_byte(s, from, n, '<');
+    if (tail >= 0 && tail <= cut)
+        cut = cut_at(s, pos, tail);
+    return cut;
+}
+
+/* -- candidates (_htmlscan.candidates, plain_tag_rest) ------------------------- */
+
+/* _NO_HOST at p: false where [\x00-\x20]*+/[\t\n\r]*+/ follows */
+static int no_host(const Scan *s, Py_ssize_t p)
+{
+    const unsigned char *b = s->b;
+    Py_ssize_t n = s->n;
+    while (p < n && b[p] <= 0x20) p++;
+    if (p >= n || b[p] != '/')
+        return 1;
+    p++;
+    while (p < n && (b[p] == '\t' || b[p] == '\n' || b[p] == '\r')) p++;
+    return !(p < n && b[p] == '/');
+}
+
+static inline int in_name(int c) { return !is_t(c) && c != '='; } /* [^\t\n\f\r /=>] */
+static inline int is_sep(int c) { return is_ws(c) || c == '/'; }    /* [\t\n\f\r /] */
+
+/* One attribute of _PLAIN_FULL at *pp; advances it on a match. */
+static int plain_attribute(const Scan *s, Py_ssize_t *pp)
+{
+    const unsigned char *b = s->b;
+    Py_ssize_t n = s->n, p = *pp, k;
+    if (ci_at(s, p, "data-consent-", 13))
+        return 0;
+    if (p >= n || is_t(b[p]))
+        return 0;
+    p++;
+    for (k = 0; k < s->name && p < n && in_name(b[p]); k++) p++;
+    if (p < n && in_name(b[p]))
+        return 0; /* (?![^\t\n\f\r /=>]): longer than the bound */
+    /* "=" and a value that cannot name a host, or no "=" at all */
+    Py_ssize_t a = p;
+    int ok = 0;
+    for (k = 0; k < s->ws && a < n && is_ws(b[a]); k++) a++;
+    if (a < n && b[a] == '=') {
+        a++;
+        for (k = 0; k < s->ws && a < n && is_ws(b[a]); k++) a++;
+        if (a < n && (b[a] == '"' || b[a] == '\'')) {
+            int quote = b[a++];
+            if (no_host(s, a)) {
+                for (k = 0; k < s->value && a < n && b[a] != quote && b[a] != '\\' && b[a] != '&'
+                            && b[a] != ':';
+                     k++)
+                    a++;
+                if (a < n && b[a] == quote) {
+                    a++;
+                    ok = 1;
+                }
+            }
+        }
+        else if (a < n && b[a] == '>') {
+            ok = 1; /* (?=>): an empty value */
+        }
+        else if (a < n && no_host(s, a) && !is_ws(b[a]) && b[a] != '"' && b[a] != '\\'
+                 && b[a] != '&' && b[a] != ':') {
+            a++;
+            for (k = 0; k < s->value && a < n && !is_ws(b[a]) && b[a] != '>' && b[a] != '\\'
+                        && b[a] != '&' && b[a] != ':';
+                 k++)
+                a++;
+            ok = a < n && (is_ws(b[a]) || b[a] == '>');
+        }
+    }
+    if (ok) {
+        p = a;
+    }
+    else {
+        a = p; /* (?![\t\n\f\r ]*+=) */
+        while (a < n && is_ws(b[a])) a++;
+        if (a < n && b[a] == '=')
+            return 0;
+    }
+    for (k = 0; k < s->ws && p < n && is_sep(b[p]); k++) p++;
+    *pp = p;
+    return 1;
+}
+
+/* Whether plain_tag_rest(max_hold) matches at ``p`` (the end of an <img>/… name):
+ * its simple form only ever matches where the full one does. */
+static int plain(const Scan *s, Py_ssize_t p)
+{
+    Py_ssize_t k;
+    for (k = 0; k < s->ws && p < s->n && is_sep(s->b[p]); k++) p++;
+    for (k = 0; k < s->count && plain_attribute(s, &p); k++)
+        ;
+    return p < s->n && s->b[p] == '>';
+}
+
+typedef struct {
+    const char *name;
+    Py_ssize_t len;
+    int kind;
+    int classified; /* judged by the Python code */
+    int until;      /* the UNTIL kind after its start tag, or -1 (set at import) */
+} Name;
+
+static Name NAMES[] = {
+    {"script", 6, K_T, 1, -1},   {"style", 5, K_T, 0, -1},    {"iframe", 6, K_T, 1, -1},
+    {"textarea", 8, K_T, 0, -1}, {"title", 5, K_T, 0, -1},    {"xmp", 3, K_T, 0, -1},
+    {"noembed", 7, K_T, 0, -1},  {"noframes", 8, K_T, 0, -1}, {"noscript", 8, K_T, 0, -1},
+    {"plaintext", 9, K_T, 0, -1}, {"img", 3, K_U, 1, -1},     {"image", 5, K_U, 1, -1},
+    {"link", 4, K_U, 1, -1},     {"source", 6, K_U, 1, -1},   {"embed", 5, K_U, 1, -1},
+};
+#define N_NAMES ((int)(sizeof(NAMES) / sizeof(NAMES[0])))
+
+typedef struct {
+    Py_ssize_t start, name_end;
+    int kind;
+    const Name *name; /* for K_T and K_U */
+} Candidate;
+
+/* The first match of candidates(max_hold)[noscript] from ``pos``; 0 if none. */
+static int find_candidate(const Scan *s, Py_ssize_t pos, int noscript, Candidate *m)
+{
+    const unsigned char *b = s->b;
+    Py_ssize_t n = s->n;
+    for (;;) {
+        Py_ssize_t i = find_byte(s, pos, n, '<');
+        if (i < 0 || i + 1 >= n)
+            return 0;
+        pos = i + 1;
+        int c = b[i + 1];
+        if (c == '!' || c == '?') {
+            m->start = i, m->name_end = i + 2, m->kind = K_DECL, m->name = NULL;
+            return 1;
+        }
+        if (c == '/') {
+            if (noscript && ci_name_at(s, i + 2, "noscript", 8)) {
+                m->start = i, m->name_end = i + 10, m->kind = K_E, m->name = NULL;
+                return 1;
+            }
+            continue;
+        }
+        if (!is_letter(c))
+            continue;
+        /* the longest name is 9 bytes ("plaintext"), and one must end it */
+        Py_ssize_t j = i + 1, stop = i + 11 < n ? i + 11 : n;
+        while (j < stop && !is_t(b[j])) j++;
+        if (j >= stop)
+            continue;
+        Py_ssize_t len = j - i - 1;
+        for (int k = 0; k < N_NAMES; k++) {
+            const Name *name = &NAMES[k];
+            if (name->len != len || !ci_at(s, i + 1, name->name, len))
+                continue;
+            if (name->kind == K_U && plain(s, j))
+                break;
+            m->start = i, m->name_end = j, m->kind = name->kind, m->name = name;
+            return 1;
+        }
+    }
+}
+
+/* -- the steps ------------------------------------------------------------------ */
+
+/* A data-state step (rewrite._run, _data, _start_tag, _markup_decl). */
+static int step_data(const Scan *s, State *st, Py_ssize_t *ppos)
+{
+    const unsigned char *b = s->b;
+    Py_ssize_t pos = *ppos, n = s->n;
+    Candidate m;
+    if (!find_candidate(s, pos, st->noscript, &m)) { /* _no_candidate */
+        *ppos = s->final ? n : safe_cut(s, pos);
+        return STEP_MORE;
+    }
+    Py_ssize_t at = m.start, name_end = m.name_end;
+    if (m.kind == K_U && !s->final && n - at <= s->max_hold && walk_tag(s, name_end) < 0) {
+        *ppos = cut_at(s, pos, at); /* _cut_short */
+        return STEP_MORE;
+    }
+    Py_ssize_t q = find_byte(s, pos, at, '<') < 0 ? -1 : last_tag_start(s, pos, at);
+    if (q >= 0) {
+        Py_ssize_t end = tag_end(s, q);
+        if (end < 0 && n - q <= s->max_hold) {
+            *ppos = s->final ? n : q;
+            return STEP_MORE;
+        }
+        if (end > at && end - q <= s->max_hold) {
+            *ppos = end;
+            return STEP_ON;
+        }
+    }
+    *ppos = at; /* the text before the candidate */
+    if (m.kind == K_U || (m.kind == K_T && m.name->classified)) {
+        st->name_end = name_end;
+        st->tag_end = walk_tag(s, name_end);
+        return STEP_PYTHON;
+    }
+    if (m.kind == K_T) {
+        Py_ssize_t end = walk_tag(s, name_end);
+        if (end < 0)
+            return STEP_PYTHON; /* _stream_tag, or held back until its end */
+        *ppos = end; /* _after_tag */
+        if (m.name->until >= 0) {
+            st->mode = M_UNTIL;
+            st->until = m.name->until;
+        }
+        else { /* noscript */
+            st->noscript = 1;
+        }
+        return STEP_ON;
+    }
+    if (m.kind == K_E) {
+        st->noscript = 0;
+        *ppos = name_end;
+        return STEP_ON;
+    }
+    /* _markup_decl */
+    if (ci_at(s, at, "<!--", 4)) {
+        if (n - at < 6 && !s->final && !(n - at == 5 && b[at + 4] == '>'))
+            return STEP_MORE;
+        if (at + 4 < n && b[at + 4] == '>') {
+            *ppos = at + 5;
+            return STEP_ON;
+        }
+        if (at + 5 < n && b[at + 4] == '-' && b[at + 5] == '>') {
+            *ppos = at + 6;
+            return STEP_ON;
+        }
+        st->mode = M_UNTIL, st->until = U_COMMENT;
+        *ppos = at + 4;
+        return STEP_ON;
+    }
+    if (!s->final && n - at < 4 && memcmp(b + at, "<!--", (size_t)(n - at)) == 0)
+        return STEP_MORE;
+    st->mode = M_UNTIL, st->until = U_BOGUS;
+    *ppos = at + 2;
+    return STEP_ON;
+}
+
+/* "</noscript" followed by a tag-name end, from ``pos``: its start or -1 */
+static Py_ssize_t find_noscript_end(const Scan *s, Py_ssize_t pos)
+{
+    for (;;) {
+        Py_ssize_t i = find_byte(s, pos, s->n, '<');
+        if (i < 0)
+            return -1;
+        if (ci_name_at(s, i, "</noscript", 10))
+            return i;
+        pos = i + 1;
+    }
+}
+
+/* A step in a comment, bogus comment, raw-text element or plaintext (_until_end). */
+static int step_until(const Scan *s, State *st, Py_ssize_t *ppos)
+{
+    const unsigned char *b = s->b;
+    Py_ssize_t pos = *ppos, n = s->n, start = -1, end = -1, limit = n;
+    if (st->noscript) {
+        start = find_noscript_end(s, pos);
+        if (start >= 0)
+            end = start, limit = start; /* an end must begin before it to come first */
+    }
+    int kind = st->until;
+    if (kind == U_COMMENT) { /* --!?> */
+        for (Py_ssize_t i = pos; (i = find_byte(s, i, limit, '-')) >= 0; i++) {
+            if (i + 2 < n && b[i + 1] == '-') {
+                if (b[i + 2] == '>') {
+                    start = i, end = i + 3;
+                    break;
+                }
+                if (b[i + 2] == '!' && i + 3 < n && b[i + 3] == '>') {
+                    start = i, end = i + 4;
+                    break;
+                }
+            }
+        }
+    }
+    else if (kind == U_BOGUS) {
+        Py_ssize_t i = find_byte(s, pos, limit, '>');
+        if (i >= 0)
+            start = i, end = i + 1;
+    }
+    else if (kind != U_PLAINTEXT) { /* </name followed by a tag-name end */
+        const char *name = UNTIL_KINDS[kind];
+        Py_ssize_t len = (Py_ssize_t)strlen(name);
+        for (Py_ssize_t i = pos; (i = find_byte(s, i, limit, '<')) >= 0; i++) {
+            if (i + 1 < n && b[i + 1] == '/' && ci_name_at(s, i + 2, name, len)) {
+                start = i, end = i + 2 + len;
+                break;
+            }
+        }
+    }
+    if (start < 0) {
+        int open_ended = kind == U_PLAINTEXT && !st->noscript;
+        *ppos = s->final || open_ended ? n : (n - TAIL > pos ? n - TAIL : pos);
+        return STEP_MORE;
+    }
+    *ppos = end;
+    st->mode = M_DATA;
+    return STEP_ON;
+}
+
+/* A step in script data (_script). The body of an inline script held back for
+ * judging stops at its end: the Python code judges it there. */
+static int step_script(const Scan *s, State *st, Py_ssize_t *ppos, int held)
+{
+    const unsigned char *b = s->b;
+    Py_ssize_t pos = *ppos, n = s->n, at = pos;
+    for (;;) {
+        int state = st->script_state;
+        Py_ssize_t i = at, found = -1, next = -1;
+        int to = state;
+        for (;;) {
+            if (state == SD_DATA) {
+                i = find_byte(s, i, n, '<');
+            }
+            else {
+                while (i < n && b[i] != '<' && b[i] != '-') i++;
+                if (i >= n)
+                    i = -1;
+            }
+            if (i < 0)
+                break;
+            if (b[i] == '-') {
+                if (i + 2 < n && b[i + 1] == '-' && b[i + 2] == '>') { /* out */
+                    to = SD_DATA, next = i + 3;
+                    break;
+                }
+            }
+            else if (state != SD_DOUBLE && ci_name_at(s, i, "</script", 8)) { /* end */
+                found = i;
+                break;
+            }
+            else if (state == SD_DATA && ci_at(s, i, "<!--", 4)) { /* esc */
+                to = SD_ESCAPED, next = i + 2;
+                break;
+            }
+            else if (state == SD_ESCAPED && ci_name_at(s, i, "<script", 7)) { /* dbl */
+                to = SD_DOUBLE, next = i + 8;
+                break;
+            }
+            else if (state == SD_DOUBLE && ci_name_at(s, i, "</script", 8)) { /* un */
+                to = SD_ESCAPED, next = i + 9;
+                break;
+            }
+            else if (st->noscript && ci_name_at(s, i, "</noscript", 10)) { /* ns */
+                found = i;
+                break;
+            }
+            i++;
+        }
+        if (found >= 0) {
+            *ppos = found;
+            st->mode = M_DATA;
+            return held ? STEP_PYTHON : STEP_ON;
+        }
+        if (next < 0) {
+            *ppos = s->final ? n : (n - TAIL > at ? n - TAIL : at);
+            return STEP_MORE;
+        }
+        st->script_state = to;
+        at = next;
+    }
+}
+
+static int until_index(PyObject *kind)
+{
+    for (int i = 0; i < N_UNTIL; i++)
+        if (kind == until_objects[i] || PyObject_RichCompareBool(kind, until_objects[i], Py_EQ) == 1)
+            return i;
+    return -1;
+}
+
+static void bounds(Scan *s, Py_ssize_t max_hold)
+{
+    /* as _htmlscan.plain_tag_rest computes them */
+    Py_ssize_t budget = max_hold / 2, per, ws, name, value;
+    Py_ssize_t count = budget / 64;
+    count = count > 64 ? 64 : count < 1 ? 1 : count;
+    per = budget / count;
+    ws = per / 8;
+    ws = ws > 64 ? 64 : ws < 1 ? 1 : ws;
+    name = per / 4;
+    name = name > 256 ? 256 : name < 1 ? 1 : name;
+    value = per - 3 * ws - name - 4;
+    s->max_hold = max_hold;
+    s->ws = ws, s->name = name, s->value = value < 0 ? 0 : value, s->count = count;
+}
+
+PyDoc_STRVAR(skim_doc,
+"skim(buf, pos, final, max_hold, mode, noscript, script_state, until_kind, held)\n"
+"--\n\n"
+"Take the rewriter's steps that pass bytes on unchanged, from ``pos``.\n\n"
+"Returns ``(stop, more, mode, noscript, script_state, until_kind, name_end, end)``:\n"
+"``buf[pos:stop]`` goes out as it is (into the held inline script, with ``held``)\n"
+"and the state is the one reached at ``stop``. ``more`` is true when the window is\n"
+"done (what follows ``stop`` is carried to the next one), false when the step at\n"
+"``stop`` is the Python code's to take: with ``held``, judging the script that ends\n"
+"there; at a tag to judge, ``name_end`` and ``end`` say where its name and the tag\n"
+"end (``end`` -1: not in this window), otherwise both are -1.");
+
+PyDoc_STRVAR(lower_doc,
+"lower(buf)\n"
+"--\n\n"
+"``bytes(buf).lower()``: ASCII letters in lower case, every other byte as it is.");
+
+static PyObject *lower_py(PyObject *module, PyObject *arg)
+{
+    (void)module;
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    PyObject *result = PyBytes_FromStringAndSize(NULL, view.len);
+    if (result != NULL) {
+        const unsigned char *src = view.buf;
+        unsigned char *dst = (unsigned char *)PyBytes_AS_STRING(result);
+        Py_ssize_t i = 0;
+        /* eight bytes at a time: a byte gets 0x20 where it is in 'A'..'Z' */
+        const uint64_t ones = 0x0101010101010101u, high = ones * 0x80;
+        for (; i + 8 <= view.len; i += 8) {
+            uint64_t x, seven;
+            memcpy(&x, src + i, 8);
+            seven = x & ~high;
+            uint64_t upper = ((seven + ones * (0x80 - 'A')) ^ (seven + ones * (0x80 - 'Z' - 1)))
+                             & ~x & high;
+            x |= upper >> 2;
+            memcpy(dst + i, &x, 8);
+        }
+        for (; i < view.len; i++) {
+            unsigned char c = src[i];
+            dst[i] = c + (((unsigned char)(c - 'A') < 26) << 5);
+        }
+    }
+    PyBuffer_Release(&view);
+    return result;
+}
+
+static PyObject *skim(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    Py_buffer view;
+    Py_ssize_t pos, max_hold;
+    int final, mode, noscript, script_state, held, until = U_COMMENT;
+    if (nargs != 9) {
+        PyErr_SetString(PyExc_TypeError, "skim() takes 9 arguments");
+        return NULL;
+    }
+    pos = PyLong_AsSsize_t(args[1]);
+    max_hold = PyLong_AsSsize_t(args[3]);
+    mode = (int)PyLong_AsLong(args[4]);
+    script_state = (int)PyLong_AsLong(args[6]);
+    final = PyObject_IsTrue(args[2]);
+    noscript = PyObject_IsTrue(args[5]);
+    held = PyObject_IsTrue(args[8]);
+    if (PyErr_Occurred())
+        return NULL;
+    if (mode == M_UNTIL && (until = until_index(args[7])) < 0) {
+        PyErr_SetString(PyExc_ValueError, "skim(): unknown until_kind");
+        return NULL;
+    }
+    if (max_hold < 64 || script_state < SD_DATA || script_state > SD_DOUBLE) {
+        PyErr_SetString(PyExc_ValueError, "skim(): max_hold or script_state out of range");
+        return NULL;
+    }
+    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    Scan s = {.b = view.buf, .n = view.len, .final = final};
+    bounds(&s, max_hold);
+    State st = {.mode = mode, .noscript = noscript, .script_state = script_state, .until = until,
+                .name_end = -1, .tag_end = -1};
+    if (pos < 0 || pos > s.n) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_ValueError, "skim(): pos out of range");
+        return NULL;
+    }
+    int step = STEP_PYTHON;
+    for (;;) {
+        if (pos >= s.n && !s.final && st.mode != M_TAG) {
+            step = STEP_MORE;
+            break;
+        }
+        if (st.mode == M_DATA)
+            step = step_data(&s, &st, &pos);
+        else if (st.mode == M_UNTIL)
+            step = step_until(&s, &st, &pos);
+        else if (st.mode == M_SCRIPT)
+            step = step_script(&s, &st, &pos, held);
+        else
+            step = STEP_PYTHON;
+        if (step != STEP_ON)
+            break;
+    }
+    PyBuffer_Release(&view);
+    PyObject *kind = st.mode == M_UNTIL ? until_objects[st.until] : args[7];
+    return Py_BuildValue("(nNiNiOnn)", pos, PyBool_FromLong(step == STEP_MORE), st.mode,
+                         PyBool_FromLong(st.noscript), st.script_state, kind, st.name_end,
+                         st.tag_end);
+}
+
+PyDoc_STRVAR(find_candidate_doc,
+"find_candidate(buf, pos, noscript, max_hold)\n"
+"--\n\n"
+"The first match of ``_htmlscan.candidates(max_hold, anycase=True)[noscript]`` from\n"
+"``pos``, as ``(start, end, group name)``, or None.");
+
+static PyObject *find_candidate_py(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    static const char *const groups[] = {NULL, "t", "u", "e", NULL};
+    Py_buffer view;
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "find_candidate() takes 4 arguments");
+        return NULL;
+    }
+    Py_ssize_t pos = PyLong_AsSsize_t(args[1]);
+    int noscript = PyObject_IsTrue(args[2]);
+    Py_ssize_t max_hold = PyLong_AsSsize_t(args[3]);
+    if (PyErr_Occurred())
+        return NULL;
+    if (max_hold < 64) {
+        PyErr_SetString(PyExc_ValueError, "find_candidate(): max_hold must be at least 64");
+        return NULL;
+    }
+    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    Scan s = {.b = view.buf, .n = view.len};
+    bounds(&s, max_hold);
+    Candidate m;
+    int found = pos >= 0 && find_candidate(&s, pos, noscript, &m);
+    PyBuffer_Release(&view);
+    if (!found)
+        Py_RETURN_NONE;
+    const char *group = groups[m.kind];
+    if (group == NULL)
+        return Py_BuildValue("(nnO)", m.start, m.name_end, Py_None);
+    return Py_BuildValue("(nns)", m.start, m.name_end, group);
+}
+
+static PyMethodDef methods[] = {
+    {"skim", (PyCFunction)(void (*)(void))skim, METH_FASTCALL, skim_doc},
+    {"find_candidate", (PyCFunction)(void (*)(void))find_candidate_py, METH_FASTCALL,
+     find_candidate_doc},
+    {"lower", lower_py, METH_O, lower_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT, "_speedups",
+    "The HTML rewriter's pass-through steps in C; see rewrite.py.", -1, methods,
+    NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__speedups(void)
+{
+    for (int k = 0; k < N_NAMES; k++) {
+        NAMES[k].until = -1;
+        for (int i = 0; i < N_UNTIL; i++)
+            if (strcmp(NAMES[k].name, UNTIL_KINDS[i]) == 0)
+                NAMES[k].until = i;
+        if (strcmp(NAMES[k].name, "plaintext") == 0)
+            NAMES[k].until = U_PLAINTEXT;
+    }
+    for (int i = 0; i < N_UNTIL; i++) {
+        if (until_objects[i] == NULL) {
+            until_objects[i] = PyBytes_FromString(UNTIL_KINDS[i]);
+            if (until_objects[i] == NULL)
+                return NULL;
+        }
+    }
+    return PyModule_Create(&module_def);
+}

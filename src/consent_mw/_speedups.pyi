@@ -1,0 +1,20 @@
+"""Types of the C extension built from _speedups.c (see setup.py)."""
+
+from typing_extensions import Buffer
+
+def skim(
+    buf: Buffer,
+    pos: int,
+    final: bool,
+    max_hold: int,
+    mode: int,
+    noscript: bool,
+    script_state: int,
+    until_kind: bytes,
+    held: bool,
+    /,
+) -> tuple[int, bool, int, bool, int, bytes, int, int]: ...
+def find_candidate(
+    buf: Buffer, pos: int, noscript: bool, max_hold: int, /
+) -> tuple[int, int, str | None] | None: ...
+def lower(buf: Buffer, /) -> bytes: ...

@@ -1,0 +1,367 @@
+"""The C speedups (consent_mw._speedups) against the Python they stand in for.
+
+The rewriter's pass-through steps run in C when the extension is built; these
+tests drive both on the same inputs and want the same answer: the candidate
+search against the regular expressions of _htmlscan, the lowercasing against
+bytes.lower, and the whole rewriter (output, counts) with and without them,
+whatever the chunking and the hold limit. In CI the extension must be built.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from consent_mw import _htmlscan as scan
+from consent_mw import rewrite as rewrite_module
+from consent_mw.rewrite import HTMLRewriter
+from consent_mw.trackers import BUILTIN_TRACKERS, Matcher
+
+try:
+    from consent_mw import _speedups
+except ImportError:  # not compiled here
+    _speedups = None  # type: ignore[assignment]
+
+if _speedups is None:
+    if os.environ.get("CI"):
+        pytest.fail(
+            "consent_mw._speedups is not built (`pip install -e .` compiles it with a C compiler)",
+            pytrace=False,
+        )
+    pytest.skip("consent_mw._speedups is not built here", allow_module_level=True)
+
+MATCHER = Matcher(BUILTIN_TRACKERS)
+HOLDS = [64, 100, 130, 300, 1000, 256 * 1024]
+
+# What the C steps branch on: every tag name they know in both cases, the
+# raw-text and script-data ends and escapes, attribute shapes that can or cannot
+# name a host, and the bytes that end names and values.
+PIECES = st.sampled_from(
+    [
+        *(b"<" + name for name in (b"script", b"style", b"iframe", b"textarea", b"title")),
+        *(b"<" + name for name in (b"xmp", b"noembed", b"noframes", b"noscript", b"plaintext")),
+        *(b"<" + name for name in (b"img", b"image", b"link", b"source", b"embed", b"imgx")),
+        *(b"</" + name for name in (b"script", b"style", b"title", b"noscript", b"xmp")),
+        b"<SCRIPT",
+        b"<Img",
+        b"</NoScript",
+        b"<TITLE",
+        b"<p",
+        b"<a",
+        b"</",
+        b"<",
+        b">",
+        b"/>",
+        b" ",
+        b"\t",
+        b"\n",
+        b"\f",
+        b"\r",
+        b"/",
+        b"=",
+        b'"',
+        b"'",
+        b"<!--",
+        b"-->",
+        b"--!>",
+        b"--",
+        b"-",
+        b"<!-->",
+        b"<!--->",
+        b"<!",
+        b"<?",
+        b"<!doctype html>",
+        b" src=",
+        b' src="/a.png"',
+        b" src=/a.png",
+        b' alt="x"',
+        b" x:y=1",
+        b" data-consent-category=analytics",
+        b" DATA-CONSENT-x=1",
+        b' src="https://www.facebook.com/tr?id=1"',
+        b" src=//www.googletagmanager.com/gtm.js",
+        b' src=" /\t/host"',
+        b" href=https:host",
+        b" srcset='a.png 1x, b.png 2x'",
+        b"&#47;",
+        b"\\",
+        b":",
+        b"&",
+        b"fbq('init')",
+        b"gtag('config')",
+        b"text",
+        b"\xea\xb3\xb5",
+        b"x" * 40,
+        b"<head>",
+        b"<body>",
+        b"<html>",
+    ]
+)
+MARKUP = st.lists(PIECES, max_size=50).map(b"".join)
+
+
+def _case(html: bytes, flips: list[bool]) -> bytes:
+    return bytes(
+        c ^ 0x20 if 0x61 <= c | 0x20 <= 0x7A and flips[i % len(flips)] else c
+        for i, c in enumerate(html)
+    )
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    MARKUP,
+    st.lists(st.booleans(), min_size=1, max_size=8),
+    st.sampled_from(HOLDS),
+    st.booleans(),
+)
+def test_find_candidate_finds_what_the_candidate_pattern_finds(
+    html: bytes, flips: list[bool], max_hold: int, noscript: bool
+) -> None:
+    html = _case(html, flips)
+    pattern = scan.candidates(max_hold, anycase=True)[noscript]
+    for pos in range(len(html) + 1):
+        m = pattern.search(html, pos)
+        expected = None if m is None else (m.start(), m.end(), m.lastgroup)
+        assert _speedups.find_candidate(html, pos, noscript, max_hold) == expected, pos
+
+
+# An <img>'s attributes, built to land on both sides of every bound that
+# plain_tag_rest derives from max_hold (whitespace runs, name and value lengths,
+# attribute count) with values that can and cannot name a host.
+_WS_RUN = st.one_of(
+    st.sampled_from([b"", b" ", b"  ", b"/", b"\n"]),
+    st.integers(min_value=0, max_value=10).map(lambda k: b" " * k),
+    st.text(alphabet="\t\n\f\r /", max_size=11).map(str.encode),
+)
+_NAME = st.one_of(
+    st.integers(min_value=1, max_value=30).map(lambda k: b"n" * k),
+    st.text(alphabet="abz-:=", min_size=1, max_size=20).map(str.encode),
+    st.sampled_from([b"data-consent-x", b"DATA-Consent-", b"src", b"srcset"]),
+)
+_VALUE_TEXT = st.one_of(
+    st.integers(min_value=0, max_value=40).map(lambda k: b"v" * k),
+    st.text(alphabet="ab/ :&\\\x01\t.", max_size=30).map(str.encode),
+)
+_VALUE = st.one_of(
+    _VALUE_TEXT.map(lambda v: b'"' + v.replace(b'"', b"") + b'"'),
+    _VALUE_TEXT.map(lambda v: b"'" + v.replace(b"'", b"") + b"'"),
+    _VALUE_TEXT.map(lambda v: v.replace(b" ", b"").replace(b"\t", b"")),
+    _VALUE_TEXT.map(lambda v: b'"' + v),  # never closed
+    st.just(b""),
+)
+_ATTRIBUTE = st.tuples(_WS_RUN, _NAME, st.sampled_from([b"", b"=", b" =", b"= ", b" \t= "]), _VALUE)
+ATTRIBUTES = st.tuples(
+    st.lists(_ATTRIBUTE, max_size=4), _WS_RUN, st.sampled_from([b">", b"/>", b"", b" >"])
+).map(
+    lambda t: (
+        b"".join(ws + name + eq + (value if eq else b"") for ws, name, eq, value in t[0])
+        + t[1]
+        + t[2]
+    )
+)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    st.sampled_from([b"<img", b"<IMAGE", b"<link", b"<source", b"<embed"]),
+    st.sampled_from([b" ", b"\t", b"/", b">", b"\n"]),
+    ATTRIBUTES,
+    st.sampled_from([64, 65, 100, 127, 128, 130, 200, 256, 300, 1000, 256 * 1024]),
+)
+def test_a_tag_is_skipped_exactly_when_the_plain_pattern_says_so(
+    name: bytes, after: bytes, rest: bytes, max_hold: int
+) -> None:
+    html = name + after + rest
+    pattern = scan.candidates(max_hold, anycase=True)[0]
+    m = pattern.search(html)
+    expected = None if m is None else (m.start(), m.end(), m.lastgroup)
+    assert _speedups.find_candidate(html, 0, False, max_hold) == expected
+
+
+def test_lower_is_bytes_lower() -> None:
+    every = bytes(range(256)) * 3
+    for start in range(9):
+        for end in range(len(every) - 9, len(every) + 1):
+            assert _speedups.lower(every[start:end]) == every[start:end].lower()
+    assert _speedups.lower(b"") == b""
+    assert _speedups.lower(bytearray(b"AbC")) == b"abc"
+
+
+def _state(rewriter: HTMLRewriter) -> tuple:
+    """The tokenizer state a window ends in: the same both ways, or a later
+    window could read the same bytes differently."""
+    mode = rewriter._mode
+    return (
+        mode,
+        rewriter._noscript,
+        rewriter._script_state if mode == rewrite_module._SCRIPT else None,
+        rewriter._until_kind if mode == rewrite_module._UNTIL else None,
+        rewriter._carry,
+        rewriter._held,
+        rewriter._injected,
+    )
+
+
+def _run(html: bytes, cuts: list[int], allowed: frozenset[str], max_hold: int, c: bool):
+    saved = rewrite_module._skim, rewrite_module._lower
+    if c:
+        rewrite_module._skim, rewrite_module._lower = _speedups.skim, _speedups.lower
+    else:
+        rewrite_module._skim, rewrite_module._lower = None, bytes.lower
+    try:
+        rewriter = HTMLRewriter(MATCHER, allowed, inject=b"@", max_hold=max_hold)
+        out, states, previous = [], [], 0
+        for cut in [*sorted(set(cuts)), len(html)]:
+            out.append(rewriter.feed(html[previous:cut]))
+            states.append(_state(rewriter))
+            previous = cut
+        out.append(rewriter.close())
+        return b"".join(out), rewriter.blocked, rewriter.blocked_categories, states
+    finally:
+        rewrite_module._skim, rewrite_module._lower = saved
+
+
+# Script bodies: the escape states and their ends, as the C step walks them.
+_SCRIPT_BODY = st.lists(
+    st.sampled_from(
+        [b"<!--", b"-->", b"<!-->", b"<script", b"<script>", b"</script", b"</script>"]
+        + [b"</SCRIPT ", b"<Script/", b"</noscript>", b"<", b"-", b"--", b">", b" ", b"x"]
+        + [b"fbq('init');", b"gtag('config');", b"\n"]
+    ),
+    max_size=12,
+).map(b"".join)
+_RAW_BODY = st.lists(
+    st.sampled_from([b"</style>", b"</title ", b"</textarea>", b"</xmp>", b"</noscript>"])
+    | st.sampled_from([b"</STYLE/", b"</titlex>", b"<", b"x", b"<img src=//a.b/c>"])
+    | st.sampled_from([b"--!>", b"--!", b"-->", b"--", b"->", b">"]),
+    max_size=6,
+).map(b"".join)
+_ELEMENT = st.one_of(
+    PIECES,
+    st.tuples(st.sampled_from([b"<script", b"<SCRIPT"]), ATTRIBUTES, _SCRIPT_BODY).map(b"".join),
+    st.tuples(
+        st.sampled_from([b"<style>", b"<title>", b"<textarea>", b"<xmp>", b"<noembed>"]),
+        _RAW_BODY,
+    ).map(b"".join),
+    st.tuples(st.sampled_from([b"<img", b"<link", b"<iframe"]), st.just(b" "), ATTRIBUTES).map(
+        b"".join
+    ),
+    st.tuples(
+        st.sampled_from([b"<!--", b"<!", b"<?"]),
+        _RAW_BODY,
+        st.sampled_from([b"-->", b">", b"--!>", b"--->"]),
+    ).map(b"".join),
+)
+DOCUMENTS = st.lists(_ELEMENT, max_size=30).map(b"".join)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    DOCUMENTS,
+    st.lists(st.booleans(), min_size=1, max_size=8),
+    st.sampled_from([64, 100, 256 * 1024]),
+    st.sampled_from(
+        [frozenset({"necessary"}), frozenset({"analytics"}), frozenset({"advertising"})]
+    ),
+    st.data(),
+)
+def test_the_rewriter_gives_the_same_with_and_without_the_speedups(
+    html: bytes, flips: list[bool], max_hold: int, allowed: frozenset[str], data
+) -> None:
+    html = _case(html, flips)
+    cuts = data.draw(st.lists(st.integers(min_value=1, max_value=max(len(html), 1)), max_size=30))
+    cuts = [c for c in cuts if c < len(html)]
+    assert _run(html, cuts, allowed, max_hold, c=True) == _run(
+        html, cuts, allowed, max_hold, c=False
+    )
+
+
+# Shapes at the edges the steps measure: a tag that may hold what follows it, at
+# lengths around max_hold; the bytes kept back at a window's end; a comment
+# start too short to read; a candidate the window cuts short.
+EDGES = [
+    *(b"<div title='" + b"x" * k + b"'><img src=//www.facebook.com/tr>" for k in range(44, 56)),
+    *(b"<div title='" + b"x" * k + b"<img src=//www.facebook.com/tr>'>" for k in range(44, 56)),
+    *(b"<img alt='" + b"x" * k + b"' src=//www.facebook.com/tr>" for k in range(40, 56)),
+    *(b"<p>" + b"y" * k + b"<!-- c --!><img src=//www.facebook.com/tr>" for k in range(0, 20)),
+    *(
+        b"<script>" + b"y" * k + b"<!--><script></script><img src=//www.facebook.com/tr>"
+        for k in range(0, 20)
+    ),
+    *(
+        b"<style>" + b"y" * k + b"</style ><img src=//www.facebook.com/tr></style>"
+        for k in range(0, 20)
+    ),
+    b"<noscript><!-- </noscript><img src=//www.facebook.com/tr> -->",
+    b"<noscript><script>a</noscript><img src=//www.facebook.com/tr></script>",
+    b"<noscript><title>a</noscript><img src=//www.facebook.com/tr></title>",
+    b"<plaintext><img src=//www.facebook.com/tr>",
+    b"<noscript><plaintext></noscript><img src=//www.facebook.com/tr>",
+    b"<!-><img src=//www.facebook.com/tr>-->",
+    b"<!---><img src=//www.facebook.com/tr>",
+    b"<!--><img src=//www.facebook.com/tr>",
+    b"<? x <img src=//www.facebook.com/tr>",
+    b"</ x <img src=//www.facebook.com/tr>",
+]
+
+
+@pytest.mark.parametrize("html", EDGES)
+def test_every_cut_at_the_edges_gives_the_same_with_and_without_the_speedups(html: bytes) -> None:
+    html = b"<head>" + html
+    for allowed in (frozenset({"necessary"}), frozenset({"advertising"})):
+        for cut in range(1, len(html)):
+            assert _run(html, [cut], allowed, 64, c=True) == _run(
+                html, [cut], allowed, 64, c=False
+            ), cut
+
+
+def test_a_page_with_every_step_gives_the_same_with_and_without_the_speedups() -> None:
+    page = (
+        b"\xef\xbb\xbf<!DOCTYPE html><!-- c --><html><head><title>t <b></title>"
+        b"<style>p{}</style><link rel=stylesheet href=/s.css>"
+        b'<script async src="https://www.googletagmanager.com/gtag/js?id=G-1"></script>'
+        b"<script>gtag('config','G-1');</script><script>var a = '<!--<script>x</script>-->';"
+        b"</script></head><body><noscript><img src='https://www.facebook.com/tr?id=1'>"
+        b'<iframe src="https://www.googletagmanager.com/ns.html"></iframe><!-- x </noscript>'
+        b"<textarea><script src=//connect.facebook.net/x.js></script></textarea><xmp></xmp>"
+        b"<?php ?><! bogus><div title='<img src=//www.facebook.com/tr>'></div>"
+        b"<img src=/a.png alt='a'><IMG SRC=https://cdn.example/b.png><plaintext><script>"
+    )
+    for allowed in (frozenset({"necessary"}), frozenset({"analytics", "advertising"})):
+        for step in (1, 2, 3, 7, 16, 61, len(page)):
+            cuts = list(range(step, len(page), step))
+            assert _run(page, cuts, allowed, 256 * 1024, c=True) == _run(
+                page, cuts, allowed, 256 * 1024, c=False
+            )
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        ((b"x", 0, False, 256, 1, False, 0, b"nope", False), ValueError),
+        ((b"x", 0, False, 10, 0, False, 0, b"", False), ValueError),
+        ((b"x", 5, False, 256, 0, False, 0, b"", False), ValueError),
+        ((b"x", 0, False, 256, 0, False, 7, b"", False), ValueError),
+        ((b"x", 0, False, 256, 0, False, 0, b""), TypeError),
+        (("x", 0, False, 256, 0, False, 0, b"", False), TypeError),
+    ],
+)
+def test_skim_refuses_what_the_rewriter_never_passes(args: tuple, error: type) -> None:
+    with pytest.raises(error):
+        _speedups.skim(*args)
+
+
+def test_the_rewriter_uses_the_speedups_unless_asked_not_to() -> None:
+    probe = "from consent_mw import rewrite; print(rewrite._skim is not None)"
+    env = {k: v for k, v in os.environ.items() if k != "CONSENT_MW_PURE_PYTHON"}
+    for pure, expected in (("", "True"), ("1", "False")):
+        env["CONSENT_MW_PURE_PYTHON"] = pure
+        done = subprocess.run(
+            [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
+        )
+        assert done.stdout.strip() == expected
