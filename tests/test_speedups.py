@@ -343,12 +343,12 @@ def test_a_page_with_every_step_gives_the_same_with_and_without_the_speedups() -
 @pytest.mark.parametrize(
     ("args", "error"),
     [
-        ((b"x", 0, False, 256, 1, False, 0, b"nope", False), ValueError),
-        ((b"x", 0, False, 10, 0, False, 0, b"", False), ValueError),
-        ((b"x", 5, False, 256, 0, False, 0, b"", False), ValueError),
-        ((b"x", 0, False, 256, 0, False, 7, b"", False), ValueError),
-        ((b"x", 0, False, 256, 0, False, 0, b""), TypeError),
-        (("x", 0, False, 256, 0, False, 0, b"", False), TypeError),
+        ((b"x", 0, False, 256, 1, False, 0, b"nope", False, True), ValueError),
+        ((b"x", 0, False, 10, 0, False, 0, b"", False, True), ValueError),
+        ((b"x", 5, False, 256, 0, False, 0, b"", False, True), ValueError),
+        ((b"x", 0, False, 256, 0, False, 7, b"", False, True), ValueError),
+        ((b"x", 0, False, 256, 0, False, 0, b"", False), TypeError),
+        (("x", 0, False, 256, 0, False, 0, b"", False, True), TypeError),
     ],
 )
 def test_skim_refuses_what_the_rewriter_never_passes(args: tuple, error: type) -> None:

@@ -59,12 +59,21 @@ static const char *const UNTIL_KINDS[] = {
 enum { U_COMMENT = 0, U_BOGUS = 1, U_PLAINTEXT = 2 };
 static PyObject *until_objects[N_UNTIL];
 
+/* The byte classes the tokenizer's states test, one table lookup each. */
+enum { C_WS = 1, C_SLASH = 2, C_GT = 4, C_EQ = 8, C_URL = 16, C_DQ = 32, C_SQ = 64 };
+static const unsigned char CLASS[256] = {
+    ['\t'] = C_WS, ['\n'] = C_WS, ['\f'] = C_WS, ['\r'] = C_WS, [' '] = C_WS,
+    ['/'] = C_SLASH, ['>'] = C_GT, ['='] = C_EQ, ['"'] = C_DQ, ['\''] = C_SQ,
+    /* what may start or spell an absolute URL inside a value: see _PLAIN_FULL */
+    ['\\'] = C_URL, ['&'] = C_URL, [':'] = C_URL,
+};
+
 static inline int lower(int c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
 static inline int is_letter(int c) { c |= 0x20; return c >= 'a' && c <= 'z'; }
 /* TAB LF FF CR SPACE: [\t\n\f\r ] */
-static inline int is_ws(int c) { return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r'; }
+static inline int is_ws(int c) { return CLASS[c] & C_WS; }
 /* what ends a tag name: [\t\n\f\r />] */
-static inline int is_t(int c) { return is_ws(c) || c == '/' || c == '>'; }
+static inline int is_t(int c) { return CLASS[c] & (C_WS | C_SLASH | C_GT); }
 
 /* Whether the lowercase literal ``lit`` is at ``p``, in any case. */
 static int ci_at(const Scan *s, Py_ssize_t p, const char *lit, Py_ssize_t len)
@@ -238,8 +247,10 @@ static int no_host(const Scan *s, Py_ssize_t p)
     return !(p < n && b[p] == '/');
 }
 
-static inline int in_name(int c) { return !is_t(c) && c != '='; } /* [^\t\n\f\r /=>] */
-static inline int is_sep(int c) { return is_ws(c) || c == '/'; }    /* [\t\n\f\r /] */
+/* [^\t\n\f\r /=>] */
+static inline int in_name(int c) { return !(CLASS[c] & (C_WS | C_SLASH | C_GT | C_EQ)); }
+/* [\t\n\f\r /] */
+static inline int is_sep(int c) { return CLASS[c] & (C_WS | C_SLASH); }
 
 /* One attribute of _PLAIN_FULL at *pp; advances it on a match. */
 static int plain_attribute(const Scan *s, Py_ssize_t *pp)
@@ -263,10 +274,9 @@ static int plain_attribute(const Scan *s, Py_ssize_t *pp)
         for (k = 0; k < s->ws && a < n && is_ws(b[a]); k++) a++;
         if (a < n && (b[a] == '"' || b[a] == '\'')) {
             int quote = b[a++];
+            int stop = C_URL | (quote == '"' ? C_DQ : C_SQ);
             if (no_host(s, a)) {
-                for (k = 0; k < s->value && a < n && b[a] != quote && b[a] != '\\' && b[a] != '&'
-                            && b[a] != ':';
-                     k++)
+                for (k = 0; k < s->value && a < n && !(CLASS[b[a]] & stop); k++)
                     a++;
                 if (a < n && b[a] == quote) {
                     a++;
@@ -277,12 +287,9 @@ static int plain_attribute(const Scan *s, Py_ssize_t *pp)
         else if (a < n && b[a] == '>') {
             ok = 1; /* (?=>): an empty value */
         }
-        else if (a < n && no_host(s, a) && !is_ws(b[a]) && b[a] != '"' && b[a] != '\\'
-                 && b[a] != '&' && b[a] != ':') {
+        else if (a < n && no_host(s, a) && !(CLASS[b[a]] & (C_WS | C_DQ | C_URL))) {
             a++;
-            for (k = 0; k < s->value && a < n && !is_ws(b[a]) && b[a] != '>' && b[a] != '\\'
-                        && b[a] != '&' && b[a] != ':';
-                 k++)
+            for (k = 0; k < s->value && a < n && !(CLASS[b[a]] & (C_WS | C_GT | C_URL)); k++)
                 a++;
             ok = a < n && (is_ws(b[a]) || b[a] == '>');
         }
@@ -329,6 +336,12 @@ static Name NAMES[] = {
 };
 #define N_NAMES ((int)(sizeof(NAMES) / sizeof(NAMES[0])))
 
+/* The first letters of NAMES, in either case. */
+static const unsigned char FIRST[256] = {
+    ['s'] = 1, ['i'] = 1, ['t'] = 1, ['x'] = 1, ['n'] = 1, ['p'] = 1, ['l'] = 1, ['e'] = 1,
+    ['S'] = 1, ['I'] = 1, ['T'] = 1, ['X'] = 1, ['N'] = 1, ['P'] = 1, ['L'] = 1, ['E'] = 1,
+};
+
 typedef struct {
     Py_ssize_t start, name_end;
     int kind;
@@ -357,8 +370,8 @@ static int find_candidate(const Scan *s, Py_ssize_t pos, int noscript, Candidate
             }
             continue;
         }
-        if (!is_letter(c))
-            continue;
+        if (!FIRST[c])
+            continue; /* most tags: <a, <div, <h2, <span ... */
         /* the longest name is 9 bytes ("plaintext"), and one must end it */
         Py_ssize_t j = i + 1, stop = i + 11 < n ? i + 11 : n;
         while (j < stop && !is_t(b[j])) j++;
@@ -454,11 +467,11 @@ static int step_data(const Scan *s, State *st, Py_ssize_t *ppos)
     return STEP_ON;
 }
 
-/* "</noscript" followed by a tag-name end, from ``pos``: its start or -1 */
-static Py_ssize_t find_noscript_end(const Scan *s, Py_ssize_t pos)
+/* "</noscript" followed by a tag-name end, starting in [pos, before): its start or -1 */
+static Py_ssize_t find_noscript_end(const Scan *s, Py_ssize_t pos, Py_ssize_t before)
 {
     for (;;) {
-        Py_ssize_t i = find_byte(s, pos, s->n, '<');
+        Py_ssize_t i = find_byte(s, pos, before, '<');
         if (i < 0)
             return -1;
         if (ci_name_at(s, i, "</noscript", 10))
@@ -471,15 +484,10 @@ static Py_ssize_t find_noscript_end(const Scan *s, Py_ssize_t pos)
 static int step_until(const Scan *s, State *st, Py_ssize_t *ppos)
 {
     const unsigned char *b = s->b;
-    Py_ssize_t pos = *ppos, n = s->n, start = -1, end = -1, limit = n;
-    if (st->noscript) {
-        start = find_noscript_end(s, pos);
-        if (start >= 0)
-            end = start, limit = start; /* an end must begin before it to come first */
-    }
+    Py_ssize_t pos = *ppos, n = s->n, start = -1, end = -1;
     int kind = st->until;
     if (kind == U_COMMENT) { /* --!?> */
-        for (Py_ssize_t i = pos; (i = find_byte(s, i, limit, '-')) >= 0; i++) {
+        for (Py_ssize_t i = pos; (i = find_byte(s, i, n, '-')) >= 0; i++) {
             if (i + 2 < n && b[i + 1] == '-') {
                 if (b[i + 2] == '>') {
                     start = i, end = i + 3;
@@ -493,19 +501,25 @@ static int step_until(const Scan *s, State *st, Py_ssize_t *ppos)
         }
     }
     else if (kind == U_BOGUS) {
-        Py_ssize_t i = find_byte(s, pos, limit, '>');
+        Py_ssize_t i = find_byte(s, pos, n, '>');
         if (i >= 0)
             start = i, end = i + 1;
     }
     else if (kind != U_PLAINTEXT) { /* </name followed by a tag-name end */
         const char *name = UNTIL_KINDS[kind];
         Py_ssize_t len = (Py_ssize_t)strlen(name);
-        for (Py_ssize_t i = pos; (i = find_byte(s, i, limit, '<')) >= 0; i++) {
+        for (Py_ssize_t i = pos; (i = find_byte(s, i, n, '<')) >= 0; i++) {
             if (i + 1 < n && b[i + 1] == '/' && ci_name_at(s, i + 2, name, len)) {
                 start = i, end = i + 2 + len;
                 break;
             }
         }
+    }
+    if (st->noscript) {
+        /* "</noscript" ends it too, where it comes first: it stays for the data state */
+        Py_ssize_t ns = find_noscript_end(s, pos, start < 0 ? n : start);
+        if (ns >= 0)
+            start = end = ns;
     }
     if (start < 0) {
         int open_ended = kind == U_PLAINTEXT && !st->noscript;
@@ -605,7 +619,7 @@ static void bounds(Scan *s, Py_ssize_t max_hold)
 }
 
 PyDoc_STRVAR(skim_doc,
-"skim(buf, pos, final, max_hold, mode, noscript, script_state, until_kind, held)\n"
+"skim(buf, pos, final, max_hold, mode, noscript, script_state, until_kind, held, injected)\n"
 "--\n\n"
 "Take the rewriter's steps that pass bytes on unchanged, from ``pos``.\n\n"
 "Returns ``(stop, more, mode, noscript, script_state, until_kind, name_end, end)``:\n"
@@ -657,9 +671,9 @@ static PyObject *skim(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     (void)module;
     Py_buffer view;
     Py_ssize_t pos, max_hold;
-    int final, mode, noscript, script_state, held, until = U_COMMENT;
-    if (nargs != 9) {
-        PyErr_SetString(PyExc_TypeError, "skim() takes 9 arguments");
+    int final, mode, noscript, script_state, held, injected, until = U_COMMENT;
+    if (nargs != 10) {
+        PyErr_SetString(PyExc_TypeError, "skim() takes 10 arguments");
         return NULL;
     }
     pos = PyLong_AsSsize_t(args[1]);
@@ -669,6 +683,7 @@ static PyObject *skim(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     final = PyObject_IsTrue(args[2]);
     noscript = PyObject_IsTrue(args[5]);
     held = PyObject_IsTrue(args[8]);
+    injected = PyObject_IsTrue(args[9]);
     if (PyErr_Occurred())
         return NULL;
     if (mode == M_UNTIL && (until = until_index(args[7])) < 0) {
@@ -697,7 +712,7 @@ static PyObject *skim(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             break;
         }
         if (st.mode == M_DATA)
-            step = step_data(&s, &st, &pos);
+            step = injected ? step_data(&s, &st, &pos) : STEP_PYTHON; /* _before_inject */
         else if (st.mode == M_UNTIL)
             step = step_until(&s, &st, &pos);
         else if (st.mode == M_SCRIPT)
@@ -770,6 +785,7 @@ static struct PyModuleDef module_def = {
 PyMODINIT_FUNC PyInit__speedups(void)
 {
     for (int k = 0; k < N_NAMES; k++) {
+        assert(FIRST[(unsigned char)NAMES[k].name[0]]);
         NAMES[k].until = -1;
         for (int i = 0; i < N_UNTIL; i++)
             if (strcmp(NAMES[k].name, UNTIL_KINDS[i]) == 0)

@@ -12,6 +12,7 @@ def skim(
     script_state: int,
     until_kind: bytes,
     held: bool,
+    injected: bool,
     /,
 ) -> tuple[int, bool, int, bool, int, bytes, int, int]: ...
 def find_candidate(

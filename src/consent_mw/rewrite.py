@@ -59,6 +59,13 @@ from once). Foreign content is not tracked (a CDATA section in SVG is read as
 a bogus comment up to its first ``>``), nor are ``srcdoc``, ``<base href>`` or
 lazy-loading ``data-src``.
 
+**Speed.** Where the C extension ``consent_mw._speedups`` is built (``pip
+install`` compiles it when a C compiler is there; ``CONSENT_MW_PURE_PYTHON=1``
+leaves it unused), it takes every step that passes bytes on unchanged (text,
+comments, raw text, script bodies, tags that need no judging) and stops where
+Python must judge a tag or a held inline script. The steps are the same either
+way: the tests run both and compare the output and the state after every window.
+
 **Memory.** At most ``max_hold`` bytes are held back: a tag of interest until
 its ``>``, an inline script until its end so its body can be classified. A
 longer tag is judged on its first ``max_hold`` bytes: the attributes that end
@@ -81,7 +88,7 @@ from .trackers import Matcher
 # The pass-through steps in C (_speedups.c, built by setup.py when a compiler is
 # there); without them, or with CONSENT_MW_PURE_PYTHON=1, Python takes every step.
 _Skim = Callable[
-    [bytes, int, bool, int, int, bool, int, bytes, bool],
+    [bytes, int, bool, int, int, bool, int, bytes, bool, bool],
     tuple[int, bool, int, bool, int, bytes, int, int],
 ]
 _skim: _Skim | None = None
@@ -263,7 +270,7 @@ class HTMLRewriter:
         pos, more = 0, False
         skim = _skim
         while not more:
-            if skim is not None and self._injected and self._mode != _TAG:
+            if skim is not None and self._mode != _TAG:
                 # The steps that pass bytes on unchanged, in C (see _speedups.c); it
                 # stops where one needs more (a tag to judge, a held script's end).
                 held = self._held
@@ -286,6 +293,7 @@ class HTMLRewriter:
                     self._script_state,
                     self._until_kind,
                     held is not None,
+                    self._injected,
                 )
                 if held is None:
                     if stop > pos:
@@ -325,12 +333,15 @@ class HTMLRewriter:
                     low = _lower(buf)
                     pos, more = self._data(buf, low, pos, n, final, out, m)
                     continue
+                if mode == _DATA:
+                    pos, more = self._before_inject(buf, pos, n, final, out)
+                    continue
                 low = _lower(buf)
             if mode == _DATA:
                 if self._injected:
                     pos, more = self._data(buf, low, pos, n, final, out)
                 else:
-                    pos, more = self._before_inject(buf, low, pos, n, final, out)
+                    pos, more = self._before_inject(buf, pos, n, final, out)
             elif mode == _UNTIL:
                 pos, more = self._until_end(buf, low, pos, n, final, out)
             elif mode == _SCRIPT:
@@ -449,8 +460,10 @@ class HTMLRewriter:
         return end > at and end - q <= self._max_hold
 
     def _before_inject(
-        self, buf: bytes, low: bytes, pos: int, n: int, final: bool, out: list[bytes]
+        self, buf: bytes, pos: int, n: int, final: bool, out: list[bytes]
     ) -> tuple[int, bool]:
+        # No lowercased copy of the window is needed here: only the tag name at
+        # ``pos`` has a case; the tag and comment grammars have no letters.
         if self._doc_start:
             # A byte-order mark must stay first or the browser will not see it.
             if not final and n - pos < 3 and _BOM.startswith(buf[pos:n]):
@@ -467,25 +480,25 @@ class HTMLRewriter:
             return n, True
         if buf[pos] == 0x3C and pos + 1 >= n and not final:
             return pos, True
-        c = low[pos + 1] if buf[pos] == 0x3C and pos + 1 < n else 0
+        c = buf[pos + 1] if buf[pos] == 0x3C and pos + 1 < n else 0
         if c in b"!?" and c:
-            return self._markup_decl(buf, low, pos, n, final, out)
+            return self._markup_decl(buf, buf, pos, n, final, out)
         if c == 0x2F:  # "</"
             if pos + 2 >= n and not final:
                 return pos, True
-            c2 = low[pos + 2] if pos + 2 < n else 0
+            c2 = buf[pos + 2] if pos + 2 < n else 0
             if c2 == 0x3E:  # "</>" is dropped by the tokenizer
                 out.append(buf[pos : pos + 3])
                 return pos + 3, False
-            if not 0x61 <= c2 <= 0x7A:
-                return self._markup_decl(buf, low, pos, n, final, out)
-        elif 0x61 <= c <= 0x7A:
-            name_end = scan.run_end(scan.TAG_NAME, low, pos + 1)
-            name = low[pos + 1 : name_end]
+            if not 0x61 <= c2 | 0x20 <= 0x7A:  # not a letter in either case
+                return self._markup_decl(buf, buf, pos, n, final, out)
+        elif 0x61 <= c | 0x20 <= 0x7A:
+            name_end = scan.run_end(scan.TAG_NAME, buf, pos + 1)
+            name = buf[pos + 1 : name_end].lower()
             if name_end >= n and not final and len(name) < 5:
                 return pos, True
-            if name in (b"html", b"head", b"body"):
-                return self._start_tag(buf, low, pos, name_end, name, n, final, out)
+            if name in (b"html", b"head", b"body"):  # judged on nothing with a case
+                return self._start_tag(buf, buf, pos, name_end, name, n, final, out)
         out.append(self._inject)
         self._injected = True
         return pos, False
