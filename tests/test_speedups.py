@@ -320,6 +320,33 @@ def test_every_cut_at_the_edges_gives_the_same_with_and_without_the_speedups(htm
             ), cut
 
 
+# Where the injection goes: what may come before <head>, and what ends the search.
+STARTS = [
+    b"\xef\xbb\xbf \n<!-- a --> <!doctype html>\n<html lang=ko>\n<!-- b -->\n<head><p>",
+    b"<!DOCTYPE html><HTML x='<head>'><BODY class=x>t",
+    b"</><? pi ><! x ></ 1><html><head",
+    b"<html><p>x<head>",
+    b"<htmlx><head>",
+    b"<html\n><hea",
+    b"</x><head>",
+    b"<html><!--><head>",
+    b"<html><!---><body>",
+    b"\t\n<html>   text",
+    b"<htm",
+]
+
+
+@pytest.mark.parametrize("html", STARTS)
+def test_every_cut_before_the_injection_gives_the_same_with_and_without_the_speedups(
+    html: bytes,
+) -> None:
+    for cut in range(1, len(html)):
+        for cuts in ([cut], list(range(cut, len(html), cut))):
+            assert _run(html, cuts, frozenset(), 64, c=True) == _run(
+                html, cuts, frozenset(), 64, c=False
+            ), cuts
+
+
 def test_a_page_with_every_step_gives_the_same_with_and_without_the_speedups() -> None:
     page = (
         b"\xef\xbb\xbf<!DOCTYPE html><!-- c --><html><head><title>t <b></title>"
@@ -343,12 +370,12 @@ def test_a_page_with_every_step_gives_the_same_with_and_without_the_speedups() -
 @pytest.mark.parametrize(
     ("args", "error"),
     [
-        ((b"x", 0, False, 256, 1, False, 0, b"nope", False, True), ValueError),
-        ((b"x", 0, False, 10, 0, False, 0, b"", False, True), ValueError),
-        ((b"x", 5, False, 256, 0, False, 0, b"", False, True), ValueError),
-        ((b"x", 0, False, 256, 0, False, 7, b"", False, True), ValueError),
-        ((b"x", 0, False, 256, 0, False, 0, b"", False), TypeError),
-        (("x", 0, False, 256, 0, False, 0, b"", False, True), TypeError),
+        ((b"x", 0, False, 256, 1, False, 0, b"nope", False, True, False), ValueError),
+        ((b"x", 0, False, 10, 0, False, 0, b"", False, True, False), ValueError),
+        ((b"x", 5, False, 256, 0, False, 0, b"", False, True, False), ValueError),
+        ((b"x", 0, False, 256, 0, False, 7, b"", False, True, False), ValueError),
+        ((b"x", 0, False, 256, 0, False, 0, b"", False, True), TypeError),
+        (("x", 0, False, 256, 0, False, 0, b"", False, True, False), TypeError),
     ],
 )
 def test_skim_refuses_what_the_rewriter_never_passes(args: tuple, error: type) -> None:

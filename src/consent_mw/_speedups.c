@@ -28,7 +28,7 @@ enum { S_TAG_NAME, S_BEFORE_NAME, S_NAME, S_AFTER_NAME, S_BEFORE_VALUE, S_DQ, S_
 /* what find_candidate found, as the candidate pattern's group names */
 enum { K_NONE = 0, K_T = 1, K_U = 2, K_E = 3, K_DECL = 4 };
 /* how a step ended */
-enum { STEP_ON = 0, STEP_MORE = 1, STEP_PYTHON = 2 };
+enum { STEP_ON = 0, STEP_MORE = 1, STEP_PYTHON = 2, STEP_INJECT = 3 };
 
 #define TAIL 16 /* rewrite._TAIL */
 
@@ -392,10 +392,11 @@ static int find_candidate(const Scan *s, Py_ssize_t pos, int noscript, Candidate
 
 /* -- the steps ------------------------------------------------------------------ */
 
+static int markup_decl(const Scan *s, State *st, Py_ssize_t at, Py_ssize_t *ppos);
+
 /* A data-state step (rewrite._run, _data, _start_tag, _markup_decl). */
 static int step_data(const Scan *s, State *st, Py_ssize_t *ppos)
 {
-    const unsigned char *b = s->b;
     Py_ssize_t pos = *ppos, n = s->n;
     Candidate m;
     if (!find_candidate(s, pos, st->noscript, &m)) { /* _no_candidate */
@@ -444,7 +445,15 @@ static int step_data(const Scan *s, State *st, Py_ssize_t *ppos)
         *ppos = name_end;
         return STEP_ON;
     }
-    /* _markup_decl */
+    return markup_decl(s, st, at, ppos);
+}
+
+/* rewrite._markup_decl: "<!", "<?" or "</" + non-letter at ``at`` */
+static int markup_decl(const Scan *s, State *st, Py_ssize_t at, Py_ssize_t *ppos)
+{
+    const unsigned char *b = s->b;
+    Py_ssize_t n = s->n;
+    *ppos = at;
     if (ci_at(s, at, "<!--", 4)) {
         if (n - at < 6 && !s->final && !(n - at == 5 && b[at + 4] == '>'))
             return STEP_MORE;
@@ -465,6 +474,50 @@ static int step_data(const Scan *s, State *st, Py_ssize_t *ppos)
     st->mode = M_UNTIL, st->until = U_BOGUS;
     *ppos = at + 2;
     return STEP_ON;
+}
+
+/* A data-state step before the injection point, after the document's start
+ * (rewrite._before_inject): STEP_INJECT where the injection goes. */
+static int step_before_inject(const Scan *s, State *st, Py_ssize_t *ppos)
+{
+    const unsigned char *b = s->b;
+    Py_ssize_t pos = *ppos, n = s->n;
+    while (pos < n && is_ws(b[pos])) pos++;
+    *ppos = pos;
+    if (pos >= n)
+        return STEP_MORE;
+    if (b[pos] == '<' && pos + 1 >= n && !s->final)
+        return STEP_MORE;
+    int c = b[pos] == '<' && pos + 1 < n ? b[pos + 1] : 0;
+    if (c == '!' || c == '?')
+        return markup_decl(s, st, pos, ppos);
+    if (c == '/') {
+        if (pos + 2 >= n && !s->final)
+            return STEP_MORE;
+        int c2 = pos + 2 < n ? b[pos + 2] : 0;
+        if (c2 == '>') { /* "</>" is dropped by the tokenizer */
+            *ppos = pos + 3;
+            return STEP_ON;
+        }
+        if (!is_letter(c2))
+            return markup_decl(s, st, pos, ppos);
+    }
+    else if (is_letter(c)) {
+        Py_ssize_t name_end = pos + 1;
+        while (name_end < n && !is_t(b[name_end])) name_end++;
+        Py_ssize_t len = name_end - pos - 1;
+        if (name_end >= n && !s->final && len < 5)
+            return STEP_MORE;
+        int html = len == 4 && ci_at(s, pos + 1, "html", 4);
+        if (html || (len == 4 && (ci_at(s, pos + 1, "head", 4) || ci_at(s, pos + 1, "body", 4)))) {
+            Py_ssize_t end = walk_tag(s, name_end);
+            if (end < 0)
+                return STEP_PYTHON; /* _stream_tag */
+            *ppos = end;
+            return html ? STEP_ON : STEP_INJECT; /* _after_tag */
+        }
+    }
+    return STEP_INJECT;
 }
 
 /* "</noscript" followed by a tag-name end, starting in [pos, before): its start or -1 */
@@ -619,16 +672,18 @@ static void bounds(Scan *s, Py_ssize_t max_hold)
 }
 
 PyDoc_STRVAR(skim_doc,
-"skim(buf, pos, final, max_hold, mode, noscript, script_state, until_kind, held, injected)\n"
+"skim(buf, pos, final, max_hold, mode, noscript, script_state, until_kind, held,\n"
+"     injected, doc_start)\n"
 "--\n\n"
 "Take the rewriter's steps that pass bytes on unchanged, from ``pos``.\n\n"
-"Returns ``(stop, more, mode, noscript, script_state, until_kind, name_end, end)``:\n"
+"Returns ``(stop, status, mode, noscript, script_state, until_kind, name_end, end)``:\n"
 "``buf[pos:stop]`` goes out as it is (into the held inline script, with ``held``)\n"
-"and the state is the one reached at ``stop``. ``more`` is true when the window is\n"
-"done (what follows ``stop`` is carried to the next one), false when the step at\n"
-"``stop`` is the Python code's to take: with ``held``, judging the script that ends\n"
-"there; at a tag to judge, ``name_end`` and ``end`` say where its name and the tag\n"
-"end (``end`` -1: not in this window), otherwise both are -1.");
+"and the state is the one reached at ``stop``. ``status`` 1: the window is done\n"
+"(what follows ``stop`` is carried to the next one); 3: the injection goes at\n"
+"``stop``; 2: the step at ``stop`` is the Python code's to take: with ``held``,\n"
+"judging the script that ends there; at a tag to judge, ``name_end`` and ``end``\n"
+"say where its name and the tag end (``end`` -1: not in this window), otherwise\n"
+"both are -1.");
 
 PyDoc_STRVAR(lower_doc,
 "lower(buf)\n"
@@ -671,9 +726,9 @@ static PyObject *skim(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     (void)module;
     Py_buffer view;
     Py_ssize_t pos, max_hold;
-    int final, mode, noscript, script_state, held, injected, until = U_COMMENT;
-    if (nargs != 10) {
-        PyErr_SetString(PyExc_TypeError, "skim() takes 10 arguments");
+    int final, mode, noscript, script_state, held, injected, doc_start, until = U_COMMENT;
+    if (nargs != 11) {
+        PyErr_SetString(PyExc_TypeError, "skim() takes 11 arguments");
         return NULL;
     }
     pos = PyLong_AsSsize_t(args[1]);
@@ -684,6 +739,7 @@ static PyObject *skim(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     noscript = PyObject_IsTrue(args[5]);
     held = PyObject_IsTrue(args[8]);
     injected = PyObject_IsTrue(args[9]);
+    doc_start = PyObject_IsTrue(args[10]);
     if (PyErr_Occurred())
         return NULL;
     if (mode == M_UNTIL && (until = until_index(args[7])) < 0) {
@@ -711,8 +767,10 @@ static PyObject *skim(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             step = STEP_MORE;
             break;
         }
-        if (st.mode == M_DATA)
-            step = injected ? step_data(&s, &st, &pos) : STEP_PYTHON; /* _before_inject */
+        if (st.mode == M_DATA && injected)
+            step = step_data(&s, &st, &pos);
+        else if (st.mode == M_DATA) /* a byte-order mark is the Python code's to read */
+            step = doc_start ? STEP_PYTHON : step_before_inject(&s, &st, &pos);
         else if (st.mode == M_UNTIL)
             step = step_until(&s, &st, &pos);
         else if (st.mode == M_SCRIPT)
@@ -724,7 +782,7 @@ static PyObject *skim(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     PyBuffer_Release(&view);
     PyObject *kind = st.mode == M_UNTIL ? until_objects[st.until] : args[7];
-    return Py_BuildValue("(nNiNiOnn)", pos, PyBool_FromLong(step == STEP_MORE), st.mode,
+    return Py_BuildValue("(niiNiOnn)", pos, step, st.mode,
                          PyBool_FromLong(st.noscript), st.script_state, kind, st.name_end,
                          st.tag_end);
 }

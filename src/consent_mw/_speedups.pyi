@@ -13,8 +13,9 @@ def skim(
     until_kind: bytes,
     held: bool,
     injected: bool,
+    doc_start: bool,
     /,
-) -> tuple[int, bool, int, bool, int, bytes, int, int]: ...
+) -> tuple[int, int, int, bool, int, bytes, int, int]: ...
 def find_candidate(
     buf: Buffer, pos: int, noscript: bool, max_hold: int, /
 ) -> tuple[int, int, str | None] | None: ...

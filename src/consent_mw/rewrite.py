@@ -88,9 +88,12 @@ from .trackers import Matcher
 # The pass-through steps in C (_speedups.c, built by setup.py when a compiler is
 # there); without them, or with CONSENT_MW_PURE_PYTHON=1, Python takes every step.
 _Skim = Callable[
-    [bytes, int, bool, int, int, bool, int, bytes, bool, bool],
-    tuple[int, bool, int, bool, int, bytes, int, int],
+    [bytes, int, bool, int, int, bool, int, bytes, bool, bool, bool],
+    tuple[int, int, int, bool, int, bytes, int, int],
 ]
+#: what skim() says of where it stopped: the window is done; the next step is
+#: Python's; the injection goes there
+_SKIM_MORE, _SKIM_PYTHON, _SKIM_INJECT = 1, 2, 3
 _skim: _Skim | None = None
 _lower: Callable[[bytes], bytes] = bytes.lower
 if not os.environ.get("CONSENT_MW_PURE_PYTHON"):
@@ -276,7 +279,7 @@ class HTMLRewriter:
                 held = self._held
                 (
                     stop,
-                    more,
+                    status,
                     self._mode,
                     self._noscript,
                     self._script_state,
@@ -294,10 +297,17 @@ class HTMLRewriter:
                     self._until_kind,
                     held is not None,
                     self._injected,
+                    self._doc_start,
                 )
+                more = status == _SKIM_MORE
                 if held is None:
                     if stop > pos:
                         out.append(buf[pos:stop])
+                    if status == _SKIM_INJECT:
+                        out.append(self._inject)
+                        self._injected = True
+                        pos = stop
+                        continue
                 elif self._mode == _DATA:  # the held script's end tag
                     held.append(buf[pos:stop])
                     self._release(out)
