@@ -14,7 +14,10 @@ serialises the same bytes (``LexborHTMLParser(page).html``):
 
 "warm" is a running server: the rewriter remembers the tracker tags and snippets
 a site repeats on every page; "cold" makes it forget them (and rebuild its
-signature plan) before every page. Rounds interleave the contenders so machine noise hits
+signature plan) before every page. The rewriter runs as installed: with the C
+speedups (consent_mw._speedups) when they were built, which the first line says;
+"pure Python" is the same rewriter without them (``CONSENT_MW_PURE_PYTHON=1``),
+warm, for information. Rounds interleave the contenders so machine noise hits
 them alike; figures are medians.
 
 Targets (article page, warm): rewriter throughput >= 3x lexbor with trackers and
@@ -145,6 +148,15 @@ def rewrite(html: bytes, matcher: Matcher = MATCHER) -> bytes:
     return b"".join(out)
 
 
+def rewrite_pure(html: bytes) -> bytes:
+    saved = rewrite_module._skim, rewrite_module._lower
+    rewrite_module._skim, rewrite_module._lower = None, bytes.lower
+    try:
+        return rewrite(html)
+    finally:
+        rewrite_module._skim, rewrite_module._lower = saved
+
+
 def rewrite_cold(html: bytes) -> bytes:
     # The rewriter's per-(matcher, allowed set) plan and its memory of tags and
     # snippets, forgotten: what the first page after start-up costs.
@@ -196,7 +208,14 @@ def main() -> int:
         "lexbor": lexbor,
         "warm": rewrite,
         "cold": rewrite_cold,
+        "pure": rewrite_pure,
     }
+    speedups = rewrite_module._skim is not None
+    print(
+        "rewriter steps: "
+        + ("C speedups (consent_mw._speedups)" if speedups else "pure Python (no speedups)")
+        + "\n"
+    )
     for html in pages.values():  # warm-up
         for fn in contenders.values():
             fn(html)
@@ -210,14 +229,15 @@ def main() -> int:
     ok = True
     print(
         "| page | trackers | size | tags | lexbor MB/s | rewriter MB/s warm (cold) "
-        "| ratio warm (cold) | target |"
+        "| ratio warm (cold) | target | pure Python MB/s (ratio) |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for key, html in pages.items():
         shape, trackers = key
         theirs = statistics.median(samples[key]["lexbor"])
         warm = statistics.median(samples[key]["warm"])
         cold = statistics.median(samples[key]["cold"])
+        pure = statistics.median(samples[key]["pure"])
         target = targets.get(key)
         if target is not None:
             ok &= theirs / warm >= target
@@ -226,7 +246,8 @@ def main() -> int:
             f"| {html.count(b'<') - html.count(b'</')} | {len(html) / theirs / 1e6:.0f} "
             f"| {len(html) / warm / 1e6:.0f} ({len(html) / cold / 1e6:.0f}) "
             f"| {theirs / warm:.1f}x ({theirs / cold:.1f}x) "
-            f"| {f'>= {target:.0f}x' if target else 'info'} |"
+            f"| {f'>= {target:.0f}x' if target else 'info'} "
+            f"| {len(html) / pure / 1e6:.0f} ({theirs / pure:.1f}x) |"
         )
     blocked = HTMLRewriter(MATCHER, ALLOWED)
     blocked.feed(pages[("article", True)])

@@ -5,13 +5,20 @@ tests drive both on the same inputs and want the same answer: the candidate
 search against the regular expressions of _htmlscan, the lowercasing against
 bytes.lower, and the whole rewriter (output, counts) with and without them,
 whatever the chunking and the hold limit. In CI the extension must be built.
+The same tests also run once more against a build with AddressSanitizer and
+UndefinedBehaviorSanitizer, which fail on any read outside the page's bytes.
 """
 
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.util
 import os
+import shutil
 import subprocess
 import sys
+import sysconfig
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -22,10 +29,19 @@ from consent_mw import rewrite as rewrite_module
 from consent_mw.rewrite import HTMLRewriter
 from consent_mw.trackers import BUILTIN_TRACKERS, Matcher
 
-try:
-    from consent_mw import _speedups
-except ImportError:  # not compiled here
-    _speedups = None  # type: ignore[assignment]
+SANITIZED = os.environ.get("CONSENT_MW_TEST_SANITIZED_SPEEDUPS")
+if SANITIZED:  # the sanitizer run below: this module's tests against that build
+    _loader = importlib.machinery.ExtensionFileLoader("consent_mw._speedups", SANITIZED)
+    _spec = importlib.util.spec_from_loader("consent_mw._speedups", _loader)
+    assert _spec is not None
+    _speedups = importlib.util.module_from_spec(_spec)
+    _loader.exec_module(_speedups)
+    rewrite_module._skim, rewrite_module._lower = _speedups.skim, _speedups.lower
+else:
+    try:
+        from consent_mw import _speedups
+    except ImportError:  # not compiled here
+        _speedups = None  # type: ignore[assignment]
 
 if _speedups is None:
     if os.environ.get("CI"):
@@ -392,3 +408,47 @@ def test_the_rewriter_uses_the_speedups_unless_asked_not_to() -> None:
             [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
         )
         assert done.stdout.strip() == expected
+
+
+def test_the_same_tests_pass_under_address_and_undefined_behaviour_sanitizers(
+    tmp_path: Path,
+) -> None:
+    if SANITIZED:
+        pytest.skip("this is the sanitized run")
+    compiler = shutil.which("gcc") or shutil.which("cc")
+    assert compiler, "a C compiler builds the speedups; none found"
+    runtimes = [
+        subprocess.run(
+            [compiler, f"-print-file-name={name}"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        for name in ("libasan.so", "libubsan.so")
+    ]
+    if not all(os.path.isabs(path) for path in runtimes):
+        if os.environ.get("CI"):
+            pytest.fail(f"{compiler} has no sanitizer runtimes: {runtimes}")
+        pytest.skip(f"{compiler} has no sanitizer runtimes here")
+    source = Path(rewrite_module.__file__).with_name("_speedups.c")
+    built = tmp_path / ("_speedups" + sysconfig.get_config_var("EXT_SUFFIX"))
+    subprocess.run(
+        [compiler, "-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
+        + ["-fno-omit-frame-pointer", "-shared", "-fPIC"]
+        + [f"-I{sysconfig.get_paths()['include']}", str(source), "-o", str(built)],
+        check=True,
+    )
+    env = dict(os.environ)
+    env.update(
+        CONSENT_MW_TEST_SANITIZED_SPEEDUPS=str(built),
+        LD_PRELOAD=" ".join(runtimes),
+        ASAN_OPTIONS="detect_leaks=0",  # the interpreter's own allocations outlive it
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parent.parent,
+    )
+    report = done.stdout[-3000:] + done.stderr[-3000:]
+    assert done.returncode == 0, report
+    assert "Sanitizer" not in done.stderr, report
+    assert " passed" in done.stdout, report
