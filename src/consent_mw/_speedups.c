@@ -12,8 +12,9 @@
  * Each step below mirrors the Python step of the same name in rewrite.py (and
  * the regular expressions of _htmlscan.py it uses) exactly, so that the output
  * and the state reached are the same whichever of the two ran: the tests run
- * the rewriter both ways and compare. Nothing here allocates per byte; the
- * only objects made are the result tuple and, for a raw-text end, its name.
+ * the rewriter both ways and compare. Nothing here allocates per byte: skim()
+ * makes its result tuple and nothing else. Every index is checked against the
+ * window's length before it is read.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
