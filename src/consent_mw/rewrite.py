@@ -76,13 +76,13 @@ its first ``max_hold`` bytes. A tag that is not of interest and is longer than
 
 from __future__ import annotations
 
-import os
 import re
 import weakref
 from collections.abc import Callable
 from typing import Final, TypeVar
 
 from . import _htmlscan as scan
+from ._native import speedups
 from .trackers import Matcher
 
 # The pass-through steps in C (_speedups.c, built by setup.py when a compiler is
@@ -94,15 +94,8 @@ _Skim = Callable[
 #: what skim() says of where it stopped: the window is done; the next step is
 #: Python's; the injection goes there
 _SKIM_MORE, _SKIM_PYTHON, _SKIM_INJECT = 1, 2, 3
-_skim: _Skim | None = None
-_lower: Callable[[bytes], bytes] = bytes.lower
-if not os.environ.get("CONSENT_MW_PURE_PYTHON"):
-    try:
-        from . import _speedups
-    except ImportError:
-        pass
-    else:
-        _skim, _lower = _speedups.skim, _speedups.lower
+_skim: _Skim | None = None if speedups is None else speedups.skim
+_lower: Callable[[bytes], bytes] = bytes.lower if speedups is None else speedups.lower
 
 __all__ = ["HTMLRewriter", "rewrite_html"]
 

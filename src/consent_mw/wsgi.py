@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from http import HTTPStatus
 from typing import Any
 
+from ._native import speedups
 from .config import Config
 from .endpoints import Endpoints, Response, StoreCall, unavailable
 from .engine import Engine, Visit
@@ -79,11 +80,25 @@ def _facts(environ: Environ, trust_forwarded: bool) -> RequestFacts:
     return facts
 
 
+# PEP 3333 headers are latin-1 str pairs, the core's are bytes pairs (as ASGI's):
+# converted in C where the speedups are built, the same in Python otherwise.
+_headers_to_bytes: Callable[[list[tuple[str, str]]], list[tuple[bytes, bytes]] | None] | None = (
+    None if speedups is None else speedups.headers_to_bytes
+)
+_headers_to_str: Callable[[list[tuple[bytes, bytes]]], list[tuple[str, str]] | None] | None = (
+    None if speedups is None else speedups.headers_to_str
+)
+
+
 def _to_bytes(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
+    if _headers_to_bytes is not None and (done := _headers_to_bytes(headers)) is not None:
+        return done
     return [(n.encode("latin-1"), v.encode("latin-1")) for n, v in headers]
 
 
 def _to_str(headers: list[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
+    if _headers_to_str is not None and (done := _headers_to_str(headers)) is not None:
+        return done
     return [(n.decode("latin-1"), v.decode("latin-1")) for n, v in headers]
 
 
