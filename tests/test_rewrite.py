@@ -1077,3 +1077,95 @@ def test_an_unquoted_pixel_url_beginning_with_an_escape_is_neutralised(tag: byte
     assert b" src=" not in out[out.index(b"<img") :].split(b">", 1)[0]
     for cuts in ([5], [len(tag) // 2], list(range(1, len(tag)))):
         assert chunked(page(tag.decode()), cuts, inject=b"") == out
+
+
+# -- tags with a fresh CSP nonce on every page ----------------------------------------
+
+
+def _page_with(nonce: str, tags: list[bytes]) -> bytes:
+    return b"<head>" + b"".join(t.replace(b"{n}", nonce.encode()) for t in tags) + b"</head>"
+
+
+NONCE_TAGS = [
+    b'<script nonce="{n}" async src="https://www.googletagmanager.com/gtag/js?id=G-1"></script>',
+    b"<script nonce='{n}'>gtag('config','G-1');</script>",
+    b"<script nonce={n} src=/app.js></script><script NONCE={n}>fbq('init','1');</script>",
+    b'<img nonce="{n}" src="https://www.facebook.com/tr?id=1">',
+    b'<script data-nonce="{n}" src="//connect.facebook.net/x.js"></script>',
+    b'<script nonce="{n}" src="https://{n}.example/x.js"></script>',
+    b'<script nonce="{n}" nonce="{n}" src="//connect.facebook.net/x.js"></script>',
+    b'<script title="nonce={n}" src="//connect.facebook.net/x.js"></script>',
+    b'<iframe nonce="{n}" src="https://www.googletagmanager.com/ns.html?id=GTM-1"></iframe>',
+    # Where the nonce is not the nonce attribute's value it may decide the verdict:
+    # a "/" in it ends the host.
+    b'<img src="https://www.facebook.com{n}">',
+    b'<script async src="//connect.facebook.net{n}"></script>',
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.sampled_from(NONCE_TAGS), min_size=1, max_size=6),
+    st.lists(
+        st.text(alphabet="ABCDEFabcdef0123456789+/_-", min_size=16, max_size=30),
+        min_size=2,
+        max_size=4,
+    ),
+    st.sampled_from([NOTHING, EVERYTHING, frozenset({"analytics"})]),
+)
+def test_tags_with_a_fresh_nonce_come_out_as_without_the_nonce_memo(
+    tags: list[bytes], nonces: list[str], allowed: frozenset[str]
+) -> None:
+    # Every page has its own nonce: what is remembered under one must give, under
+    # another, exactly what judging the tag afresh gives.
+    for nonce in nonces:
+        html = _page_with(nonce, tags)
+        remembered = HTMLRewriter(MATCHER, allowed, nonce=nonce)
+        # A matcher of its own: a plan of its own, with nothing remembered.
+        afresh = HTMLRewriter(Matcher(BUILTIN_TRACKERS), allowed)
+        expected = afresh.feed(html) + afresh.close()
+        got = remembered.feed(html) + remembered.close()
+        assert got == expected
+        assert remembered.blocked_categories == afresh.blocked_categories
+
+
+@pytest.mark.parametrize(
+    "nonces",
+    [
+        # A nonce that is also what the rewriter writes: it shows twice in the output.
+        ["data-consent-src", "Q" * 16],
+        ["Q" * 16, "data-consent-src"],
+        ["/" + "a" * 20, "a" * 21],
+        ["a" * 21, "/" + "a" * 20],
+    ],
+)
+def test_nonces_that_could_be_mistaken_for_something_else(nonces: list[str]) -> None:
+    tags = NONCE_TAGS[-2:] + [b'<script nonce="{n}" src="//connect.facebook.net/x.js"></script>']
+    rewrite_module._PLANS.clear()
+    for nonce in nonces:
+        html = _page_with(nonce, tags)
+        remembered = HTMLRewriter(MATCHER, NOTHING, nonce=nonce)
+        afresh = HTMLRewriter(Matcher(BUILTIN_TRACKERS), NOTHING)
+        assert remembered.feed(html) + remembered.close() == afresh.feed(html) + afresh.close()
+
+
+def test_a_nonce_tag_is_judged_once_whatever_its_nonce() -> None:
+    rewrite_module._PLANS.clear()
+    tags = NONCE_TAGS[:2]
+    first = HTMLRewriter(MATCHER, NOTHING, nonce="A" * 22)
+    first.feed(_page_with("A" * 22, tags))
+    first.close()
+    plan = rewrite_module._plan(MATCHER, NOTHING)
+    assert len(plan.nonce_tags) == 2 and len(plan.nonce_inline_tags) == 1
+    assert not plan.tags
+    second = HTMLRewriter(MATCHER, NOTHING, nonce="b" * 22)
+    out = second.feed(_page_with("b" * 22, tags)) + second.close()
+    assert out.count(b'nonce="' + b"b" * 22) == 1 and b"A" * 22 not in out
+    assert len(plan.nonce_tags) == 2 and not plan.tags  # nothing new to remember
+    assert second.blocked == 2
+
+
+@pytest.mark.parametrize("nonce", ["", "short", "has space in it x", "caf\u00e9" * 5, "a" * 15])
+def test_a_nonce_that_is_not_a_csp_nonce_is_not_used(nonce: str) -> None:
+    rewriter = HTMLRewriter(MATCHER, NOTHING, nonce=nonce)
+    assert rewriter._nonce is None

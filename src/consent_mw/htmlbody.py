@@ -83,17 +83,18 @@ def plan_html(
 
     decision = visit.decision
     inject = b""
+    page_nonce = nonce()
     if config.inject_banner or config.consent_mode:
         inject = injection(
             decision,
             prefix=config.prefix,
-            nonce=nonce(),
+            nonce=page_nonce,
             banner=config.inject_banner,
             consent_mode=config.consent_mode,
         )
     from .rewrite import HTMLRewriter
 
-    rewriter = HTMLRewriter(engine.matcher, decision.allowed, inject=inject)
+    rewriter = HTMLRewriter(engine.matcher, decision.allowed, inject=inject, nonce=page_nonce)
     accepts = visit.facts.headers.get("accept-encoding", "").lower()
     gzip = config.compress_html and "gzip" in accepts
     visit.rewritten = True

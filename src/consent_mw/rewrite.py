@@ -141,6 +141,10 @@ class _Plan:
         self.tags: dict[bytes, tuple[int, str | None, bytes]] = {}
         self.bodies: dict[bytes, str | None] = {}
         self.inline_tags: dict[bytes, bytes] = {}
+        # The same, for tags whose CSP nonce changes on every page: keyed and
+        # stored with the nonce's value replaced by _NONCE_MARK (see _Nonce).
+        self.nonce_tags: dict[bytes, tuple[int, str | None, bytes]] = {}
+        self.nonce_inline_tags: dict[bytes, bytes] = {}
 
     def remember(self, cache: dict[bytes, _T], key: bytes, value: _T) -> None:
         if len(key) <= _CACHE_KEY_MAX:
@@ -182,6 +186,55 @@ class _Plan:
         return None
 
 
+#: stands for a page's CSP nonce in the memos; a NUL never ends up in a key otherwise
+_NONCE_MARK: Final = b"\x00nonce\x00"
+# A nonce as CSP writes it (base64 or base64url), long enough not to occur by chance.
+_NONCE_VALUE = re.compile(rb"[A-Za-z0-9+/_-]{16,}={0,2}")
+
+
+class _Nonce:
+    """A page's CSP nonce, for remembering tags that carry it.
+
+    A site with a strict CSP sends a fresh nonce in every script tag, so no tag is
+    ever the same twice. Such a tag is remembered with the nonce's value replaced
+    by a mark, when that is safe: the value occurs once in the tag, it is exactly
+    the value of its ``nonce`` attribute (which no verdict reads), and it occurs
+    once in what the tag became. A later tag that differs only in that value (of
+    the same characters, none of which ends a value) then gets the same verdict
+    and the same output with its own value put back.
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: bytes) -> None:
+        self.value = value
+
+    def key(self, tag: bytes) -> bytes | None:
+        """``tag`` with the nonce marked, or None if it does not carry it once."""
+        value = self.value
+        if tag.count(value) != 1 or _NONCE_MARK in tag:
+            return None
+        return tag.replace(value, _NONCE_MARK)
+
+    def template(self, tag: bytes, attrs: list[scan.Attr], at: int, output: bytes) -> bytes | None:
+        """``output`` (what ``tag`` became) with the nonce marked, if the nonce in
+        ``tag`` is its ``nonce`` attribute's value (``attrs`` index ``tag`` from
+        ``at``); else None."""
+        value = self.value
+        start = tag.find(value) + at
+        if not any(
+            a.name == b"nonce" and a.value_start == start and a.value_end == start + len(value)
+            for a in attrs
+        ):
+            return None
+        if output.count(value) != 1 or _NONCE_MARK in output:
+            return None
+        return output.replace(value, _NONCE_MARK)
+
+    def fill(self, template: bytes) -> bytes:
+        return template.replace(_NONCE_MARK, self.value)
+
+
 def _is_host(name: str, hosts: set[str]) -> bool:
     """Whether ``name`` is one of ``hosts`` or a subdomain of one."""
     labels = name.split(".")
@@ -213,10 +266,15 @@ class HTMLRewriter:
         *,
         inject: bytes = b"",
         max_hold: int = 256 * 1024,
+        nonce: str | None = None,
     ) -> None:
         if max_hold < 64:
             raise ValueError(f"max_hold must be at least 64 bytes, not {max_hold}")
         self._matcher = matcher
+        #: the page's CSP nonce, when it has one its tags can be remembered by
+        self._nonce: _Nonce | None = None
+        if nonce and nonce.isascii() and _NONCE_VALUE.fullmatch(value := nonce.encode()):
+            self._nonce = _Nonce(value)
         self._plan = _plan(matcher, frozenset(allowed) | {"necessary"})
         self._inject = bytes(inject)
         self._injected = not inject
@@ -314,7 +372,7 @@ class HTMLRewriter:
                 # A tag to judge, whole and not over-long: one seen before needs no
                 # more than what _start_tag does with a tag it knows.
                 if 0 <= end <= pos + self._max_hold:
-                    known = self._plan.tags.get(buf[pos:end])
+                    known = self._known(buf[pos:end])
                     if known is not None:
                         name = buf[pos + 1 : name_end].lower()
                         pos, more = self._known_tag(name, end, known, out)
@@ -596,12 +654,25 @@ class HTMLRewriter:
         category = plan.find(body, self._max_hold)
         if category is not None:
             self._count(category)
-            key = tag + b"\0" + category.encode()
-            rewritten = plan.inline_tags.get(key)
+            suffix = b"\0" + category.encode()
+            rewritten = plan.inline_tags.get(tag + suffix)
+            nonce = self._nonce
+            marked = None
+            if rewritten is None and nonce is not None and (marked := nonce.key(tag)) is not None:
+                template = plan.nonce_inline_tags.get(marked + suffix)
+                if template is not None:
+                    rewritten = nonce.fill(template)
             if rewritten is None:
                 attrs = scan.parse_attrs(tag.lower(), 7, len(tag), complete=True)
                 rewritten = scan.neutralise(tag, 0, 7, len(tag), attrs, b"script", category)
-                plan.remember(plan.inline_tags, key, rewritten)
+                if (
+                    nonce is not None
+                    and marked is not None
+                    and (template := nonce.template(tag, attrs, 0, rewritten)) is not None
+                ):
+                    plan.remember(plan.nonce_inline_tags, marked + suffix, template)
+                else:
+                    plan.remember(plan.inline_tags, tag + suffix, rewritten)
             tag = rewritten
         out.append(tag)
         out.append(body)
@@ -657,7 +728,7 @@ class HTMLRewriter:
                 return n, True
             return s, True
         tag = buf[s:end]
-        known = self._plan.tags.get(tag)
+        known = self._known(tag)
         if known is None:
             attrs = scan.parse_attrs(low, name_end, end, complete=True)
             verdict, category = self._judge(name, attrs, buf)
@@ -666,8 +737,26 @@ class HTMLRewriter:
                 known = (verdict, category, rewritten)
             else:
                 known = (verdict, category, tag)
-            self._plan.remember(self._plan.tags, tag, known)
+            plan, nonce = self._plan, self._nonce
+            if (
+                nonce is not None
+                and (key := nonce.key(tag)) is not None
+                and (template := nonce.template(tag, attrs, s, known[2])) is not None
+            ):
+                plan.remember(plan.nonce_tags, key, (verdict, category, template))
+            else:
+                plan.remember(plan.tags, tag, known)
         return self._known_tag(name, end, known, out)
+
+    def _known(self, tag: bytes) -> tuple[int, str | None, bytes] | None:
+        """What a tag seen before came to (see _Plan.tags and _Nonce), or None."""
+        known = self._plan.tags.get(tag)
+        nonce = self._nonce
+        if known is None and nonce is not None and (key := nonce.key(tag)) is not None:
+            marked = self._plan.nonce_tags.get(key)
+            if marked is not None:
+                known = (marked[0], marked[1], nonce.fill(marked[2]))
+        return known
 
     def _known_tag(
         self, name: bytes, end: int, known: tuple[int, str | None, bytes], out: list[bytes]
