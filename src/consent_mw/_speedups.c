@@ -105,7 +105,7 @@ static Py_ssize_t rfind_byte(const Scan *s, Py_ssize_t from, Py_ssize_t to, int 
 {
     if (from >= to)
         return -1;
-#ifdef __GLIBC__
+#if defined(__GLIBC__) && !defined(CONSENT_MW_PORTABLE)
     const unsigned char *hit = memrchr(s->b + from, c, (size_t)(to - from));
     return hit ? hit - s->b : -1;
 #else
