@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import importlib.machinery
 import importlib.util
+import itertools
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -54,6 +56,12 @@ if _speedups is None:
 
 MATCHER = Matcher(BUILTIN_TRACKERS)
 HOLDS = [64, 100, 130, 300, 1000, 256 * 1024]
+
+
+class _Truthy:
+    def __bool__(self) -> bool:
+        return True
+
 
 # What the C steps branch on: every tag name they know in both cases, the
 # raw-text and script-data ends and escapes, attribute shapes that can or cannot
@@ -210,17 +218,19 @@ def test_lower_is_bytes_lower() -> None:
 
 
 def _state(rewriter: HTMLRewriter) -> tuple:
-    """The tokenizer state a window ends in: the same both ways, or a later
-    window could read the same bytes differently."""
-    mode = rewriter._mode
+    """Everything a later window reads: the same both ways."""
     return (
-        mode,
+        rewriter._mode,
         rewriter._noscript,
-        rewriter._script_state if mode == rewrite_module._SCRIPT else None,
-        rewriter._until_kind if mode == rewrite_module._UNTIL else None,
+        rewriter._script_state,
+        rewriter._until_kind,
         rewriter._carry,
         rewriter._held,
+        rewriter._held_body,
         rewriter._injected,
+        rewriter._doc_start,
+        rewriter._tag_state,
+        rewriter._tag_name,
     )
 
 
@@ -393,11 +403,98 @@ def test_a_page_with_every_step_gives_the_same_with_and_without_the_speedups() -
         ((b"x", 0, False, 256, 0, False, 7, b"", False, True, False), ValueError),
         ((b"x", 0, False, 256, 0, False, 0, b"", False, True), TypeError),
         (("x", 0, False, 256, 0, False, 0, b"", False, True, False), TypeError),
+        ((b"x", 1.5, _Truthy(), 256, 0, False, 0, b"", False, True, False), TypeError),
+        ((b"x", 0, False, 256, 2**32 + 1, False, 0, b"", False, True, False), ValueError),
+        ((b"x", 0, False, 256, 4, False, 0, b"", False, True, False), ValueError),
+        ((b"x", 0, False, 256, 0, False, 2**32, b"", False, True, False), ValueError),
+        ((b"x", -1, False, 256, 0, False, 0, b"", False, True, False), ValueError),
+        ((b"x", 0, False, 256, 1, False, 0, "!--", False, True, False), ValueError),
     ],
 )
 def test_skim_refuses_what_the_rewriter_never_passes(args: tuple, error: type) -> None:
     with pytest.raises(error):
         _speedups.skim(*args)
+
+
+def test_find_candidate_reads_arguments_as_the_pattern_does() -> None:
+    pattern = scan.candidates(64, anycase=True)[0]
+    m = pattern.search(b"<!x", -1)  # a negative position counts from 0
+    assert m is not None
+    assert _speedups.find_candidate(b"<!x", -1, False, 64) == (m.start(), m.end(), m.lastgroup)
+    with pytest.raises(TypeError):
+        _speedups.find_candidate(b"x", "a", _Truthy(), 64)
+    with pytest.raises(ValueError):
+        _speedups.find_candidate(b"x", 0, False, 63)
+
+
+def test_the_constants_c_repeats_are_the_python_ones() -> None:
+    c = _speedups.CONSTANTS
+    assert c["TAIL"] == rewrite_module._TAIL
+    assert set(c["CLASSIFIED"]) == scan.CLASSIFIED
+    assert set(c["RAW"]) == scan.RAW
+    assert set(c["UNTIL_KINDS"]) == {b"!--", b"!", b""} | scan.RAW
+    names = set(c["T_NAMES"]) | set(c["U_NAMES"]) | scan.CLASSIFIED | scan.RAW | set(ELEMENTS)
+    for pattern, expected in ((scan._T_NAMES, c["T_NAMES"]), (scan._U_NAMES, c["U_NAMES"])):
+        assert {n for n in names if re.fullmatch(pattern, n)} == set(expected)
+    for max_hold in [64, 65, 100, 127, 128, 255, 256, 640, 4096, 8320, 65536, 256 * 1024, 2**40]:
+        assert _speedups.plain_bounds(max_hold) == scan.plain_bounds(max_hold)
+
+
+# HTML's element names, for the test above: none but the C names may be candidates.
+ELEMENTS = (
+    b"a abbr address area article aside audio b base bdi bdo blockquote body br button canvas"
+    b" caption cite code col colgroup data datalist dd del details dfn dialog div dl dt em"
+    b" embed fieldset figcaption figure footer form h1 h2 h3 h4 h5 h6 head header hgroup hr"
+    b" html i iframe img input ins kbd label legend li link main map mark menu meta meter nav"
+    b" noscript object ol optgroup option output p picture pre progress q rp rt ruby s samp"
+    b" script search section select slot small source span strong style sub summary sup table"
+    b" tbody td template textarea tfoot th thead time title tr track u ul var video wbr xmp"
+    b" noembed noframes plaintext image svg math frame frameset marquee listing"
+).split()
+
+
+# Tags at one less, exactly, and one more than every bound plain() has, for hold
+# limits small and large: the pattern is the judge.
+_BOUND_HOLDS = [64, 100, 128, 129, 255, 256, 257, 640, 4096, 8320, 65536, 256 * 1024]
+
+
+@pytest.mark.parametrize("max_hold", _BOUND_HOLDS)
+def test_a_tag_at_every_bound_is_skipped_exactly_when_the_pattern_says_so(max_hold: int) -> None:
+    ws, name, value, count = scan.plain_bounds(max_hold)
+    pattern = scan.candidates(max_hold, anycase=True)
+    tried = 0
+    for dws, dname, dvalue, dcount in itertools.product((-1, 0, 1), repeat=4):
+        w, nm = max(0, ws + dws), max(1, name + 1 + dname)
+        v, c = max(0, value + dvalue), max(0, count + dcount)
+        for quote, sep, end in itertools.product((b'"', b"'", b""), (b" ", b"/"), (b">", b"/>")):
+            attribute = sep * max(1, w) + b"n" * nm + b"=" + quote + b"v" * v + quote
+            spaced = b" " * w + b"=" + b" " * w
+            for html in (
+                b"<img" + attribute * c + end,
+                b"<IMG" + sep * w + b"N" * nm + spaced + quote + b"v" * v + quote + end,
+            ):
+                for noscript in (False, True):
+                    m = pattern[noscript].search(html)
+                    expected = None if m is None else (m.start(), m.end(), m.lastgroup)
+                    assert _speedups.find_candidate(html, 0, noscript, max_hold) == expected
+                    tried += 1
+    assert tried == 81 * 12 * 2 * 2
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(_ELEMENT, min_size=20, max_size=120).map(b"".join),
+    st.integers(min_value=1, max_value=5),
+    st.sampled_from([64, 100]),
+)
+def test_long_documents_cut_every_few_bytes_give_the_same_both_ways(
+    html: bytes, step: int, max_hold: int
+) -> None:
+    cuts = list(range(step, len(html), step))
+    allowed = frozenset({"necessary"})
+    assert _run(html, cuts, allowed, max_hold, c=True) == _run(
+        html, cuts, allowed, max_hold, c=False
+    )
 
 
 def test_the_rewriter_uses_the_speedups_unless_asked_not_to() -> None:

@@ -66,21 +66,29 @@ _PLAIN_FULL = (
 )
 
 
+def plain_bounds(max_hold: int) -> tuple[int, int, int, int]:
+    """``(ws, name, value, count)``: how long a whitespace run, an attribute name and
+    value may be, and how many attributes, in a tag plain_tag_rest skips: together
+    never more than ``max_hold // 2`` bytes."""
+    budget = max_hold // 2
+    count = max(1, min(64, budget // 64))
+    per = budget // count  # one attribute: separators, name, "=", quotes, value
+    ws = max(1, min(64, per // 8))
+    name = max(1, min(256, per // 4))
+    return ws, name, max(0, per - 3 * ws - name - 4), count
+
+
 @functools.cache
 def plain_tag_rest(max_hold: int, anycase: bool = False) -> bytes:
     """The rest of an <img>/<link>/… tag (after its name) that cannot name a host,
     matching only tags no longer than ``max_hold``: the simple form first (the
     common case, cheaper), then the full grammar. On lowercased bytes, or with
     ``anycase`` on bytes in any case (the same tags)."""
-    budget = max_hold // 2
-    count = max(1, min(64, budget // 64))
-    per = budget // count  # one attribute: separators, name, "=", quotes, value
-    ws = max(1, min(64, per // 8))
-    name = max(1, min(256, per // 4))
+    ws, name, value, count = plain_bounds(max_hold)
     bounds = {
         b"ws": ws,
         b"name": name,
-        b"value": max(0, per - 3 * ws - name - 4),
+        b"value": value,
         b"count": count,
         b"no": _NO_HOST,
         b"mark": b"(?i:data-consent-)" if anycase else b"data-consent-",

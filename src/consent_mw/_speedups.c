@@ -14,7 +14,9 @@
  * and the state reached are the same whichever of the two ran: the tests run
  * the rewriter both ways and compare. Nothing here allocates per byte: skim()
  * makes its result tuple and nothing else. Every index is checked against the
- * window's length before it is read.
+ * window's length before it is read. The tag names, raw-text kinds, TAIL and the
+ * bounds of plain() repeat constants of the Python code; the module exports them
+ * (CONSTANTS) and the tests compare.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -46,7 +48,7 @@ typedef struct {
     int mode;
     int noscript;
     int script_state;
-    int until; /* index into UNTIL_KINDS */
+    int until; /* index into UNTIL_KINDS of the kind last entered; -1: none yet */
     /* where skim() stops at a tag for the Python code to judge: where its name
      * ends and the tag ends (-1 when the window ends first); -1 otherwise */
     Py_ssize_t name_end, tag_end;
@@ -177,9 +179,12 @@ static Py_ssize_t walk_tag(const Scan *s, Py_ssize_t pos)
     }
 }
 
-/* _htmlscan.tag_end: where the tag or bogus comment at ``q`` ends, or -1. */
+/* _htmlscan.tag_end: where the tag or bogus comment at ``q`` ends, or -1. ``q`` is
+ * one last_tag_start found: a letter or "/" follows it, and after "/" one more byte. */
 static Py_ssize_t tag_end(const Scan *s, Py_ssize_t q)
 {
+    if (q + 1 >= s->n || (s->b[q + 1] == '/' && q + 2 >= s->n))
+        return -1; /* not reached (see above); kept so no read can pass the end */
     if (s->b[q + 1] == '/') {
         if (!is_letter(s->b[q + 2])) {
             Py_ssize_t e = find_byte(s, q + 2, s->n, '>');
@@ -648,13 +653,38 @@ static int step_script(const Scan *s, State *st, Py_ssize_t *ppos, int held)
     }
 }
 
+/* The index of ``kind`` in UNTIL_KINDS; -1 with ValueError set if it is none. */
 static int until_index(PyObject *kind)
 {
+    if (!PyBytes_Check(kind)) {
+        PyErr_SetString(PyExc_ValueError, "skim(): until_kind must be bytes");
+        return -1;
+    }
     for (int i = 0; i < N_UNTIL; i++)
-        if (kind == until_objects[i] || PyObject_RichCompareBool(kind, until_objects[i], Py_EQ) == 1)
+        if (kind == until_objects[i]
+            || (PyBytes_GET_SIZE(kind) == PyBytes_GET_SIZE(until_objects[i])
+                && memcmp(PyBytes_AS_STRING(kind), PyBytes_AS_STRING(until_objects[i]),
+                          (size_t)PyBytes_GET_SIZE(kind)) == 0))
             return i;
+    PyErr_SetString(PyExc_ValueError, "skim(): unknown until_kind");
     return -1;
 }
+
+/* An int argument in [low, high], or -1 with an exception set. */
+static Py_ssize_t int_arg(PyObject *arg, const char *what, Py_ssize_t low, Py_ssize_t high)
+{
+    Py_ssize_t value = PyLong_AsSsize_t(arg);
+    if (value == -1 && PyErr_Occurred())
+        return -1;
+    if (value < low || value > high) {
+        PyErr_Format(PyExc_ValueError, "%s out of range", what);
+        return -1;
+    }
+    return value;
+}
+
+/* A truth value argument, or -1 with an exception set. */
+static int bool_arg(PyObject *arg) { return PyObject_IsTrue(arg); }
 
 static void bounds(Scan *s, Py_ssize_t max_hold)
 {
@@ -727,37 +757,30 @@ static PyObject *skim(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     (void)module;
     Py_buffer view;
     Py_ssize_t pos, max_hold;
-    int final, mode, noscript, script_state, held, injected, doc_start, until = U_COMMENT;
+    int final, mode, noscript, script_state, held, injected, doc_start, until = -1;
     if (nargs != 11) {
         PyErr_SetString(PyExc_TypeError, "skim() takes 11 arguments");
         return NULL;
     }
-    pos = PyLong_AsSsize_t(args[1]);
-    max_hold = PyLong_AsSsize_t(args[3]);
-    mode = (int)PyLong_AsLong(args[4]);
-    script_state = (int)PyLong_AsLong(args[6]);
-    final = PyObject_IsTrue(args[2]);
-    noscript = PyObject_IsTrue(args[5]);
-    held = PyObject_IsTrue(args[8]);
-    injected = PyObject_IsTrue(args[9]);
-    doc_start = PyObject_IsTrue(args[10]);
-    if (PyErr_Occurred())
+    /* each checked before the next is read: a conversion may run Python code */
+    if ((pos = int_arg(args[1], "skim(): pos", 0, PY_SSIZE_T_MAX)) < 0
+        || (final = bool_arg(args[2])) < 0
+        || (max_hold = int_arg(args[3], "skim(): max_hold", 64, PY_SSIZE_T_MAX / 2)) < 0
+        || (mode = (int)int_arg(args[4], "skim(): mode", M_DATA, M_TAG)) < 0
+        || (noscript = bool_arg(args[5])) < 0
+        || (script_state = (int)int_arg(args[6], "skim(): script_state", SD_DATA, SD_DOUBLE)) < 0
+        || (held = bool_arg(args[8])) < 0 || (injected = bool_arg(args[9])) < 0
+        || (doc_start = bool_arg(args[10])) < 0)
         return NULL;
-    if (mode == M_UNTIL && (until = until_index(args[7])) < 0) {
-        PyErr_SetString(PyExc_ValueError, "skim(): unknown until_kind");
+    if (mode == M_UNTIL && (until = until_index(args[7])) < 0)
         return NULL;
-    }
-    if (max_hold < 64 || script_state < SD_DATA || script_state > SD_DOUBLE) {
-        PyErr_SetString(PyExc_ValueError, "skim(): max_hold or script_state out of range");
-        return NULL;
-    }
     if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0)
         return NULL;
     Scan s = {.b = view.buf, .n = view.len, .final = final};
     bounds(&s, max_hold);
-    State st = {.mode = mode, .noscript = noscript, .script_state = script_state, .until = until,
-                .name_end = -1, .tag_end = -1};
-    if (pos < 0 || pos > s.n) {
+    State st = {.mode = mode, .noscript = noscript, .script_state = script_state,
+                .until = mode == M_UNTIL ? until : -1, .name_end = -1, .tag_end = -1};
+    if (pos > s.n) {
         PyBuffer_Release(&view);
         PyErr_SetString(PyExc_ValueError, "skim(): pos out of range");
         return NULL;
@@ -782,10 +805,27 @@ static PyObject *skim(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             break;
     }
     PyBuffer_Release(&view);
-    PyObject *kind = st.mode == M_UNTIL ? until_objects[st.until] : args[7];
+    /* the kind last entered (as the Python steps keep it), or the one given */
+    PyObject *kind = st.until >= 0 ? until_objects[st.until] : args[7];
     return Py_BuildValue("(niiNiOnn)", pos, step, st.mode,
                          PyBool_FromLong(st.noscript), st.script_state, kind, st.name_end,
                          st.tag_end);
+}
+
+PyDoc_STRVAR(plain_bounds_doc,
+"plain_bounds(max_hold)\n"
+"--\n\n"
+"``(ws, name, value, count)``: the bounds plain() uses for ``max_hold``.");
+
+static PyObject *plain_bounds(PyObject *module, PyObject *arg)
+{
+    (void)module;
+    Py_ssize_t max_hold = int_arg(arg, "plain_bounds(): max_hold", 64, PY_SSIZE_T_MAX / 2);
+    if (max_hold < 0)
+        return NULL;
+    Scan s = {0};
+    bounds(&s, max_hold);
+    return Py_BuildValue("(nnnn)", s.ws, s.name, s.value, s.count);
 }
 
 PyDoc_STRVAR(find_candidate_doc,
@@ -803,21 +843,22 @@ static PyObject *find_candidate_py(PyObject *module, PyObject *const *args, Py_s
         PyErr_SetString(PyExc_TypeError, "find_candidate() takes 4 arguments");
         return NULL;
     }
-    Py_ssize_t pos = PyLong_AsSsize_t(args[1]);
-    int noscript = PyObject_IsTrue(args[2]);
-    Py_ssize_t max_hold = PyLong_AsSsize_t(args[3]);
-    if (PyErr_Occurred())
+    Py_ssize_t pos, max_hold;
+    int noscript;
+    if ((pos = PyLong_AsSsize_t(args[1])) == -1 && PyErr_Occurred())
         return NULL;
-    if (max_hold < 64) {
-        PyErr_SetString(PyExc_ValueError, "find_candidate(): max_hold must be at least 64");
+    if ((noscript = bool_arg(args[2])) < 0)
         return NULL;
-    }
+    if ((max_hold = int_arg(args[3], "find_candidate(): max_hold", 64, PY_SSIZE_T_MAX / 2)) < 0)
+        return NULL;
+    if (pos < 0) /* as Pattern.search reads it */
+        pos = 0;
     if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0)
         return NULL;
     Scan s = {.b = view.buf, .n = view.len};
     bounds(&s, max_hold);
     Candidate m;
-    int found = pos >= 0 && find_candidate(&s, pos, noscript, &m);
+    int found = find_candidate(&s, pos, noscript, &m);
     PyBuffer_Release(&view);
     if (!found)
         Py_RETURN_NONE;
@@ -904,6 +945,7 @@ static PyMethodDef methods[] = {
     {"find_candidate", (PyCFunction)(void (*)(void))find_candidate_py, METH_FASTCALL,
      find_candidate_doc},
     {"lower", lower_py, METH_O, lower_doc},
+    {"plain_bounds", plain_bounds, METH_O, plain_bounds_doc},
     {"headers_to_bytes", headers_to_bytes, METH_O, headers_to_bytes_doc},
     {"headers_to_str", headers_to_str, METH_O, headers_to_str_doc},
     {NULL, NULL, 0, NULL},
@@ -934,5 +976,40 @@ PyMODINIT_FUNC PyInit__speedups(void)
                 return NULL;
         }
     }
-    return PyModule_Create(&module_def);
+    PyObject *module = PyModule_Create(&module_def);
+    if (module == NULL)
+        return NULL;
+    /* What this file repeats of the Python code, for the tests to compare. */
+    PyObject *t_names = PyList_New(0), *u_names = PyList_New(0), *classified = PyList_New(0);
+    PyObject *kinds = PyTuple_New(N_UNTIL), *raw = PyList_New(0);
+    PyObject *constants = NULL;
+    if (t_names && u_names && classified && kinds && raw) {
+        int ok = 1;
+        for (int k = 0; k < N_NAMES && ok; k++) {
+            PyObject *name = PyBytes_FromString(NAMES[k].name);
+            ok = name != NULL && PyList_Append(NAMES[k].kind == K_T ? t_names : u_names, name) == 0
+                 && (!NAMES[k].classified || PyList_Append(classified, name) == 0)
+                 && (NAMES[k].until < U_PLAINTEXT + 1 || PyList_Append(raw, name) == 0);
+            Py_XDECREF(name);
+        }
+        for (int i = 0; i < N_UNTIL && ok; i++) {
+            Py_INCREF(until_objects[i]);
+            PyTuple_SET_ITEM(kinds, i, until_objects[i]);
+        }
+        if (ok)
+            constants = Py_BuildValue("{sisOsOsOsOsO}", "TAIL", TAIL, "T_NAMES", t_names,
+                                      "U_NAMES", u_names, "CLASSIFIED", classified,
+                                      "UNTIL_KINDS", kinds, "RAW", raw);
+    }
+    Py_XDECREF(t_names);
+    Py_XDECREF(u_names);
+    Py_XDECREF(classified);
+    Py_XDECREF(kinds);
+    Py_XDECREF(raw);
+    if (constants == NULL || PyModule_AddObject(module, "CONSTANTS", constants) < 0) {
+        Py_XDECREF(constants);
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
 }

@@ -1,6 +1,10 @@
 """Types of the C extension built from _speedups.c (see setup.py)."""
 
+from typing import Any
+
 from typing_extensions import Buffer
+
+CONSTANTS: dict[str, Any]
 
 def skim(
     buf: Buffer,
@@ -22,3 +26,4 @@ def find_candidate(
 def lower(buf: Buffer, /) -> bytes: ...
 def headers_to_bytes(headers: list[tuple[str, str]], /) -> list[tuple[bytes, bytes]] | None: ...
 def headers_to_str(headers: list[tuple[bytes, bytes]], /) -> list[tuple[str, str]] | None: ...
+def plain_bounds(max_hold: int, /) -> tuple[int, int, int, int]: ...
