@@ -65,6 +65,8 @@ leaves it unused), it takes every step that passes bytes on unchanged (text,
 comments, raw text, script bodies, tags that need no judging) and stops where
 Python must judge a tag or a held inline script. The steps are the same either
 way: the tests run both and compare the output and the state after every window.
+A tag is judged once per allowed set and remembered (bounded); given the page's
+CSP nonce (``nonce=``), tags that carry it are remembered across pages too.
 
 **Memory.** At most ``max_hold`` bytes are held back: a tag of interest until
 its ``>``, an inline script until its end so its body can be classified. A
@@ -186,7 +188,7 @@ class _Plan:
         return None
 
 
-#: stands for a page's CSP nonce in the memos; a NUL never ends up in a key otherwise
+#: stands for a page's CSP nonce in the memos (a tag that holds it is not remembered so)
 _NONCE_MARK: Final = b"\x00nonce\x00"
 # A nonce as CSP writes it (base64 or base64url), long enough not to occur by chance.
 _NONCE_VALUE = re.compile(rb"[A-Za-z0-9+/_-]{16,}={0,2}")
