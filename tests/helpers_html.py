@@ -12,6 +12,7 @@ Content-Length that disagrees with the body.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -31,6 +32,7 @@ from conftest import (
     custom_policy_dict,
 )
 from consent_mw import ConsentMiddleware, MemoryStore, WSGIConsentMiddleware
+from consent_mw import rewrite as rewrite_module
 from consent_mw.consent import Decision
 
 #: The state / environ key the tests' apps put their CSP nonce under.
@@ -104,6 +106,29 @@ WINDOWS_CHROME = (
     "Chrome/120.0.0.0 Safari/537.36"
 )
 GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+
+
+def flip_case(html: bytes, flips: list[bool]) -> bytes:
+    """``html`` with the ASCII letter at each position whose flag is set in the other case."""
+    return bytes(
+        c ^ 0x20 if 0x61 <= c | 0x20 <= 0x7A and flips[i % len(flips)] else c
+        for i, c in enumerate(html)
+    )
+
+
+@contextlib.contextmanager
+def rewriter_steps(speedups: Any) -> Iterator[None]:
+    """The rewriter takes its pass-through steps with ``speedups`` (the C
+    extension, or a build of it), or in pure Python when it is None."""
+    saved = rewrite_module._skim, rewrite_module._lower
+    if speedups is None:
+        rewrite_module._skim, rewrite_module._lower = None, bytes.lower
+    else:
+        rewrite_module._skim, rewrite_module._lower = speedups.skim, speedups.lower
+    try:
+        yield
+    finally:
+        rewrite_module._skim, rewrite_module._lower = saved
 
 
 def cut(data: bytes, sizes: Sequence[int]) -> list[bytes]:

@@ -20,6 +20,7 @@ from consent_mw import _htmlscan as scan
 from consent_mw import rewrite as rewrite_module
 from consent_mw.rewrite import HTMLRewriter, rewrite_html
 from consent_mw.trackers import BUILTIN_TRACKERS, Matcher
+from helpers_html import flip_case, rewriter_steps
 
 try:
     from consent_mw import _speedups
@@ -30,17 +31,12 @@ except ImportError:  # not compiled here
 @pytest.fixture(autouse=True, params=["c", "python"], scope="module")
 def steps(request: pytest.FixtureRequest):
     """Run the module with the C pass-through steps, then without them."""
-    saved = rewrite_module._skim, rewrite_module._lower
-    if request.param == "c":
-        if _speedups is None:
-            if os.environ.get("CI"):
-                pytest.fail("consent_mw._speedups is not built (setup.py compiles it)")
-            pytest.skip("consent_mw._speedups is not built here")
-        rewrite_module._skim, rewrite_module._lower = _speedups.skim, _speedups.lower
-    else:
-        rewrite_module._skim, rewrite_module._lower = None, bytes.lower
-    yield request.param
-    rewrite_module._skim, rewrite_module._lower = saved
+    if request.param == "c" and _speedups is None:
+        if os.environ.get("CI"):
+            pytest.fail("consent_mw._speedups is not built (setup.py compiles it)")
+        pytest.skip("consent_mw._speedups is not built here")
+    with rewriter_steps(_speedups if request.param == "c" else None):
+        yield request.param
 
 
 MATCHER = Matcher(BUILTIN_TRACKERS)
@@ -455,14 +451,6 @@ def test_generated_markup_without_trackers_is_unchanged(pieces) -> None:
     assert rewrite(html) == html
 
 
-def _flip_case(html: bytes, flips: list[bool]) -> bytes:
-    """``html`` with the ASCII letter at each position whose flag is set in the other case."""
-    return bytes(
-        c ^ 0x20 if 0x61 <= c | 0x20 <= 0x7A and flips[i % len(flips)] else c
-        for i, c in enumerate(html)
-    )
-
-
 @settings(max_examples=300, deadline=None)
 @given(
     st.lists(PIECES, max_size=40),
@@ -474,7 +462,7 @@ def test_the_any_case_candidate_patterns_find_what_the_lowercase_ones_do(
 ) -> None:
     # A window without a candidate is searched before it is lowercased: the any-case
     # patterns must find the same candidates, at the same places, of the same kinds.
-    html = _flip_case(b"".join(pieces), flips)
+    html = flip_case(b"".join(pieces), flips)
     low = html.lower()
     for anycase, lowercase in zip(
         scan.candidates(max_hold, anycase=True), scan.candidates(max_hold), strict=True
@@ -486,7 +474,7 @@ def test_the_any_case_candidate_patterns_find_what_the_lowercase_ones_do(
 @settings(max_examples=300, deadline=None)
 @given(st.lists(PIECES, max_size=60), st.lists(st.booleans(), min_size=1, max_size=16), st.data())
 def test_any_chunking_of_mixed_case_markup_gives_the_same_output(pieces, flips, data) -> None:
-    html = _flip_case(b"".join(pieces), flips)
+    html = flip_case(b"".join(pieces), flips)
     cuts = data.draw(st.lists(st.integers(min_value=0, max_value=max(len(html), 1)), max_size=12))
     cuts = [c for c in cuts if 0 < c < len(html)]
     assert chunked(html, cuts, inject=b"@") == chunked(html, [], inject=b"@")

@@ -31,6 +31,7 @@ from consent_mw import _htmlscan as scan
 from consent_mw import rewrite as rewrite_module
 from consent_mw.rewrite import HTMLRewriter
 from consent_mw.trackers import BUILTIN_TRACKERS, Matcher
+from helpers_html import flip_case, rewriter_steps
 
 SANITIZED = os.environ.get("CONSENT_MW_TEST_SANITIZED_SPEEDUPS")
 if SANITIZED:  # the sanitizer run below: this module's tests against that build
@@ -130,13 +131,6 @@ PIECES = st.sampled_from(
 MARKUP = st.lists(PIECES, max_size=50).map(b"".join)
 
 
-def _case(html: bytes, flips: list[bool]) -> bytes:
-    return bytes(
-        c ^ 0x20 if 0x61 <= c | 0x20 <= 0x7A and flips[i % len(flips)] else c
-        for i, c in enumerate(html)
-    )
-
-
 @settings(max_examples=600, deadline=None)
 @given(
     MARKUP,
@@ -147,7 +141,7 @@ def _case(html: bytes, flips: list[bool]) -> bytes:
 def test_find_candidate_finds_what_the_candidate_pattern_finds(
     html: bytes, flips: list[bool], max_hold: int, noscript: bool
 ) -> None:
-    html = _case(html, flips)
+    html = flip_case(html, flips)
     pattern = scan.candidates(max_hold, anycase=True)[noscript]
     for pos in range(len(html) + 1):
         m = pattern.search(html, pos)
@@ -235,12 +229,7 @@ def _state(rewriter: HTMLRewriter) -> tuple:
 
 
 def _run(html: bytes, cuts: list[int], allowed: frozenset[str], max_hold: int, c: bool):
-    saved = rewrite_module._skim, rewrite_module._lower
-    if c:
-        rewrite_module._skim, rewrite_module._lower = _speedups.skim, _speedups.lower
-    else:
-        rewrite_module._skim, rewrite_module._lower = None, bytes.lower
-    try:
+    with rewriter_steps(_speedups if c else None):
         rewriter = HTMLRewriter(MATCHER, allowed, inject=b"@", max_hold=max_hold)
         out, states, previous = [], [], 0
         for cut in [*sorted(set(cuts)), len(html)]:
@@ -249,8 +238,6 @@ def _run(html: bytes, cuts: list[int], allowed: frozenset[str], max_hold: int, c
             previous = cut
         out.append(rewriter.close())
         return b"".join(out), rewriter.blocked, rewriter.blocked_categories, states
-    finally:
-        rewrite_module._skim, rewrite_module._lower = saved
 
 
 # Script bodies: the escape states and their ends, as the C step walks them.
@@ -300,7 +287,7 @@ DOCUMENTS = st.lists(_ELEMENT, max_size=30).map(b"".join)
 def test_the_rewriter_gives_the_same_with_and_without_the_speedups(
     html: bytes, flips: list[bool], max_hold: int, allowed: frozenset[str], data
 ) -> None:
-    html = _case(html, flips)
+    html = flip_case(html, flips)
     cuts = data.draw(st.lists(st.integers(min_value=1, max_value=max(len(html), 1)), max_size=30))
     cuts = [c for c in cuts if c < len(html)]
     assert _run(html, cuts, allowed, max_hold, c=True) == _run(

@@ -868,21 +868,21 @@ static PyObject *find_candidate_py(PyObject *module, PyObject *const *args, Py_s
     return Py_BuildValue("(nns)", m.start, m.name_end, group);
 }
 
-/* A list of (name, value) pairs with each half converted by ``convert``; NULL with
- * no exception set when an item is not a pair of ``type`` (the caller falls back
- * to Python, which raises what it raises). */
+/* A list of (name, value) pairs with each half converted by ``convert``; None when
+ * ``headers`` is not a list of pairs of ``type`` (the caller falls back to Python,
+ * which raises what it raises); NULL on an error. */
 static PyObject *convert_pairs(PyObject *headers, PyTypeObject *type,
                                PyObject *(*convert)(PyObject *))
 {
     if (!PyList_CheckExact(headers))
-        return NULL;
+        Py_RETURN_NONE;
     Py_ssize_t n = PyList_GET_SIZE(headers);
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *pair = PyList_GET_ITEM(headers, i);
         if (!PyTuple_CheckExact(pair) || PyTuple_GET_SIZE(pair) != 2
             || Py_TYPE(PyTuple_GET_ITEM(pair, 0)) != type
             || Py_TYPE(PyTuple_GET_ITEM(pair, 1)) != type)
-            return NULL;
+            Py_RETURN_NONE;
     }
     PyObject *out = PyList_New(n);
     if (out == NULL)
@@ -919,10 +919,7 @@ PyDoc_STRVAR(headers_to_bytes_doc,
 static PyObject *headers_to_bytes(PyObject *module, PyObject *headers)
 {
     (void)module;
-    PyObject *out = convert_pairs(headers, &PyUnicode_Type, encode_latin1);
-    if (out == NULL && !PyErr_Occurred())
-        Py_RETURN_NONE;
-    return out;
+    return convert_pairs(headers, &PyUnicode_Type, encode_latin1);
 }
 
 PyDoc_STRVAR(headers_to_str_doc,
@@ -934,10 +931,7 @@ PyDoc_STRVAR(headers_to_str_doc,
 static PyObject *headers_to_str(PyObject *module, PyObject *headers)
 {
     (void)module;
-    PyObject *out = convert_pairs(headers, &PyBytes_Type, decode_latin1);
-    if (out == NULL && !PyErr_Occurred())
-        Py_RETURN_NONE;
-    return out;
+    return convert_pairs(headers, &PyBytes_Type, decode_latin1);
 }
 
 static PyMethodDef methods[] = {
