@@ -253,6 +253,26 @@ def _echo_headers(query: str) -> list[tuple[str, str]]:
     return [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k in ECHO_HEADERS]
 
 
+def read_decision(consent: Any, query: str) -> list[tuple[str, str]]:
+    """``/read?attr=NAME&set-cookie=…``: read one public attribute of the decision (or
+    none) and answer a publicly cacheable response, with the Set-Cookie asked for."""
+    args = dict(parse_qsl(query, keep_blank_values=True))
+    name = args.get("attr")
+    if name:
+        value = getattr(consent, name)
+        if callable(value):
+            arguments = {
+                "allows": ("analytics",),
+                "login": ("user-1",),
+                "with_consent": (Consent.create(consent.policy, {}, action="custom"),),
+            }.get(name, ())
+            value(*arguments)
+    headers = [("cache-control", "public, max-age=600")]
+    if "set-cookie" in args:
+        headers.append(("set-cookie", args["set-cookie"]))
+    return headers
+
+
 def make_starlette_app() -> Starlette:
     async def home(request: Request) -> JSONResponse:
         consent = request.scope["consent"]
@@ -269,6 +289,13 @@ def make_starlette_app() -> Starlette:
 
     async def plain(request: Request) -> PlainTextResponse:
         return PlainTextResponse("plain")
+
+    async def read(request: Request) -> PlainTextResponse:
+        query = request.scope["query_string"].decode("latin-1")
+        response = PlainTextResponse("read")
+        for name, value in read_decision(request.scope["consent"], query):
+            response.raw_headers.append((name.encode(), value.encode("latin-1")))
+        return response
 
     async def headers(request: Request) -> JSONResponse:
         query = request.scope["query_string"].decode("latin-1")
@@ -294,6 +321,7 @@ def make_starlette_app() -> Starlette:
         routes=[
             Route("/", home),
             Route("/plain", plain),
+            Route("/read", read),
             Route("/headers", headers),
             Route("/stream", stream),
         ]
@@ -317,6 +345,10 @@ def wsgi_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Ite
     if path == "/plain":
         start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8")])
         return [b"plain"]
+    if path == "/read":
+        headers = read_decision(environ["consent_mw.consent"], query)
+        start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8"), *headers])
+        return [b"read"]
     if path == "/headers":
         body = jsonlib.dumps(_report(environ["consent_mw.consent"], None, query)).encode()
         start_response("200 OK", [("Content-Type", "application/json"), *_echo_headers(query)])

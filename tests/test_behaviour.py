@@ -8,6 +8,7 @@ query string, what it was told is allowed, and the cache headers.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlencode
@@ -16,6 +17,7 @@ import pytest
 
 from conftest import OTHER_SECRET, STREAM_CHUNKS, ClientFactory, Result
 from consent_mw import CountryHeader
+from consent_mw.consent import Decision
 from consent_mw.cookies import parse_cookie_header
 
 SHOP = "www.shop.example.com"
@@ -451,20 +453,78 @@ def test_cache_headers_are_merged(
     assert result.headers_named("vary") == [expected[1]]
 
 
+# Every public attribute of the decision, methods included: one more cannot be forgotten.
+DECISION_READS = sorted(name for name in dir(Decision) if not name.startswith("_"))
+
+
+@pytest.mark.parametrize("attr", DECISION_READS)
+def test_any_read_of_the_decision_makes_a_public_response_private(
+    client: ClientFactory, attr: str
+) -> None:
+    for cookies in (None, {"consent_mw": client.token({})}):
+        result = client.get(f"/read?attr={attr}", cookies=cookies)
+        assert result.status == 200
+        assert result.headers_named("cache-control") == ["private, max-age=600"], attr
+        assert result.headers_named("vary") == ["Cookie, Sec-GPC"], attr
+
+
+def test_a_response_that_reads_nothing_stays_public(client: ClientFactory) -> None:
+    result = client.get("/read", cookies={"consent_mw": client.token({})})
+    assert result.headers_named("cache-control") == ["public, max-age=600"]
+    assert result.headers_named("vary") == []
+
+
+@pytest.mark.parametrize("cookie", ["_ga=GA1.2.3; Path=/", "_fbp=fb.1.2; Path=/; HttpOnly"])
+def test_a_tracker_cookie_let_through_makes_the_response_private(
+    client: ClientFactory, cookie: str
+) -> None:
+    # Shared by a cache, the consenting visitor's tracker cookie would reach those who refused.
+    everything = client.token(dict.fromkeys(client.policy.optional_ids, True))
+    result = client.get(
+        "/read?" + urlencode({"set-cookie": cookie}), cookies={"consent_mw": everything}
+    )
+    assert result.kept == [cookie.partition("=")[0]]
+    assert result.headers_named("cache-control") == ["private, max-age=600"]
+    assert result.headers_named("vary") == ["Cookie, Sec-GPC"]
+
+
+def test_an_undeclared_cookie_for_everyone_leaves_the_response_public(
+    client: ClientFactory,
+) -> None:
+    result = client.get("/read?" + urlencode({"set-cookie": "lang=ko; Path=/"}))
+    assert result.kept == ["lang"]
+    assert result.headers_named("cache-control") == ["public, max-age=600"]
+
+
 # -- which consent cookie counts -------------------------------------------------------------------
 
 
-def test_first_valid_consent_cookie_wins(client: ClientFactory) -> None:
+def test_an_invalid_consent_cookie_beside_a_valid_one_does_not_count(
+    client: ClientFactory,
+) -> None:
     valid = client.token(dict.fromkeys(client.policy.optional_ids, True))
     forged = client.token({}, secret=OTHER_SECRET)
     for cookies in (
         [("consent_mw", forged), ("consent_mw", valid)],
         [("consent_mw", "garbage"), ("consent_mw", valid)],
+        [("consent_mw", valid), ("consent_mw", forged)],
     ):
         assert client.get("/", cookies=cookies).body["allows"] == GDPR_ALL
-    rejected = client.token({})
-    both = [("consent_mw", rejected), ("consent_mw", valid)]
-    assert client.get("/", cookies=both).body["allows"] == GDPR_NONE
+
+
+def test_the_newest_of_several_consent_cookies_wins(client: ClientFactory) -> None:
+    # A host-only acceptance from before cookie_domain was set, and the withdrawal the
+    # visitor made since under the Domain: browsers send the older one first.
+    now = int(time.time())
+    accepted = client.token(dict.fromkeys(client.policy.optional_ids, True), now=now - 3600)
+    withdrawn = client.token({}, action="withdraw", now=now)
+    for cookies in (
+        [("consent_mw", accepted), ("consent_mw", withdrawn)],
+        [("consent_mw", withdrawn), ("consent_mw", accepted)],
+    ):
+        result = client.get("/", cookies=cookies)
+        assert result.body["allows"] == GDPR_NONE
+        assert result.kept == list(NECESSARY_ONLY)
 
 
 def test_a_cookie_named_like_the_consent_cookie_does_not_count(client: ClientFactory) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import custom_policy_dict
 from consent_mw import Consent, Policy
-from consent_mw.consent import decide
+from consent_mw.consent import Decision, decide, judge
 from consent_mw.policy import CONSENT_MODE_TYPES
 
 NOW = 1_790_000_000
@@ -299,20 +299,43 @@ def test_mark_child_does_not_leak_into_other_decisions() -> None:
     assert decide(GDPR, given, now=NOW).allows("advertising") is True
 
 
-@pytest.mark.parametrize("ask", [lambda d: d.allows("analytics"), lambda d: d.personalised_ads])
-def test_asking_marks_the_decision_consulted(ask: Any) -> None:
-    decision = decide(GDPR, None, now=NOW)
-    assert decision.consulted is False
-    ask(decision)
-    assert decision.consulted is True
+# How to read each public attribute of a Decision; a new attribute must be added here.
+_READS: dict[str, Any] = {
+    "allows": lambda d: d.allows("analytics"),
+    "state": lambda d: d.state(),
+    "login": lambda d: d.login("user-1"),
+    "with_consent": lambda d: d.with_consent(consent(GDPR, ALL_ON)),
+    "mark_child": lambda d: d.mark_child(),
+    "consent_mode": lambda d: d.consent_mode(),
+    "choices": lambda d: d.choices(),
+}
 
 
-def test_reading_state_is_not_consulting() -> None:
-    decision = decide(GDPR, None, now=NOW)
-    decision.state()
-    decision.consent_mode()
-    decision.choices()
-    assert decision.consulted is False
+def test_every_public_attribute_is_read_in_the_walk() -> None:
+    public = {name for name in dir(Decision) if not name.startswith("_")}
+    methods = {name for name in public if callable(getattr(Decision, name))}
+    assert methods == set(_READS)
+
+
+@pytest.mark.parametrize("name", sorted(name for name in dir(Decision) if not name.startswith("_")))
+def test_every_public_read_marks_the_decision_consulted(name: str) -> None:
+    # Whatever the app learns may shape its response, so every read makes it private.
+    for given in (None, consent(GDPR, ALL_ON)):
+        decision = Decision(judge(GDPR, given, now=NOW), lambda facts, d: {"ip": None}, None)
+        assert decision._consulted is False
+        read = _READS.get(name)
+        if read is None:
+            getattr(decision, name)
+        else:
+            read(decision)
+        assert decision._consulted is True, name
+
+
+def test_the_middlewares_own_reads_mark_nothing() -> None:
+    decision = decide(GDPR, consent(GDPR, ALL_ON), now=NOW)
+    assert "analytics" in decision._allowed
+    assert repr(decision).startswith("Decision(")
+    assert decision._consulted is False
 
 
 def test_state() -> None:

@@ -187,6 +187,18 @@ def test_cookie_secure_option_wins(client: ClientFactory) -> None:
 def test_cookie_domain_option(client: ClientFactory) -> None:
     result = post(client(cookie_domain="example.com"), {"action": "reject_all"})
     assert consent_cookie(result).domain == "example.com"
+    # No consent cookie came with the request: nothing to expire.
+    assert [c.name for c in result.set_cookies] == ["consent_mw"]
+
+
+def test_a_write_under_cookie_domain_expires_the_host_only_copy(client: ClientFactory) -> None:
+    harness = client(cookie_domain="example.com")
+    old = harness.token(dict.fromkeys(harness.policy.optional_ids, True))
+    result = post(harness, {"action": "reject_all"}, cookies={"consent_mw": old})
+    expiry, cookie = [c for c in result.set_cookies if c.name == "consent_mw"]
+    # The expiry first: a browser applies Set-Cookie headers in order.
+    assert expiry.is_expiry and expiry.domain is None and expiry.attrs["path"] == "/"
+    assert not cookie.is_expiry and cookie.domain == "example.com"
 
 
 def test_text_hash_follows_the_locale(client: ClientFactory, store: MemoryStore) -> None:

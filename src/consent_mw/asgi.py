@@ -46,6 +46,7 @@ def _facts(scope: Scope, trust_forwarded: bool) -> RequestFacts:
     host = ""
     gpc = False
     agent = None
+    if_none_match = None
     # ASGI servers lowercase request header names, so bytes compare directly.
     for name, value in raw:
         if name == b"cookie":
@@ -57,6 +58,9 @@ def _facts(scope: Scope, trust_forwarded: bool) -> RequestFacts:
         elif name == b"user-agent":
             text = value.decode("latin-1")
             agent = f"{agent}, {text}" if agent is not None else text  # as headers joins them
+        elif name == b"if-none-match":
+            text = value.decode("latin-1")
+            if_none_match = f"{if_none_match}, {text}" if if_none_match is not None else text
     if not host:
         server = scope.get("server")
         host = f"{server[0]}:{server[1]}" if server else "localhost"
@@ -76,10 +80,22 @@ def _facts(scope: Scope, trust_forwarded: bool) -> RequestFacts:
         _load_headers,
         raw,
         agent,
+        if_none_match,
     )
     if trust_forwarded:
         facts.trust_forwarded()
     return facts
+
+
+def _validators_for_app(
+    headers: list[tuple[bytes, bytes]], if_none_match: str
+) -> list[tuple[bytes, bytes]]:
+    """The request headers with If-None-Match as the app must see it (see .validators)."""
+    skip = (b"if-none-match", b"if-modified-since") if not if_none_match else (b"if-none-match",)
+    out = [(n, v) for n, v in headers if n not in skip]
+    if if_none_match:
+        out.append((b"if-none-match", if_none_match.encode("latin-1")))
+    return out
 
 
 def _encode(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
@@ -162,6 +178,7 @@ class ConsentMiddleware:
         if (
             visit.cookie_header is not None
             or visit.query_string is not None
+            or visit.if_none_match is not None
             or (extensions and "http.response.pathsend" in extensions)
         ):
             scope = dict(scope)
@@ -175,6 +192,8 @@ class ConsentMiddleware:
                 if visit.cookie_header:
                     headers.append((b"cookie", visit.cookie_header.encode("latin-1")))
                 scope["headers"] = headers
+            if visit.if_none_match is not None:
+                scope["headers"] = _validators_for_app(scope["headers"], visit.if_none_match)
             if visit.query_string is not None:
                 scope["query_string"] = visit.query_string.encode("latin-1")
         scope["consent"] = visit.decision
@@ -193,13 +212,15 @@ class ConsentMiddleware:
                 return
             if message["type"] == "http.response.start":
                 status = message["status"]
-                if visit.decision.login_user is not None:
+                if visit.decision._login_user is not None:
                     message = await self._carry(endpoints, visit, message)
                 original = message.get("headers", [])
                 new = engine.response_headers(visit, original)
                 headers = original if new is None else new
-                if visit.content_type is not None:
-                    body, headers = plan_html(engine, visit, headers, lambda: self.nonce(scope))
+                if visit.content_type is not None or visit.revalidated is not None:
+                    body, headers = plan_html(
+                        engine, visit, headers, lambda: self.nonce(scope), status
+                    )
                     if body is not None:
                         message = {**message, "headers": headers}
                         html = _HTMLStream(body, message, send)

@@ -10,11 +10,12 @@ The app reads the decision for the current request::
 
 from __future__ import annotations
 
+import functools
 import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, ParamSpec, TypeVar
 
 from .policy import CONSENT_MODE_TYPES, Policy
 
@@ -108,6 +109,39 @@ class Verdict:
     country: str | None
 
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _consulting(read: Callable[_P, _R]) -> Callable[_P, _R]:
+    @functools.wraps(read)
+    def consult(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        args[0]._consulted = True  # type: ignore[attr-defined]
+        return read(*args, **kwargs)
+
+    return consult
+
+
+def _every_read_consults(cls: type[Decision]) -> type[Decision]:
+    """Make every public attribute of ``cls`` mark the decision as consulted.
+
+    Whatever the app learns from the decision may shape its response (a consent id
+    in the page, a "granted" Consent Mode, a branch on GPC), so every read makes
+    the response private with ``Vary: Cookie, Sec-GPC``. Wrapping the whole public
+    surface here means a newly added attribute cannot forget to; the middleware's
+    own reads use the underscored slots and mark nothing.
+    """
+    for name, member in list(vars(cls).items()):
+        if name.startswith("_"):
+            continue
+        if isinstance(member, property) and member.fget is not None:
+            setattr(cls, name, property(_consulting(member.fget), member.fset, doc=member.__doc__))
+        elif callable(member):
+            setattr(cls, name, _consulting(member))
+    return cls
+
+
+@_every_read_consults
 class Decision:
     """What is allowed for this request, from the consent cookie and the signals.
 
@@ -115,9 +149,20 @@ class Decision:
     changed in a way that needs new consent, a category was added, or the choice
     expired. Everything optional stays off until then (fail closed) unless the
     regime is opt-out (``ccpa``) and the category is on by default.
+
+    Reading anything public marks the response as consent-dependent (see
+    :func:`_every_read_consults`).
     """
 
-    __slots__ = ("_device", "_facts", "_verdict", "allowed", "child", "consulted", "login_user")
+    __slots__ = (
+        "_allowed",
+        "_child",
+        "_consulted",
+        "_device",
+        "_facts",
+        "_login_user",
+        "_verdict",
+    )
 
     def __init__(
         self,
@@ -129,12 +174,13 @@ class Decision:
         # ``device(facts, decision)`` builds the device view on first use (see .device).
         self._device = device
         self._facts = facts
-        self.allowed = verdict.allowed
-        self.child = verdict.child
-        #: set when the app asked anything, so the response is marked as consent-dependent
-        self.consulted = False
+        #: the middleware's own, unmarked view of what is allowed
+        self._allowed = verdict.allowed
+        self._child = verdict.child
+        #: set by any public read, so the response is marked as consent-dependent
+        self._consulted = False
         #: set by :meth:`login`
-        self.login_user: str | None = None
+        self._login_user: str | None = None
 
     @property
     def device(self) -> dict[str, Any]:
@@ -142,19 +188,20 @@ class Decision:
 
         Always the truncated IP and a bot flag; device type, model, OS and browser
         only with ``analytics``; the device id only with ``advertising``."""
-        self.consulted = True
         return self._device(self._facts, self) if self._device is not None else {}
 
     def login(self, user_id: str) -> None:
         """Tell the middleware this request signed ``user_id`` in: the consent id is
         linked to the user, a login record is kept (3 months, by statute), and a
         visitor without a choice on this device gets the one they made elsewhere."""
-        self.login_user = str(user_id)
+        self._login_user = str(user_id)
 
     def __repr__(self) -> str:
+        verdict = self._verdict
         return (
-            f"Decision(allowed={sorted(self.allowed)}, needs_prompt={self.needs_prompt}, "
-            f"gpc={self.gpc}, child={self.child}, regime={self.regime!r})"
+            f"Decision(allowed={sorted(self._allowed)}, "
+            f"needs_prompt={verdict.prompt_reason is not None}, "
+            f"gpc={verdict.gpc}, child={self._child}, regime={verdict.regime!r})"
         )
 
     policy = property(lambda self: self._verdict.policy)
@@ -163,6 +210,10 @@ class Decision:
     gpc = property(lambda self: self._verdict.gpc)
     regime = property(lambda self: self._verdict.regime)
     country = property(lambda self: self._verdict.country)
+    allowed = property(lambda self: self._allowed)
+    child = property(lambda self: self._child)
+    #: the user :meth:`login` named in this request, if any
+    login_user = property(lambda self: self._login_user)
 
     @property
     def needs_prompt(self) -> bool:
@@ -171,77 +222,85 @@ class Decision:
     # -- the app's view ------------------------------------------------------
 
     def allows(self, category: str) -> bool:
-        self.consulted = True
-        return category in self.allowed
+        return category in self._allowed
 
     @property
     def personalised_ads(self) -> bool:
-        self.consulted = True
-        return "advertising" in self.allowed
+        return "advertising" in self._allowed
 
     @property
     def subject_id(self) -> str | None:
-        return self.consent.id if self.consent else None
+        consent = self._verdict.consent
+        return consent.id if consent else None
 
     @property
     def policy_version(self) -> str | None:
-        return self.consent.policy_version if self.consent else None
+        consent = self._verdict.consent
+        return consent.policy_version if consent else None
 
     @property
     def decided(self) -> bool:
-        return self.consent is not None and self.prompt_reason is None
+        return self._verdict.consent is not None and self._verdict.prompt_reason is None
 
     def mark_child(self) -> None:
         """Mark the visitor as a child: customised advertising is off for this request."""
-        self.child = True
-        self.allowed = self.allowed - {"advertising"}
+        self._child = True
+        self._allowed = self._allowed - {"advertising"}
 
     # -- derived -------------------------------------------------------------
 
     def consent_mode(self) -> dict[str, str]:
         """Google Consent Mode v2 state for all seven types."""
-        granted: set[str] = set()
-        for category in self.policy.categories:
-            if category.id in self.allowed:
-                granted.update(category.consent_mode)
-        return {
-            name: "granted" if name in granted else "denied"
-            for name in sorted(CONSENT_MODE_TYPES, key=_MODE_ORDER.__getitem__)
-        }
+        return _consent_mode(self._verdict.policy, self._allowed)
 
     def choices(self) -> dict[str, bool]:
-        return {cid: cid in self.allowed for cid in self.policy.optional_ids}
+        return {cid: cid in self._allowed for cid in self._verdict.policy.optional_ids}
 
     def state(self, *, show_banner: bool = True) -> dict[str, Any]:
         """The JSON-able state the banner and the consent API use."""
+        verdict = self._verdict
+        consent = verdict.consent
         return {
-            "decided": self.decided,
+            "decided": consent is not None and verdict.prompt_reason is None,
             "choices": self.choices(),
-            "allowed": sorted(self.allowed),
-            "needs_prompt": self.needs_prompt,
-            "prompt_reason": self.prompt_reason,
-            "gpc": self.gpc,
-            "child": self.child,
-            "personalised_ads": "advertising" in self.allowed,
-            "regime": self.regime,
+            "allowed": sorted(self._allowed),
+            "needs_prompt": verdict.prompt_reason is not None,
+            "prompt_reason": verdict.prompt_reason,
+            "gpc": verdict.gpc,
+            "child": self._child,
+            "personalised_ads": "advertising" in self._allowed,
+            "regime": verdict.regime,
             "show_banner": show_banner,
-            "consent_id": self.subject_id,
-            "policy_version": self.policy_version,
+            "consent_id": consent.id if consent else None,
+            "policy_version": consent.policy_version if consent else None,
             "consent_mode": self.consent_mode(),
         }
 
     def with_consent(self, consent: Consent) -> Decision:
+        verdict = self._verdict
         decision = decide(
-            self.policy,
+            verdict.policy,
             consent,
-            gpc=self.gpc,
-            country=self.country,
-            child=self.child,
+            gpc=verdict.gpc,
+            country=verdict.country,
+            child=self._child,
             now=consent.updated_at,
         )
         # The same request: a sign-in stays one (the user link and the login record).
-        decision.login_user = self.login_user
+        decision._login_user = self._login_user
         return decision
+
+
+def _consent_mode(policy: Policy, allowed: frozenset[str]) -> dict[str, str]:
+    """Google Consent Mode v2 state for all seven types, given the allowed categories."""
+    granted: set[str] = set()
+    for category in policy.categories:
+        if category.id in allowed:
+            granted.update(category.consent_mode)
+    return {
+        name: "granted" if name in granted else "denied"
+        for name in sorted(CONSENT_MODE_TYPES, key=_MODE_ORDER.__getitem__)
+    }
 
 
 def _defaults(policy: Policy, opt_in: bool) -> set[str]:

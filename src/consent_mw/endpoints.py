@@ -354,7 +354,7 @@ class Endpoints:
             return json_response(
                 200,
                 {"state": self.state(visit), "record_id": record.record_id},
-                [("set-cookie", self.engine.consent_cookie(consent, facts))],
+                [("set-cookie", v) for v in self.engine.consent_cookies(consent, facts)],
             )
 
         return StoreCall("append", (record,), saved)
@@ -362,8 +362,12 @@ class Endpoints:
     def carry(self, visit: Visit) -> Result:
         """At sign-in, give a visitor without a choice on this device the choice the
         same user made elsewhere (recorded as ``source="server"`` for this device)."""
-        user_id = visit.decision.login_user
-        if user_id is None or visit.decision.decided:
+        # The middleware's own reads (this runs inside a page response at sign-in).
+        decision = visit.decision
+        user_id = decision._login_user
+        if user_id is None or (
+            decision._verdict.consent is not None and decision._verdict.prompt_reason is None
+        ):
             return Response(200, [])
 
         def found(record: Record | None) -> Result:
@@ -428,7 +432,7 @@ class Endpoints:
             return json_response(
                 200,
                 {"deleted": count, "state": self.state(visit), "record_id": proof.record_id},
-                [("set-cookie", self.engine.consent_cookie(consent, facts))],
+                [("set-cookie", v) for v in self.engine.consent_cookies(consent, facts)],
             )
 
         return StoreCall("delete_subject", (consent.id,), deleted, {"proof": proof})

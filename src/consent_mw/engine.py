@@ -31,6 +31,7 @@ from .exceptions import ConfigError
 from .facts import RequestFacts
 from .recorder import Hit
 from .regimes import REGIMES
+from .validators import MARK, app_if_none_match, decision_tag
 
 __all__ = ["OPT_OUT_HEADER", "Engine", "Visit"]
 
@@ -77,6 +78,10 @@ class Visit:
     opt_out: bytes | None = None
     #: Set-Cookie values an endpoint adds to its answer (the pages' form nonce)
     extra_cookies: tuple[str, ...] = ()
+    #: the If-None-Match the app sees (None: as sent; "": removed, with If-Modified-Since)
+    if_none_match: str | None = None
+    #: the decision tag of the request's validator of ours that matched (see .validators)
+    revalidated: str | None = None
 
 
 class Engine:
@@ -114,6 +119,7 @@ class Engine:
         self._cookie_views = {}
         self._set_cookie_categories: dict[bytes, str | None] = {}
         self._cookie_headers: dict[str, tuple[Consent | None, bool]] = {}
+        self._decision_tags: dict[frozenset[str], str] = {}
 
     # -- request ---------------------------------------------------------------
 
@@ -150,19 +156,30 @@ class Engine:
         return known
 
     def consent_from(self, cookie_header: str) -> Consent | None:
+        found = self.consent_cookie_of(cookie_header)
+        return found[0] if found is not None else None
+
+    def consent_cookie_of(self, cookie_header: str) -> tuple[Consent, str] | None:
+        """``(the consent in force, its signed cookie value)`` of a Cookie header.
+
+        Copies under several Domains or Paths (a site that set ``cookie_domain`` later)
+        arrive together, in an order that says nothing of their age (RFC 6265 section
+        5.4: longer paths first, then earlier creation); the newest decision wins, so
+        a withdrawal is never shadowed by an older acceptance (within one second, the
+        later listed: for equal paths, the later created)."""
         if self.cookie_prefix not in cookie_header:
             return None
-        value = None
+        best: tuple[Consent, str] | None = None
         for segment in cookie_header.split(";"):
             name, sep, val = segment.partition("=")
             if sep and name.strip() == self.config.cookie_name:
-                # With duplicates (a Domain and a host-only copy), browsers send the
-                # longer-path/older one first; the first valid one wins.
                 value = val.strip()
                 consent = self.codec.loads(value)
-                if consent is not None:
-                    return consent
-        return None
+                if consent is not None and (
+                    best is None or consent.updated_at >= best[0].updated_at
+                ):
+                    best = (consent, value)
+        return best
 
     def country(self, facts: RequestFacts) -> str | None:
         country = self.config.country
@@ -211,19 +228,32 @@ class Engine:
             self.verdict(consent, facts.gpc, country, child), self._device_view, facts
         )
         visit = Visit(facts, decision)
-        allowed = decision.allowed
+        allowed = decision._allowed
         if optional_cookies:
             self._filter_cookies(visit, allowed)
         if facts.query_string and self.config.hide_click_ids and "advertising" not in allowed:
             visit.query_string = self._strip_click_ids(facts.query_string)
+        if facts.if_none_match is not None and MARK in facts.if_none_match:
+            tag = self.decision_tag(allowed)
+            visit.if_none_match, matched = app_if_none_match(facts.if_none_match, tag)
+            if matched:
+                visit.revalidated = tag
         return visit
+
+    def decision_tag(self, allowed: frozenset[str]) -> str:
+        """The tag that sets this decision's rewritten bodies apart (see .validators)."""
+        tag = self._decision_tags.get(allowed)
+        if tag is None:
+            tag = decision_tag(self.policy.version, allowed)
+            self._remember(self._decision_tags, allowed, tag)
+        return tag
 
     def device_view(self, facts: RequestFacts, decision: Decision) -> dict[str, Any]:
         """What the app may know of the device, given what ``decision`` allows."""
         user_agent = facts.headers.get("user-agent")
         bot = is_bot(user_agent)
         view: dict[str, Any] = {"ip": truncate_ip(facts.client_ip), "bot": bot}
-        allowed = decision.allowed
+        allowed = decision._allowed
         if "analytics" in allowed and not bot and self.device_parser is not None:
             parsed = self.device_parser.facts(user_agent)
             if parsed is not None:
@@ -243,20 +273,20 @@ class Engine:
         facts, decision = visit.facts, visit.decision
         device_id = None
         name = self.config.device_id_cookie
-        if name and "advertising" in decision.allowed:
+        if name and "advertising" in decision._allowed:
             device_id = next(
                 (v for k, v in parse_cookie_header(facts.cookie_header) if k == name), None
             )
         return Hit(
             time=time.time(),
-            kind="login" if decision.login_user is not None else "request",
+            kind="login" if decision._login_user is not None else "request",
             path=facts.path,
             status=status,
             ip=facts.client_ip,
             user_agent=facts.user_agent or facts.headers.get("user-agent"),
-            allowed=decision.allowed,
-            subject_id=decision.subject_id,
-            user_id=decision.login_user,
+            allowed=decision._allowed,
+            subject_id=consent.id if (consent := decision._verdict.consent) else None,
+            user_id=decision._login_user,
             device_id=device_id,
         )
 
@@ -313,7 +343,7 @@ class Engine:
         """Switch ``visit`` to a new decision (after a consent change in this request)."""
         visit.decision = decision
         if self.config.expire_refused_cookies:
-            visit.stale_cookies = self.cookie_view(visit.facts.cookie_header, decision.allowed)[1]
+            visit.stale_cookies = self.cookie_view(visit.facts.cookie_header, decision._allowed)[1]
 
     def _strip_click_ids(self, query: str) -> str | None:
         parts = query.split("&")
@@ -335,7 +365,7 @@ class Engine:
         # "strip" treats an undeclared cookie as optional: it needs every optional
         # category, since nobody can say which one it serves.
         return mode == "strip" and not all(
-            c in visit.decision.allowed for c in self.policy.optional_ids
+            c in visit.decision._allowed for c in self.policy.optional_ids
         )
 
     def set_cookie_category(self, name: bytes) -> str | None:
@@ -357,10 +387,10 @@ class Engine:
         """The response headers (ASGI form: bytes pairs) with consent applied, or None
         when nothing changes."""
         decision = visit.decision
-        allowed = decision.allowed
+        allowed = decision._allowed
         necessary = self.necessary
         out: list[tuple[bytes, bytes]] = []
-        stripped = False
+        stripped = passed = False
         vary_at = cache_at = -1
         visit.content_type = visit.content_encoding = visit.opt_out = None
         kinds = _RESPONSE_HEADERS
@@ -388,9 +418,15 @@ class Engine:
                     ):
                         stripped = True
                         continue
-                elif category not in allowed and category not in necessary:
-                    stripped = True
-                    continue
+                    # Under "strip" an undeclared cookie passes only with full consent.
+                    passed = passed or self._strip_unknown
+                elif category not in necessary:
+                    if category not in allowed:
+                        stripped = True
+                        continue
+                    # Let through for this visitor only: a shared cache must not hand
+                    # it to one who refused.
+                    passed = True
             elif kind == _CONTENT_TYPE:
                 # Only HTML is noted: the rewriter's business (see htmlbody.plan_html).
                 value = header[1]
@@ -408,7 +444,7 @@ class Engine:
                 continue
             out.append(header)
         stale = visit.stale_cookies
-        dependent = stripped or stale or decision.consulted or visit.rewritten
+        dependent = stripped or passed or stale or decision._consulted or visit.rewritten
         if not dependent:
             return None if visit.opt_out is None else out
         # Only cookies the browser has (it sent them) need expiring; a stripped
@@ -440,14 +476,15 @@ class Engine:
 
     # -- the consent cookie ----------------------------------------------------
 
-    def consent_cookie(self, consent: Consent, facts: RequestFacts) -> str:
+    def consent_cookies(self, consent: Consent, facts: RequestFacts) -> list[str]:
+        """The ``Set-Cookie`` values that store ``consent`` in the visitor's browser."""
         secure = self.config.cookie_secure
         if secure is None:
             secure = facts.is_secure
         lifetime = self.policy.lifetime_days(self.policy.regime_for(self.country(facts)))
         age = lifetime * 86400 - max(0, int(time.time()) - consent.updated_at)
         # Not HttpOnly on purpose: the banner reads the (signed, non-secret) choices.
-        return build_set_cookie(
+        cookie = build_set_cookie(
             self.config.cookie_name,
             self.codec.dumps(consent),
             max_age=max(age, 0),
@@ -455,6 +492,12 @@ class Engine:
             secure=secure,
             samesite="Lax",
         )
+        if self.config.cookie_domain and self.cookie_prefix in facts.cookie_header:
+            # A host-only copy from before cookie_domain was set is another cookie
+            # (RFC 6265 section 5.3, step 6): expire it first, or it lives on beside this one.
+            stale = build_set_cookie(self.config.cookie_name, "", max_age=0, samesite="")
+            return [stale, cookie]
+        return [cookie]
 
 
 def _merge_vary(headers: list[tuple[bytes, bytes]], at: int) -> None:

@@ -11,9 +11,10 @@ __all__ = ["RequestFacts", "is_gpc", "join_header", "normal_origin"]
 class RequestFacts:
     """What the core needs to know about a request, framework-free.
 
-    The few headers every request needs (Cookie, Sec-GPC, Host, and User-Agent for
-    the recorder) are read up front; the rest are decoded only when something asks
-    for :attr:`headers` (endpoints, resolvers), which keeps the hot path short. ``headers`` has
+    The few headers every request needs (Cookie, Sec-GPC, Host, User-Agent for the
+    recorder, If-None-Match for the validators) are read up front; the rest are
+    decoded only when something asks for :attr:`headers` (endpoints, resolvers),
+    which keeps the hot path short. ``headers`` has
     lowercased names; repeats are joined with ``", "``, Cookie with ``"; "``
     (RFC 6265 section 5.4).
     """
@@ -26,6 +27,7 @@ class RequestFacts:
         "cookie_header",
         "gpc",
         "host",
+        "if_none_match",
         "method",
         "path",
         "query_string",
@@ -47,6 +49,7 @@ class RequestFacts:
         load_headers: Callable[[Any], dict[str, str]] | None = None,
         raw: Any = None,
         user_agent: str | None = None,
+        if_none_match: str | None = None,
     ) -> None:
         self.method = method
         self.path = path
@@ -62,6 +65,8 @@ class RequestFacts:
         self._load = load_headers
         self._raw = raw
         self.user_agent = user_agent
+        #: read up front too: a validator of ours is translated for the app (see .validators)
+        self.if_none_match = if_none_match
 
     @classmethod
     def from_headers(cls, headers: dict[str, str], **facts: object) -> RequestFacts:
@@ -71,6 +76,7 @@ class RequestFacts:
             gpc=is_gpc(headers.get("sec-gpc", "")),
             headers=headers,
             user_agent=headers.get("user-agent"),
+            if_none_match=headers.get("if-none-match"),
             **facts,  # type: ignore[arg-type]
         )
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from .engine import OPT_OUT_HEADER
 from .inject import injection
+from .validators import decision_etag
 
 if TYPE_CHECKING:
     from .engine import Engine, Visit
@@ -24,6 +25,10 @@ __all__ = ["OPT_OUT_HEADER", "REPORT_HEADER", "HTMLBody", "plan_html"]
 REPORT_HEADER = b"x-consent-blocked"
 
 Headers = list[tuple[bytes, bytes]]
+
+# Statuses whose responses carry no body (RFC 9110 sections 6.4.1, 15.3.5, 15.3.6,
+# 15.4.5): nothing may be injected into them.
+_BODILESS = frozenset({204, 205, 304})
 
 
 class HTMLBody:
@@ -55,14 +60,24 @@ class HTMLBody:
 
 
 def plan_html(
-    engine: Engine, visit: Visit, headers: Headers, nonce: Callable[[], str | None]
+    engine: Engine,
+    visit: Visit,
+    headers: Headers,
+    nonce: Callable[[], str | None],
+    status: int = 200,
 ) -> tuple[HTMLBody | None, Headers]:
     """``(the body rewriter or None, the start headers to send)``.
 
     Only uncompressed ``text/html`` is rewritten (a compressed body passes through
     untouched: put compression outside this middleware, or set ``compress_html``),
-    and not for excluded paths or content types or when the app opted out.
+    and not for excluded paths or content types or when the app opted out. A
+    response without a body (1xx, 204, 205, 304, any answer to HEAD) never gets
+    one; HEAD gets the headers GET would have.
     """
+    if status < 200 or status in _BODILESS:
+        if status == 304 and visit.revalidated is not None:
+            return None, _decision_validators(headers, visit.revalidated)
+        return None, headers
     config = engine.config
     # Engine.response_headers noted these (and removed the opt-out header) already.
     ctype, encoding, opt_out = visit.content_type, visit.content_encoding, visit.opt_out
@@ -82,6 +97,23 @@ def plan_html(
         return None, headers
 
     decision = visit.decision
+    allowed = decision._allowed
+    visit.rewritten = True
+    # The length changes; the body is streamed, so the length is dropped (for HEAD too:
+    # its Content-Length must be GET's, RFC 9110 section 8.6).
+    out = _decision_validators(
+        [(k, v) for k, v in headers if k.lower() != b"content-length"],
+        engine.decision_tag(allowed),
+    )
+    accepts = visit.facts.headers.get("accept-encoding", "").lower()
+    gzip = config.compress_html and "gzip" in accepts
+    if gzip:
+        out.append((b"content-encoding", b"gzip"))
+        out.append((b"vary", b"Accept-Encoding"))
+    engine.mark_dependent(out)
+    if visit.facts.method == "HEAD":
+        return None, out
+
     inject = b""
     page_nonce = nonce()
     if config.inject_banner or config.consent_mode:
@@ -94,17 +126,20 @@ def plan_html(
         )
     from .rewrite import HTMLRewriter
 
-    rewriter = HTMLRewriter(engine.matcher, decision.allowed, inject=inject, nonce=page_nonce)
-    accepts = visit.facts.headers.get("accept-encoding", "").lower()
-    gzip = config.compress_html and "gzip" in accepts
-    visit.rewritten = True
-    # The length changes; the body is streamed, so the length is dropped.
-    out = [(k, v) for k, v in headers if k.lower() != b"content-length"]
-    if gzip:
-        out.append((b"content-encoding", b"gzip"))
-        out.append((b"vary", b"Accept-Encoding"))
-    engine.mark_dependent(out)
-    # A HEAD body may be empty (Starlette's FileResponse sends none): counting it would
-    # give a wrong count and a Content-Length that is not GET's (RFC 9110 section 8.6).
-    hold = config.report_blocked and visit.facts.method != "HEAD"
-    return HTMLBody(rewriter, gzip=gzip, hold=hold), out
+    rewriter = HTMLRewriter(engine.matcher, allowed, inject=inject, nonce=page_nonce)
+    return HTMLBody(rewriter, gzip=gzip, hold=config.report_blocked), out
+
+
+def _decision_validators(headers: Headers, tag: str) -> Headers:
+    """``headers`` with the ETag made specific to the decision and Last-Modified
+    removed (see :mod:`consent_mw.validators`)."""
+    out: Headers = []
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered == b"etag":
+            marked = decision_etag(value, tag)
+            if marked is not None:
+                out.append((name, marked))
+        elif lowered != b"last-modified":
+            out.append((name, value))
+    return out

@@ -45,15 +45,16 @@ class Runtime:
     def records(self, visit: Visit) -> bool:
         """Whether a finished request leaves anything for the recorder (a hit to record
         or a sign-in to link), so the adapters skip :meth:`finished` cheaply otherwise."""
-        return self.config.record_requests or visit.decision.login_user is not None
+        return self.config.record_requests or visit.decision._login_user is not None
 
     def finished(self, engine: Engine, visit: Visit, status: int) -> None:
         """Hand a finished request to the recorder (a queue append, no I/O)."""
         decision = visit.decision
         if self.config.record_requests and self.recorder.wants(visit.facts.path):
             self.recorder.add(engine.hit(visit, status))
-        if decision.login_user is not None and decision.subject_id is not None:
-            self.recorder.link(decision.subject_id, decision.login_user)
+        user, consent = decision._login_user, decision._verdict.consent
+        if user is not None and consent is not None:
+            self.recorder.link(consent.id, user)
 
     def current(self) -> tuple[Engine, Endpoints]:
         """The engine and endpoints of the version in force now (checked once a minute

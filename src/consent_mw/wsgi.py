@@ -74,6 +74,7 @@ def _facts(environ: Environ, trust_forwarded: bool) -> RequestFacts:
         _load_headers,
         environ,
         environ.get("HTTP_USER_AGENT"),
+        environ.get("HTTP_IF_NONE_MATCH"),
     )
     if trust_forwarded:
         facts.trust_forwarded()
@@ -108,6 +109,7 @@ class _Response:
     __slots__ = (
         "_chunks",
         "body",
+        "drop",
         "endpoints",
         "engine",
         "environ",
@@ -138,6 +140,8 @@ class _Response:
         self.held: tuple[str, list[tuple[str, str]], Any] | None = None
         self.write: Callable[[bytes], object] | None = None
         self.started = False
+        #: a HEAD answered with an HTML page's headers: the app's body bytes are not sent
+        self.drop = False
         self._chunks: list[bytes] = []
 
     def start(
@@ -145,21 +149,25 @@ class _Response:
     ) -> Callable[[bytes], object]:
         self.started = True
         middleware, engine = self.middleware, self.engine
-        if self.visit.decision.login_user is not None:
+        if self.visit.decision._login_user is not None:
             carried = middleware.complete(self.endpoints.carry(self.visit))
             headers = [*headers, *((k, v) for k, v in carried.headers if k == "set-cookie")]
         raw = _to_bytes(headers)
         new = engine.response_headers(self.visit, raw)
         planned = raw if new is None else new
-        if self.visit.content_type is not None:
+        code = _status_code(status)
+        if self.visit.content_type is not None or self.visit.revalidated is not None:
             self.body, planned = plan_html(
-                engine, self.visit, planned, lambda: self.middleware.nonce(self.environ)
+                engine, self.visit, planned, lambda: self.middleware.nonce(self.environ), code
             )
         if planned is not raw:
             headers = _to_str(planned)
+        # Some WSGI apps answer HEAD with the GET body and leave dropping it to the
+        # server; not every server does (wsgiref), and the headers describe another body.
+        self.drop = self.visit.rewritten and self.visit.facts.method == "HEAD"
         if exc_info is None and middleware.runtime.records(self.visit):
             # Recorded when the status is known: the recorder only queues it.
-            middleware.runtime.finished(engine, self.visit, int(status.split(" ", 1)[0]))
+            middleware.runtime.finished(engine, self.visit, code)
         if self.body is not None and self.body.hold:
             self.held = (status, headers, exc_info)
             return self._buffer_write
@@ -176,7 +184,7 @@ class _Response:
 
     def run(self) -> Iterable[bytes]:
         result = self.middleware.app(self.environ, self.start)
-        if self.started and self.body is None:
+        if self.started and self.body is None and not self.drop:
             # Headers are out and the body is not HTML to rewrite: hand the app's
             # iterable over untouched (keeps wsgi.file_wrapper and its close()).
             return result
@@ -188,7 +196,8 @@ class _Response:
             for chunk in result:
                 body = self.body
                 if body is None:
-                    yield chunk
+                    if not self.drop:
+                        yield chunk
                 elif body.hold:
                     self._chunks.append(body.feed(chunk))
                 else:
@@ -214,6 +223,12 @@ class _Response:
             close = getattr(result, "close", None)
             if close is not None:
                 close()
+
+
+def _status_code(status: str) -> int:
+    # PEP 3333: "200 OK"; a status the server will refuse anyway is not ours to judge.
+    code = status[:3]
+    return int(code) if code.isdigit() else 0
 
 
 def _status_line(status: int) -> str:
@@ -259,6 +274,12 @@ class WSGIConsentMiddleware:
             del environ["HTTP_COOKIE"]
         if visit.query_string is not None:
             environ["QUERY_STRING"] = visit.query_string
+        if visit.if_none_match:
+            environ["HTTP_IF_NONE_MATCH"] = visit.if_none_match
+        elif visit.if_none_match is not None:
+            # None of the tags is this decision's: the app must answer with a body.
+            del environ["HTTP_IF_NONE_MATCH"]
+            environ.pop("HTTP_IF_MODIFIED_SINCE", None)
 
         response = _Response(self, engine, endpoints, visit, environ, start_response)
         return response.run()
