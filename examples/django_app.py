@@ -4,6 +4,7 @@ Run: ``python examples/django_app.py runserver``; the WSGI app is ``application`
 """
 
 import os
+import secrets
 import sys
 from pathlib import Path
 
@@ -12,7 +13,8 @@ from django.conf import settings
 if not settings.configured:
     settings.configure(
         DEBUG=False,
-        SECRET_KEY=os.environ.get("DJANGO_SECRET", "change-me-django-secret-key"),
+        # Django's own key; this site keeps no sessions, so a fresh one per start will do.
+        SECRET_KEY=os.environ.get("DJANGO_SECRET") or secrets.token_urlsafe(50),
         ROOT_URLCONF=__name__,
         ALLOWED_HOSTS=["*"],
         MIDDLEWARE=[],
@@ -23,7 +25,7 @@ from django.core.wsgi import get_wsgi_application  # noqa: E402
 from django.http import HttpResponse  # noqa: E402
 from django.urls import path  # noqa: E402
 
-from consent_mw import WSGIConsentMiddleware  # noqa: E402
+from consent_mw import WSGIConsentMiddleware, secret_from_env  # noqa: E402
 
 
 def home(request):
@@ -38,7 +40,7 @@ urlpatterns = [path("", home)]
 application = WSGIConsentMiddleware(
     get_wsgi_application(),
     policy=Path(__file__).with_name("policy.toml"),
-    secret_key=os.environ.get("CONSENT_MW_SECRET", "change-me-to-a-long-random-secret"),
+    secret_key=secret_from_env("CONSENT_MW_SECRET"),
     store=os.environ.get("CONSENT_MW_STORE", "sqlite:///consent-ledger.sqlite3"),
 )
 

@@ -5,13 +5,13 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
 
-from consent_mw import ConsentMiddleware
+from consent_mw import ConsentMiddleware, secret_from_env
 
 app = FastAPI()
 app.add_middleware(
     ConsentMiddleware,
     policy=Path(__file__).with_name("policy.toml"),
-    secret_key=os.environ.get("CONSENT_MW_SECRET", "change-me-to-a-long-random-secret"),
+    secret_key=secret_from_env("CONSENT_MW_SECRET"),
     store=os.environ.get("CONSENT_MW_STORE", "sqlite:///consent-ledger.sqlite3"),
 )
 

@@ -5,13 +5,13 @@ from pathlib import Path
 
 from flask import Flask, request
 
-from consent_mw import WSGIConsentMiddleware
+from consent_mw import WSGIConsentMiddleware, secret_from_env
 
 app = Flask(__name__)
 app.wsgi_app = WSGIConsentMiddleware(
     app.wsgi_app,
     policy=Path(__file__).with_name("policy.toml"),
-    secret_key=os.environ.get("CONSENT_MW_SECRET", "change-me-to-a-long-random-secret"),
+    secret_key=secret_from_env("CONSENT_MW_SECRET"),
     store=os.environ.get("CONSENT_MW_STORE", "sqlite:///consent-ledger.sqlite3"),
 )
 

@@ -7,7 +7,7 @@ from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from consent_mw import ConsentMiddleware
+from consent_mw import ConsentMiddleware, secret_from_env
 
 
 async def home(request):
@@ -20,6 +20,6 @@ async def home(request):
 app = ConsentMiddleware(
     Starlette(routes=[Route("/", home)]),
     policy=Path(__file__).with_name("policy.toml"),
-    secret_key=os.environ.get("CONSENT_MW_SECRET", "change-me-to-a-long-random-secret"),
+    secret_key=secret_from_env("CONSENT_MW_SECRET"),
     store=os.environ.get("CONSENT_MW_STORE", "sqlite:///consent-ledger.sqlite3"),
 )

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from itsdangerous import BadSignature, Signer
 
 from conftest import OTHER_SECRET, SECRET
-from consent_mw import ConfigError, Consent
+from consent_mw import ConfigError, Consent, secret_from_env
 from consent_mw.cookies import (
     MAX_COOKIE_SIZE,
     ConsentCookieCodec,
@@ -452,3 +452,32 @@ def test_cache_under_threads_never_raises() -> None:
     finally:
         sys.setswitchinterval(interval)
     assert errors == []
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "change-me-to-a-long-random-secret",
+        "Change Me To Something Long",
+        "your-secret-key-0123456789",
+        "replace_me_with_a_real_key",
+        ["0123456789abcdef0123", "changeme-changeme-changeme"],
+    ],
+)
+def test_a_published_placeholder_is_no_signing_key(key: Any) -> None:
+    with pytest.raises(ConfigError, match="placeholder"):
+        ConsentCookieCodec(key)
+
+
+def test_secret_from_env_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SITE_CONSENT_KEY", raising=False)
+    with pytest.raises(ConfigError, match="SITE_CONSENT_KEY is not set"):
+        secret_from_env("SITE_CONSENT_KEY")
+    monkeypatch.setenv("SITE_CONSENT_KEY", "change-me-to-a-long-random-secret")
+    with pytest.raises(ConfigError, match="SITE_CONSENT_KEY is a placeholder"):
+        secret_from_env("SITE_CONSENT_KEY")
+    monkeypatch.setenv("SITE_CONSENT_KEY", "s3cr3t")
+    with pytest.raises(ConfigError, match="SITE_CONSENT_KEY must be at least 16"):
+        secret_from_env("SITE_CONSENT_KEY")
+    monkeypatch.setenv("SITE_CONSENT_KEY", "k5Qz9-vT2mXr8LpW4nYb")
+    assert secret_from_env("SITE_CONSENT_KEY") == "k5Qz9-vT2mXr8LpW4nYb"

@@ -11,12 +11,22 @@ import pytest
 import webtest
 from starlette.testclient import TestClient
 
+from consent_mw import ConfigError
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
-def load(name: str, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+ALL = ["starlette_app", "fastapi_app", "flask_app", "django_app"]
+
+
+def load(
+    name: str, monkeypatch: pytest.MonkeyPatch, secret: str | None = "example-tests-0123456789"
+) -> ModuleType:
     monkeypatch.setenv("CONSENT_MW_STORE", "memory://")
-    monkeypatch.setenv("CONSENT_MW_SECRET", "example-tests-secret-0123456789")
+    if secret is None:
+        monkeypatch.delenv("CONSENT_MW_SECRET", raising=False)
+    else:
+        monkeypatch.setenv("CONSENT_MW_SECRET", secret)
     spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -56,3 +66,15 @@ def test_wsgi_examples_strip_tracker_cookies_until_consent(name, monkeypatch):
     second = client.get("/")
     assert "analytics allowed: True" in second.text
     assert "_ga" in set_cookie_names(second.headers.getall("Set-Cookie"))
+
+
+@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize(
+    "secret",
+    [None, "", "   ", "too-short", "change-me-to-a-long-random-secret", "CHANGE_ME_please_0123"],
+)
+def test_examples_refuse_to_start_without_a_real_secret(name, secret, monkeypatch):
+    # No published fallback: a deployment that forgets the variable must not sign with
+    # a key anyone can read.
+    with pytest.raises(ConfigError, match="CONSENT_MW_SECRET"):
+        load(name, monkeypatch, secret)

@@ -27,7 +27,7 @@ from conftest import (
 from consent_mw import MemoryStore, StoreError, StoreUnavailable
 from consent_mw.consent import Consent
 from consent_mw.cookies import ConsentCookieCodec
-from consent_mw.pages import FORM_TOKEN_AGE
+from consent_mw.pages import FORM_SALT, FORM_TOKEN_AGE, cookie_subject
 
 SAME_ORIGIN = {"origin": "http://testserver"}
 FORM = "application/x-www-form-urlencoded"
@@ -255,11 +255,34 @@ def test_ads_page_saved_message(client: ClientFactory) -> None:
     assert "Your choice was saved." not in client.get("/_consent/ads").body
 
 
-def test_form_token_is_bound_to_the_consent_id(client: ClientFactory) -> None:
+def test_form_token_is_bound_to_the_consent_cookie(client: ClientFactory) -> None:
     harness = make(client)
     alice = {"consent_mw": harness.token({"analytics": True})}
     bob = {"consent_mw": harness.token({"analytics": True})}
     assert form_token(harness, alice).split(".")[0] != form_token(harness, bob).split(".")[0]
+
+
+@pytest.mark.parametrize("known", ["consent id", "consent cookie"])
+def test_a_form_nonce_named_after_someone_elses_consent_gets_no_token_they_accept(
+    client: ClientFactory, known: str
+) -> None:
+    # Someone who knows a visitor's consent id (or even their cookie) sends it as their
+    # own form nonce: the token they get must not pass with the visitor's cookie.
+    harness = make(client)
+    victim_cookie = harness.token({"analytics": True})
+    victim = decode(victim_cookie)
+    guess = victim.id if known == "consent id" else victim_cookie
+    page = harness.get("/_consent/ads", cookies={"consent_mw_form": guess})
+    tokens_found = tokens(page.body)
+    if tokens_found:
+        result = post_form(
+            harness,
+            "/_consent/ads",
+            {"token": tokens_found[0], "advertising": "on"},
+            cookies={"consent_mw": victim_cookie},
+        )
+        assert_error(result, 403, "invalid_form_token")
+    assert harness.store.all_records() == []
 
 
 # -- /_consent/ads (POST) ------------------------------------------------------------------
@@ -355,12 +378,22 @@ def test_ads_form_with_gpc_opt_in_is_an_override(client: ClientFactory) -> None:
 # -- bad forms: never a 500 ----------------------------------------------------------------
 
 
-def signed_token(harness: Harness, subject: str, *, age: int = 0, secret: str | None = None) -> str:
-    """A form token as the pages sign it, ``age`` seconds old (another key with ``secret``)."""
+def signed_token(
+    harness: Harness,
+    subject: str,
+    *,
+    age: int = 0,
+    secret: str | None = None,
+    kind: str = "consent",
+) -> str:
+    """A form token as the pages sign it for a consent cookie value (``kind="nonce"``:
+    for a form nonce), ``age`` seconds old (another key with ``secret``)."""
     pages = harness.middleware.endpoints.pages
-    key = pages._signer.secret_keys[-1] if secret is None else secret.encode()
-    signer = TimestampSigner(key, salt=b"consent_mw.form", digest_method=hashlib.sha256)
+    key = pages._signers[kind].secret_keys[-1] if secret is None else secret.encode()
+    signer = TimestampSigner(key, salt=FORM_SALT + kind.encode(), digest_method=hashlib.sha256)
     signer.get_timestamp = lambda: int(time.time()) - age  # type: ignore[method-assign]
+    if kind == "consent":
+        subject = cookie_subject(subject)
     return signer.sign(subject.encode()).decode()
 
 
@@ -387,7 +420,6 @@ def test_form_token_checks(
     harness = make(client)
     token_value = harness.token({"analytics": True})
     cookies = {"consent_mw": token_value}
-    consent = decode(token_value)
     good = form_token(harness, cookies)
     fields = {"advertising": "off"}
     if case == "empty":
@@ -397,15 +429,15 @@ def test_form_token_checks(
     elif case == "tampered":
         fields["token"] = good[:-2] + ("AA" if not good.endswith("AA") else "BB")
     elif case == "other_key":
-        fields["token"] = signed_token(harness, consent.id, secret="x" * 32)
+        fields["token"] = signed_token(harness, token_value, secret="x" * 32)
     elif case == "expired":
-        fields["token"] = signed_token(harness, consent.id, age=FORM_TOKEN_AGE + 5)
+        fields["token"] = signed_token(harness, token_value, age=FORM_TOKEN_AGE + 5)
     elif case == "other_visitor":
         fields["token"] = form_token(harness, {"consent_mw": harness.token({"analytics": True})})
     elif case == "undecided_token":
         fields["token"] = form_token(harness)
     elif case == "fresh_enough":
-        fields["token"] = signed_token(harness, consent.id, age=FORM_TOKEN_AGE - 60)
+        fields["token"] = signed_token(harness, token_value, age=FORM_TOKEN_AGE - 60)
     result = post_form(harness, path, fields, cookies=cookies)
     if code is None:
         assert result.status == status, result.body
@@ -419,7 +451,7 @@ def test_expired_token_from_the_page_itself(
 ) -> None:
     """A page left open for over an hour: its token no longer works."""
     harness = make(client)
-    signer = harness.middleware.endpoints.pages._signer
+    signer = harness.middleware.endpoints.pages._signers["nonce"]
     monkeypatch.setattr(signer, "get_timestamp", lambda: int(time.time()) - FORM_TOKEN_AGE - 1)
     old = form_token(harness)
     monkeypatch.undo()

@@ -41,6 +41,7 @@ from conftest import (
 from consent_mw import ConsentMiddleware, MemoryStore, Policy, StoreError, WSGIConsentMiddleware
 from consent_mw.consent import Consent
 from consent_mw.cookies import ConsentCookieCodec
+from consent_mw.pages import FORM_SALT, cookie_subject
 
 POLICY = Policy.preset("gdpr")
 XSS = "<script>alert(1)</script>"
@@ -297,7 +298,7 @@ def expired_token(subject: str) -> str:
             return int(time.time()) - 3601
 
     return (
-        Past(SECRET, salt=b"consent_mw.form", digest_method=hashlib.sha256)
+        Past(SECRET, salt=FORM_SALT + b"consent", digest_method=hashlib.sha256)
         .sign(subject.encode())
         .decode()
     )
@@ -309,15 +310,18 @@ def test_form_posts_need_this_visitors_fresh_token(
 ) -> None:
     mine, theirs = analytics_cookie(), analytics_cookie()
     subject = _payload(mine)["i"]
+    bound = cookie_subject(mine)
     token = page_token(client, mine)
     sep = "&" if fields else ""
-    forged = TimestampSigner(OTHER_SECRET, salt=b"consent_mw.form", digest_method=hashlib.sha256)
+    forged = TimestampSigner(
+        OTHER_SECRET, salt=FORM_SALT + b"consent", digest_method=hashlib.sha256
+    )
     bad = {
         "missing": fields,
         "empty": f"{fields}{sep}token=",
         "garbage": f"{fields}{sep}token=abc.def.ghi",
-        "another site's key": f"{fields}{sep}token={forged.sign(subject.encode()).decode()}",
-        "expired": f"{fields}{sep}token={expired_token(subject)}",
+        "another site's key": f"{fields}{sep}token={forged.sign(bound.encode()).decode()}",
+        "expired": f"{fields}{sep}token={expired_token(bound)}",
         "another visitor's": f"{fields}{sep}token={page_token(client, theirs)}",
         "a cookieless visitor's": f"{fields}{sep}token={page_token(client, None)}",
     }

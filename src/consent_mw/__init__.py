@@ -6,6 +6,7 @@ from .asgi import ConsentMiddleware
 from .config import Config, CountryHeader
 from .consent import Consent, Decision
 from .exceptions import ConfigError, ConsentError, PolicyError, StoreError, StoreUnavailable
+from .keys import secret_from_env
 from .policy import Category, CookieSpec, Policy, Processor
 from .stores import MemoryStore, Record, SQLiteStore, store_from_url
 from .trackers import BUILTIN_TRACKERS, Matcher, Tracker
@@ -35,5 +36,6 @@ __all__ = [
     "StoreUnavailable",
     "Tracker",
     "WSGIConsentMiddleware",
+    "secret_from_env",
     "store_from_url",
 ]

@@ -28,6 +28,7 @@ from itsdangerous import Signer
 
 from .consent import Action, Consent, Source
 from .exceptions import ConfigError
+from .keys import check_key
 
 __all__ = ["ConsentCookieCodec", "expire_cookie", "parse_cookie_header", "set_cookie_name"]
 
@@ -70,15 +71,9 @@ class ConsentCookieCodec:
     ) -> None:
         if isinstance(secret_keys, (str, bytes)):
             secret_keys = [secret_keys]
-        keys = [k.encode("utf-8") if isinstance(k, str) else k for k in secret_keys]
-        if not keys:
+        if not secret_keys:
             raise ConfigError("secret_key must name at least one key.")
-        for key in keys:
-            if not isinstance(key, bytes) or len(key) < 16:
-                raise ConfigError(
-                    "Each secret_key must be at least 16 characters; generate one with "
-                    "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`."
-                )
+        keys = [check_key(k) for k in secret_keys]
         # itsdangerous signs; the derived keys are computed once here so that
         # verification on the hot path is one HMAC (Signer re-derives per call).
         #: the key that signs (the first); other signers derive their own keys from it

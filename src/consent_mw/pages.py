@@ -3,7 +3,8 @@ page the Korean guideline asks for, and the visitor's own records.
 
 Their forms POST back here. A cross-site POST is refused twice over: the
 ``Origin`` / ``Sec-Fetch-Site`` check shared with the JSON API, and a signed,
-time-limited form token bound to the visitor's consent id. Answers are 303
+time-limited form token bound to the visitor's signed consent cookie (or, before any
+choice, to a random nonce in a SameSite=Strict cookie). Answers are 303
 redirects to fixed pages of ours (never to a URL taken from the request).
 """
 
@@ -12,11 +13,12 @@ from __future__ import annotations
 import base64
 import dataclasses
 import hashlib
+import hmac
 import json
 import re
 import secrets
 from html import escape
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qs
 
 from itsdangerous import BadSignature, TimestampSigner
@@ -33,6 +35,10 @@ if TYPE_CHECKING:
 __all__ = ["Pages"]
 
 FORM_TOKEN_AGE = 3600
+#: form tokens are signed with this salt and the kind of their subject
+FORM_SALT = b"consent_mw.form."
+SubjectKind = Literal["consent", "nonce"]
+SUBJECT_KINDS: tuple[SubjectKind, ...] = ("consent", "nonce")
 _NONCE = re.compile(r"[A-Za-z0-9_-]{16,43}\Z")
 _FORM_START = re.compile(rb'<form method="post" action="[^"]*">')
 
@@ -89,6 +95,14 @@ _PAGE_CSP = (
 )
 
 
+def cookie_subject(value: str) -> str:
+    """What a form token of a visitor with a consent cookie is bound to: a digest of
+    the signed cookie itself. The consent id inside it may be known to others (the
+    ledger, an export, a referrer); the signed cookie only to this browser."""
+    digest = hashlib.sha256(value.encode("latin-1")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
 def _html(status: int, body: str, locale: str, title: str) -> Response:
     page = (
         f'<!doctype html><html lang="{escape(locale)}"><head><meta charset="utf-8">'
@@ -117,11 +131,17 @@ class Pages:
         prefix = endpoints.config.prefix
         self.prefix = prefix
         self.links = NoticeLinks.from_prefix(prefix)
-        self._signer = TimestampSigner(
-            endpoints.engine.codec.signing_key,
-            salt=b"consent_mw.form",
-            digest_method=hashlib.sha256,
-        )
+        self.engine = endpoints.engine
+        # One salt per kind of subject, none shared with the consent cookie's: a token
+        # made for one kind can never pass for the other.
+        self._signers = {
+            kind: TimestampSigner(
+                endpoints.engine.codec.signing_key,
+                salt=FORM_SALT + kind.encode(),
+                digest_method=hashlib.sha256,
+            )
+            for kind in SUBJECT_KINDS
+        }
         self._notices: dict[tuple[str, str], bytes] = {}
         endpoints.add_route(prefix + "/policy", "GET", self.notice)
         endpoints.add_route(prefix + "/ads", "GET", self.ads)
@@ -134,37 +154,42 @@ class Pages:
 
     # -- the form token ----------------------------------------------------------------
 
-    def _form_subject(self, visit: Visit) -> str | None:
-        """Who a form token is for: the consent id, else this browser's form nonce."""
-        if visit.decision.subject_id:
-            return visit.decision.subject_id
+    def _form_subject(self, visit: Visit) -> tuple[SubjectKind, str] | None:
+        """Who a form token is for: this browser's signed consent cookie, else its form
+        nonce."""
+        found = self.engine.consent_cookie_of(visit.facts.cookie_header)
+        if found is not None:
+            return "consent", cookie_subject(found[1])
         for name, value in parse_cookie_header(visit.facts.cookie_header):
             if name == FORM_COOKIE and _NONCE.match(value):
-                return value
+                return "nonce", value
         return None
 
     def token(self, visit: Visit) -> str:
-        subject = self._form_subject(visit)
-        if subject is None:
-            # A visitor without a consent id gets a random nonce in a SameSite=Strict
-            # cookie (double submit): another site can neither send it nor read the token.
-            for cookie in visit.extra_cookies:
-                if cookie.startswith(FORM_COOKIE + "="):
-                    subject = cookie.split("=", 1)[1].split(";", 1)[0]
-            if subject is None:
-                subject = secrets.token_urlsafe(16)
-                visit.extra_cookies += (
-                    build_set_cookie(
-                        FORM_COOKIE,
-                        subject,
-                        max_age=FORM_TOKEN_AGE,
-                        path=self.prefix,
-                        secure=visit.facts.is_secure,
-                        httponly=True,
-                        samesite="Strict",
-                    ),
-                )
-        return self._signer.sign(subject.encode()).decode()
+        kind, subject = self._form_subject(visit) or ("nonce", self._new_nonce(visit))
+        return self._signers[kind].sign(subject.encode()).decode()
+
+    def _new_nonce(self, visit: Visit) -> str:
+        """The form nonce this response gives a visitor without a consent cookie (one
+        per response, however many forms it holds)."""
+        for cookie in visit.extra_cookies:
+            if cookie.startswith(FORM_COOKIE + "="):
+                return cookie.split("=", 1)[1].split(";", 1)[0]
+        # A random nonce in a SameSite=Strict cookie (double submit): another site can
+        # neither send it nor read the token.
+        nonce = secrets.token_urlsafe(16)
+        visit.extra_cookies += (
+            build_set_cookie(
+                FORM_COOKIE,
+                nonce,
+                max_age=FORM_TOKEN_AGE,
+                path=self.prefix,
+                secure=visit.facts.is_secure,
+                httponly=True,
+                samesite="Strict",
+            ),
+        )
+        return nonce
 
     def _with_cookies(self, visit: Visit, response: Response) -> Response:
         response.headers += [("set-cookie", cookie) for cookie in visit.extra_cookies]
@@ -183,16 +208,17 @@ class Pages:
             }
         except (UnicodeDecodeError, ValueError):
             return error(400, "invalid_form", "The form data could not be read.")
-        subject = self._form_subject(visit) or ""
+        kind, subject = self._form_subject(visit) or ("nonce", "")
         try:
-            signed = self._signer.unsign(fields.get("token", ""), max_age=FORM_TOKEN_AGE)
+            signed = self._signers[kind].unsign(fields.get("token", ""), max_age=FORM_TOKEN_AGE)
         except BadSignature:
             return error(
                 403,
                 "invalid_form_token",
-                "The form expired or did not come from this site; reload the page.",
+                "The form expired, did not come from this site or was made before your last"
+                " choice; reload the page.",
             )
-        if signed.decode() != subject:
+        if not hmac.compare_digest(signed, subject.encode()):
             return error(
                 403, "invalid_form_token", "The form belongs to another visitor; reload the page."
             )
