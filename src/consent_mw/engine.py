@@ -493,8 +493,9 @@ class Engine:
             samesite="Lax",
         )
         if self.config.cookie_domain and self.cookie_prefix in facts.cookie_header:
-            # A host-only copy from before cookie_domain was set is another cookie
-            # (RFC 6265 section 5.3, step 6): expire it first, or it lives on beside this one.
+            # A host-only copy from before cookie_domain was set is a cookie of its own
+            # (browsers key cookies by domain and host-only flag): expire it first, or
+            # it lives on beside this one.
             stale = build_set_cookie(self.config.cookie_name, "", max_age=0, samesite="")
             return [stale, cookie]
         return [cookie]
