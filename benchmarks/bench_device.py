@@ -14,7 +14,7 @@ import time
 
 import user_agents
 
-from consent_mw.device import DeviceParser
+from consent_mw.core.device import DeviceParser
 
 TEMPLATES = (
     "Mozilla/5.0 (Linux; Android {a}; SM-S9{b}N) AppleWebKit/537.36 (KHTML, like Gecko) "

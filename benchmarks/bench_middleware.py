@@ -31,8 +31,8 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from consent_mw import ConsentMiddleware, MemoryStore, Policy, WSGIConsentMiddleware
-from consent_mw.consent import Consent
-from consent_mw.cookies import ConsentCookieCodec
+from consent_mw.core.consent import Consent
+from consent_mw.core.cookies import ConsentCookieCodec
 
 SECRET = "benchmark-secret-key-0123456789abcdef"
 POLICY = Policy.preset("gdpr")

@@ -15,7 +15,7 @@ serialises the same bytes (``LexborHTMLParser(page).html``):
 "warm" is a running server: the rewriter remembers the tracker tags and snippets
 a site repeats on every page; "cold" makes it forget them (and rebuild its
 signature plan) before every page. The rewriter runs as installed: with the C
-speedups (consent_mw._speedups) when they were built, which the first line says;
+speedups (consent_mw.html._speedups) when they were built, which the first line says;
 "pure Python" is the same rewriter without them (``CONSENT_MW_PURE_PYTHON=1``),
 warm, for information. Rounds interleave the contenders so machine noise hits
 them alike; figures are medians.
@@ -36,9 +36,9 @@ from collections.abc import Callable
 
 from selectolax.lexbor import LexborHTMLParser
 
-from consent_mw import rewrite as rewrite_module
-from consent_mw.rewrite import HTMLRewriter
-from consent_mw.trackers import BUILTIN_TRACKERS, Matcher
+from consent_mw.html import rewrite as rewrite_module
+from consent_mw.html.rewrite import HTMLRewriter
+from consent_mw.policy.trackers import BUILTIN_TRACKERS, Matcher
 
 MATCHER = Matcher(BUILTIN_TRACKERS)
 ALLOWED = frozenset({"necessary"})
@@ -213,7 +213,7 @@ def main() -> int:
     speedups = rewrite_module._skim is not None
     print(
         "rewriter steps: "
-        + ("C speedups (consent_mw._speedups)" if speedups else "pure Python (no speedups)")
+        + ("C speedups (consent_mw.html._speedups)" if speedups else "pure Python (no speedups)")
         + "\n"
     )
     for html in pages.values():  # warm-up

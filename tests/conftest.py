@@ -36,8 +36,8 @@ from consent_mw import (
     Policy,
     WSGIConsentMiddleware,
 )
-from consent_mw.consent import Consent
-from consent_mw.cookies import ConsentCookieCodec
+from consent_mw.core.consent import Consent
+from consent_mw.core.cookies import ConsentCookieCodec
 
 SECRET = "test-secret-key-0123456789abcdef"
 OTHER_SECRET = "another-secret-key-fedcba9876543210"

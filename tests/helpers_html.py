@@ -32,8 +32,8 @@ from conftest import (
     custom_policy_dict,
 )
 from consent_mw import ConsentMiddleware, MemoryStore, WSGIConsentMiddleware
-from consent_mw import rewrite as rewrite_module
-from consent_mw.consent import Decision
+from consent_mw.core.consent import Decision
+from consent_mw.html import rewrite as rewrite_module
 
 #: The state / environ key the tests' apps put their CSP nonce under.
 NONCE_KEY = "csp_nonce"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import ClientFactory
-from consent_mw.audit import CookieAudit, parse_set_cookie, suggest_category, summarise
+from consent_mw.core.audit import CookieAudit, parse_set_cookie, suggest_category, summarise
 from consent_mw.stores.base import Event
 
 SAME_ORIGIN = {"origin": "http://testserver"}

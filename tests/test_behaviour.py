@@ -17,8 +17,8 @@ import pytest
 
 from conftest import OTHER_SECRET, STREAM_CHUNKS, ClientFactory, Result
 from consent_mw import CountryHeader
-from consent_mw.consent import Decision
-from consent_mw.cookies import parse_cookie_header
+from consent_mw.core.consent import Decision
+from consent_mw.core.cookies import parse_cookie_header
 
 SHOP = "www.shop.example.com"
 SHOP_DOMAINS = (None, "www.shop.example.com", "shop.example.com", "example.com")

@@ -19,7 +19,7 @@ from consent_mw import (
     SQLiteStore,
     WSGIConsentMiddleware,
 )
-from consent_mw.facts import RequestFacts
+from consent_mw.core.facts import RequestFacts
 
 
 def build(**options: Any) -> Config:

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import custom_policy_dict
 from consent_mw import Consent, Policy
-from consent_mw.consent import Decision, decide, judge
+from consent_mw.core.consent import Decision, decide, judge
 from consent_mw.policy import CONSENT_MODE_TYPES
 
 NOW = 1_790_000_000

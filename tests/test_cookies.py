@@ -15,7 +15,7 @@ from itsdangerous import BadSignature, Signer
 
 from conftest import OTHER_SECRET, SECRET
 from consent_mw import ConfigError, Consent, secret_from_env
-from consent_mw.cookies import (
+from consent_mw.core.cookies import (
     MAX_COOKIE_SIZE,
     ConsentCookieCodec,
     expire_cookie,

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import user_agents
 
-from consent_mw.device import (
+from consent_mw.core.device import (
     MAX_USER_AGENT,
     DeviceParser,
     clean_user_agent,

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from conftest import CLIENT_IP, NO_JSON, SECRET, ClientFactory, Harness, Result, custom_policy_dict
 from consent_mw import MemoryStore, StoreError, StoreUnavailable
-from consent_mw.cookies import ConsentCookieCodec
+from consent_mw.core.cookies import ConsentCookieCodec
 
 SAME_ORIGIN = {"origin": "http://testserver"}
 JSON_CT = "application/json; charset=utf-8"

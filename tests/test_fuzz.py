@@ -42,11 +42,11 @@ from conftest import (
     run_asgi,
 )
 from consent_mw import MemoryStore, Policy
-from consent_mw.consent import Consent
-from consent_mw.cookies import ConsentCookieCodec, parse_cookie_header, set_cookie_name
+from consent_mw.core.consent import Consent
+from consent_mw.core.cookies import ConsentCookieCodec, parse_cookie_header, set_cookie_name
 from consent_mw.exceptions import PolicyError
-from consent_mw.rewrite import HTMLRewriter
-from consent_mw.trackers import BUILTIN_TRACKERS, Matcher
+from consent_mw.html.rewrite import HTMLRewriter
+from consent_mw.policy.trackers import BUILTIN_TRACKERS, Matcher
 
 SCALE = int(os.environ.get("CONSENT_MW_FUZZ_SCALE") or 1)
 

@@ -1,6 +1,6 @@
 """Responses without a body stay without one; a rewritten page's validators are the
 decision's, so a conditional request after a change of consent never gets a 304 for
-the old body. Both adapters (see :mod:`consent_mw.validators`)."""
+the old body. Both adapters (see :mod:`consent_mw.core.validators`)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from conftest import Harness
-from consent_mw.validators import app_if_none_match, decision_etag, decision_tag
+from consent_mw.core.validators import app_if_none_match, decision_etag, decision_tag
 from helpers_html import TRACKER_PAGE, AppRequest, RawResult, Reply, build, html
 
 LAST_MODIFIED = "Tue, 01 Dec 2026 10:00:00 GMT"

@@ -519,7 +519,7 @@ def test_bad_sections_name_the_key(
 
 
 def test_every_locale_table_is_complete() -> None:
-    from consent_mw._notice_texts import AUTOMATIC_ITEMS, LABELS, RIGHTS
+    from consent_mw.notice.texts import AUTOMATIC_ITEMS, LABELS, RIGHTS
 
     for locale in LOCALES:
         assert list(HEADINGS[locale]) == ["contents", *SECTION_IDS]

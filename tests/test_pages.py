@@ -25,9 +25,9 @@ from conftest import (
     custom_policy_dict,
 )
 from consent_mw import MemoryStore, StoreError, StoreUnavailable
-from consent_mw.consent import Consent
-from consent_mw.cookies import ConsentCookieCodec
-from consent_mw.pages import FORM_SALT, FORM_TOKEN_AGE, cookie_subject
+from consent_mw.core.consent import Consent
+from consent_mw.core.cookies import ConsentCookieCodec
+from consent_mw.web.pages import FORM_SALT, FORM_TOKEN_AGE, cookie_subject
 
 SAME_ORIGIN = {"origin": "http://testserver"}
 FORM = "application/x-www-form-urlencoded"

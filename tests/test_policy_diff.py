@@ -15,7 +15,7 @@ import pytest
 from consent_mw.demo import POLICY_PATH
 from consent_mw.exceptions import PolicyError
 from consent_mw.policy import Policy
-from consent_mw.policy_diff import (
+from consent_mw.policy.diff import (
     Change,
     PolicyDiff,
     check_schedule,

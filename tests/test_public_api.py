@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import sys
 
 import pytest
 
 import consent_mw
+from consent_mw._compat import MOVED
 
-CONSTANT_HOMES = ("consent_mw.trackers", "consent_mw.policy", "consent_mw.regimes")
+CONSTANT_HOMES = ("consent_mw.policy.trackers", "consent_mw.policy", "consent_mw.policy.regimes")
 
 
 def test_all_is_alphabetised() -> None:
@@ -51,3 +53,16 @@ def test_name_is_importable_and_documented(name: str) -> None:
 def test_version() -> None:
     parts = consent_mw.__version__.split(".")
     assert len(parts) == 3 and all(p.isdigit() for p in parts)
+
+
+@pytest.mark.parametrize(("old", "new"), sorted(MOVED.items()))
+def test_an_old_module_path_still_imports_with_a_warning(old: str, new: str) -> None:
+    sys.modules.pop(old, None)
+    with pytest.warns(DeprecationWarning, match=new.replace(".", r"\.")):
+        module = importlib.import_module(old)
+    real = importlib.import_module(new)
+    names = getattr(real, "__all__", None) or [n for n in vars(real) if not n.startswith("_")]
+    assert names
+    for name in names:
+        assert getattr(module, name) is getattr(real, name), name
+    sys.modules.pop(old, None)

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from consent_mw import MemoryStore, Policy, StoreUnavailable
-from consent_mw._presets import preset_dict
-from consent_mw.device import DeviceParser
-from consent_mw.recorder import LOGIN_RETENTION_DAYS, Hit, Recorder
+from consent_mw.core.device import DeviceParser
+from consent_mw.core.recorder import LOGIN_RETENTION_DAYS, Hit, Recorder
+from consent_mw.policy.presets import preset_dict
 from consent_mw.stores.base import Event
 from helpers_html import (
     ANDROID_PHONE,

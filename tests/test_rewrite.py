@@ -16,14 +16,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from selectolax.lexbor import LexborHTMLParser
 
-from consent_mw import _htmlscan as scan
-from consent_mw import rewrite as rewrite_module
-from consent_mw.rewrite import HTMLRewriter, rewrite_html
-from consent_mw.trackers import BUILTIN_TRACKERS, Matcher
+from consent_mw.html import rewrite as rewrite_module
+from consent_mw.html import scan
+from consent_mw.html.rewrite import HTMLRewriter, rewrite_html
+from consent_mw.policy.trackers import BUILTIN_TRACKERS, Matcher
 from helpers_html import flip_case, rewriter_steps
 
 try:
-    from consent_mw import _speedups
+    from consent_mw.html import _speedups
 except ImportError:  # not compiled here
     _speedups = None  # type: ignore[assignment]
 
@@ -33,8 +33,8 @@ def steps(request: pytest.FixtureRequest):
     """Run the module with the C pass-through steps, then without them."""
     if request.param == "c" and _speedups is None:
         if os.environ.get("CI"):
-            pytest.fail("consent_mw._speedups is not built (setup.py compiles it)")
-        pytest.skip("consent_mw._speedups is not built here")
+            pytest.fail("consent_mw.html._speedups is not built (setup.py compiles it)")
+        pytest.skip("consent_mw.html._speedups is not built here")
     with rewriter_steps(_speedups if request.param == "c" else None):
         yield request.param
 
@@ -994,7 +994,7 @@ def test_an_over_long_tag_is_judged_on_a_url_cut_short_once_its_host_shows() -> 
 
 
 def test_a_policy_tracker_with_a_bare_host_signature_is_not_matched_on_mentions() -> None:
-    from consent_mw.trackers import Tracker
+    from consent_mw.policy.trackers import Tracker
 
     matcher = Matcher(
         [

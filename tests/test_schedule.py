@@ -10,7 +10,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from consent_mw import ConsentMiddleware, MemoryStore, Policy, PolicyError
-from consent_mw.schedule import PolicySchedule
+from consent_mw.policy.schedule import PolicySchedule
 
 SECRET = "schedule-secret-0123456789abcdef"
 TODAY = dt.datetime.now(dt.UTC).date()

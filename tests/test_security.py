@@ -39,9 +39,9 @@ from conftest import (
     run_asgi,
 )
 from consent_mw import ConsentMiddleware, MemoryStore, Policy, StoreError, WSGIConsentMiddleware
-from consent_mw.consent import Consent
-from consent_mw.cookies import ConsentCookieCodec
-from consent_mw.pages import FORM_SALT, cookie_subject
+from consent_mw.core.consent import Consent
+from consent_mw.core.cookies import ConsentCookieCodec
+from consent_mw.web.pages import FORM_SALT, cookie_subject
 
 POLICY = Policy.preset("gdpr")
 XSS = "<script>alert(1)</script>"

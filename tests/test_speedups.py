@@ -1,4 +1,4 @@
-"""The C speedups (consent_mw._speedups) against the Python they stand in for.
+"""The C speedups (consent_mw.html._speedups) against the Python they stand in for.
 
 The rewriter's pass-through steps run in C when the extension is built; these
 tests drive both on the same inputs and want the same answer: the candidate
@@ -27,33 +27,34 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from consent_mw import _htmlscan as scan
-from consent_mw import rewrite as rewrite_module
-from consent_mw.rewrite import HTMLRewriter
-from consent_mw.trackers import BUILTIN_TRACKERS, Matcher
+from consent_mw.html import rewrite as rewrite_module
+from consent_mw.html import scan
+from consent_mw.html.rewrite import HTMLRewriter
+from consent_mw.policy.trackers import BUILTIN_TRACKERS, Matcher
 from helpers_html import flip_case, rewriter_steps
 
 SANITIZED = os.environ.get("CONSENT_MW_TEST_SANITIZED_SPEEDUPS")
 if SANITIZED:  # the sanitizer run below: this module's tests against that build
-    _loader = importlib.machinery.ExtensionFileLoader("consent_mw._speedups", SANITIZED)
-    _spec = importlib.util.spec_from_loader("consent_mw._speedups", _loader)
+    _loader = importlib.machinery.ExtensionFileLoader("consent_mw.html._speedups", SANITIZED)
+    _spec = importlib.util.spec_from_loader("consent_mw.html._speedups", _loader)
     assert _spec is not None
     _speedups = importlib.util.module_from_spec(_spec)
     _loader.exec_module(_speedups)
     rewrite_module._skim, rewrite_module._lower = _speedups.skim, _speedups.lower
 else:
     try:
-        from consent_mw import _speedups
+        from consent_mw.html import _speedups
     except ImportError:  # not compiled here
         _speedups = None  # type: ignore[assignment]
 
 if _speedups is None:
     if os.environ.get("CI"):
         pytest.fail(
-            "consent_mw._speedups is not built (`pip install -e .` compiles it with a C compiler)",
+            "consent_mw.html._speedups is not built"
+            " (`pip install -e .` compiles it with a C compiler)",
             pytrace=False,
         )
-    pytest.skip("consent_mw._speedups is not built here", allow_module_level=True)
+    pytest.skip("consent_mw.html._speedups is not built here", allow_module_level=True)
 
 MATCHER = Matcher(BUILTIN_TRACKERS)
 HOLDS = [64, 100, 130, 300, 1000, 256 * 1024]
@@ -485,7 +486,7 @@ def test_long_documents_cut_every_few_bytes_give_the_same_both_ways(
 
 
 def test_the_rewriter_uses_the_speedups_unless_asked_not_to() -> None:
-    probe = "from consent_mw import rewrite; print(rewrite._skim is not None)"
+    probe = "from consent_mw.html import rewrite; print(rewrite._skim is not None)"
     env = {k: v for k, v in os.environ.items() if k != "CONSENT_MW_PURE_PYTHON"}
     for pure, expected in (("", "True"), ("1", "False")):
         env["CONSENT_MW_PURE_PYTHON"] = pure

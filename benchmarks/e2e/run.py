@@ -42,8 +42,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
 from _common import HERE, RESULTS, Uvicorn, machine  # noqa: E402
 from apps import SECRET  # noqa: E402
 
-from consent_mw.consent import Consent  # noqa: E402
-from consent_mw.cookies import ConsentCookieCodec  # noqa: E402
+from consent_mw.core.consent import Consent  # noqa: E402
+from consent_mw.core.cookies import ConsentCookieCodec  # noqa: E402
 from consent_mw.demo import demo_policy  # noqa: E402
 from redis_servers import RedisServer  # noqa: E402
 

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from . import _compat
 from .asgi import ConsentMiddleware
-from .config import Config, CountryHeader
-from .consent import Consent, Decision
+from .core.config import Config, CountryHeader
+from .core.consent import Consent, Decision
+from .core.keys import secret_from_env
 from .exceptions import ConfigError, ConsentError, PolicyError, StoreError, StoreUnavailable
-from .keys import secret_from_env
-from .policy import Category, CookieSpec, Policy, Processor
+from .policy.model import Category, CookieSpec, Policy, Processor
+from .policy.trackers import BUILTIN_TRACKERS, Matcher, Tracker
 from .stores import MemoryStore, Record, SQLiteStore, store_from_url
-from .trackers import BUILTIN_TRACKERS, Matcher, Tracker
 from .wsgi import WSGIConsentMiddleware
 
 __version__ = "0.1.0"
+
+_compat.install()
 
 __all__ = [
     "BUILTIN_TRACKERS",

@@ -16,13 +16,14 @@ from typing import Any
 
 from anyio import to_thread
 
-from .config import Config
-from .endpoints import Endpoints, Response, Result, StoreCall, unavailable
-from .engine import Engine, Visit
+from .adapter import Runtime
+from .core.config import Config
+from .core.engine import Engine, Visit
+from .core.facts import RequestFacts, is_gpc, join_header
 from .exceptions import StoreError
-from .facts import RequestFacts, is_gpc, join_header
-from .htmlbody import REPORT_HEADER, HTMLBody, plan_html
-from .runtime import Runtime
+from .html.body import REPORT_HEADER, HTMLBody, plan_html
+from .web.endpoints import Endpoints
+from .web.responses import Response, Result, StoreCall, unavailable
 
 __all__ = ["ConsentMiddleware"]
 

@@ -79,7 +79,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _policy_check(args: argparse.Namespace) -> int:
-    from .policy import Policy
+    from .policy.model import Policy
 
     try:
         policy = Policy.from_toml(args.file)
@@ -94,8 +94,8 @@ def _policy_check(args: argparse.Namespace) -> int:
 
 
 def _policy_render(args: argparse.Namespace) -> int:
-    from .notice import render_notice
-    from .policy import Policy
+    from .notice.render import render_notice
+    from .policy.model import Policy
 
     try:
         policy = Policy.from_toml(args.file)
@@ -113,7 +113,7 @@ def _policy_render(args: argparse.Namespace) -> int:
 
 
 def _policy_diff(args: argparse.Namespace) -> int:
-    from .policy_diff import check_schedule, diff_files, render_diff
+    from .policy.diff import check_schedule, diff_files, render_diff
 
     try:
         diff = diff_files(args.old, args.new)
@@ -122,7 +122,7 @@ def _policy_diff(args: argparse.Namespace) -> int:
         return EXIT_PROBLEM
     print(render_diff(diff, args.locale))
     if args.check:
-        from .policy import Policy
+        from .policy.model import Policy
 
         try:
             check_schedule(Policy.from_toml(args.new), major=diff.major)
@@ -133,7 +133,7 @@ def _policy_diff(args: argparse.Namespace) -> int:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    from .audit import summarise
+    from .core.audit import summarise
     from .stores import store_from_url
 
     store = store_from_url(args.store)

@@ -17,14 +17,15 @@ from collections.abc import Callable, Iterable, Iterator
 from http import HTTPStatus
 from typing import Any
 
-from ._native import speedups
-from .config import Config
-from .endpoints import Endpoints, Response, StoreCall, unavailable
-from .engine import Engine, Visit
+from .adapter import Runtime
+from .core.config import Config
+from .core.engine import Engine, Visit
+from .core.facts import RequestFacts, is_gpc
 from .exceptions import StoreError
-from .facts import RequestFacts, is_gpc
-from .htmlbody import REPORT_HEADER, HTMLBody, plan_html
-from .runtime import Runtime
+from .html.body import REPORT_HEADER, HTMLBody, plan_html
+from .html.native import speedups
+from .web.endpoints import Endpoints
+from .web.responses import Response, StoreCall, unavailable
 
 __all__ = ["WSGIConsentMiddleware"]
 

@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from consent_mw import MemoryStore
-from consent_mw.cookies import ConsentCookieCodec
+from consent_mw.core.cookies import ConsentCookieCodec
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -22,7 +22,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from ..asgi import ASGIApp, ConsentMiddleware, Receive, Scope, Send
-from ..policy import Policy
+from ..policy.model import Policy
 
 __all__ = ["POLICY_PATH", "QUERY_PATH", "create_app", "demo_policy", "with_query_api"]
 

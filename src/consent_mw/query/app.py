@@ -40,7 +40,7 @@ from starlette.routing import Route
 
 from .._json import dumps
 from ..exceptions import ConfigError, StoreError, StoreUnavailable
-from ..policy import Policy
+from ..policy.model import Policy
 from ..stores import BaseStore, store_from_url
 from .errors import BadQuery, QueryError
 from .export import FORMATS, MEDIA_TYPES, ExportRun, Format, csv_header, encode_rows

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO, Any
 
-from ..policy import Policy
+from ..policy.model import Policy
 from ..stores import BaseStore, store_from_url
 from .errors import UnknownSubject
 from .export import FORMATS, ExportRun, Format, csv_header, encode_rows

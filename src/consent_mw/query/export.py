@@ -20,21 +20,33 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import AsyncIterator, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from typing import Any, Literal, Protocol
 
 from .._json import dumps
+from ..policy.model import Policy
+from .caller import Caller
 from .cursors import decode_cursor, encode_cursor
 from .errors import BadQuery
 from .filters import Filters
 from .plans import Both, Call, Emit, Plan, astream, stream
 from .stats import stats_of
-from .views import CSV_FIELDS, SubjectState, state_of
-
-if TYPE_CHECKING:
-    from .service import Caller, QueryService
+from .views import CSV_FIELDS, AdsJudge, SubjectState, state_of
 
 __all__ = ["FORMATS", "MAX_EXPORT_PAGE", "ExportRun", "Format", "csv_header", "encode_rows"]
+
+
+class ExportSource(Protocol):
+    """What an export reads from (the query service): its store, policy, judge and clock,
+    and the access log entry it writes."""
+
+    store: Any
+    policy: Policy | None
+    judge: AdsJudge
+    clock: Callable[[], float]
+
+    def _log(self, caller: Caller | None, action: str, params: dict[str, Any]) -> Call: ...
+
 
 Format = Literal["jsonl", "csv"]
 FORMATS: tuple[Format, ...] = ("jsonl", "csv")
@@ -59,7 +71,7 @@ class ExportRun:
 
     def __init__(
         self,
-        service: QueryService,
+        service: ExportSource,
         filters: Filters,
         *,
         cursor: str | None = None,

@@ -25,8 +25,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any, get_args
 
-from ..consent import Action, Source
-from ..regimes import REGIMES
+from ..core.consent import Action, Source
+from ..policy.regimes import REGIMES
 from ..stores import Record
 from .errors import BadQuery
 

@@ -10,7 +10,7 @@ import copy
 from typing import Any
 
 from .. import __version__
-from ..regimes import REGIMES
+from ..policy.regimes import REGIMES
 from .export import MAX_EXPORT_PAGE
 from .filters import ACTIONS, SOURCES
 from .service import MAX_HISTORY_LIMIT, MAX_ID_LENGTH, MAX_LOOKUP

@@ -23,13 +23,13 @@ import hashlib
 import heapq
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any, Literal, TypedDict
 
-from ..policy import Policy
+from ..policy.model import Policy
 from ..stores import AccessEntry, BaseStore, Record, new_record_id
 from ..stores.base import latest
 from ..stores.paging import HistoryPage
+from .caller import Caller
 from .cursors import decode_cursor, encode_cursor
 from .errors import BadQuery, TooManyIds, UnknownSubject
 from .export import ExportRun
@@ -57,19 +57,6 @@ MAX_ID_LENGTH = 256
 MAX_HISTORY_LIMIT = 1000
 #: How many of a user's consent ids (most recently linked first) a user query reads.
 MAX_USER_SUBJECTS = 100
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who is asking, as the access log records it: a name (a token's name, never the
-    token), the way in (``http``, ``cli``, ``python``), and for HTTP the token's id, its
-    scope and the route."""
-
-    name: str = "python"
-    via: str = "python"
-    token_id: str | None = None
-    scope: str | None = None
-    route: str | None = None
 
 
 class SubjectAnswer(TypedDict):

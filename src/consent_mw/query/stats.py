@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TypedDict
 
-from ..policy import Policy
+from ..policy.model import Policy
 
 __all__ = ["CategoryCount", "StatsAnswer", "VersionStats", "stats_of"]
 

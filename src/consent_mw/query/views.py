@@ -14,8 +14,8 @@ import time
 from collections.abc import Callable
 from typing import Any, TypedDict, cast
 
-from ..consent import Action, Consent, Source, judge
-from ..policy import Policy
+from ..core.consent import Action, Consent, Source, judge
+from ..policy.model import Policy
 from ..stores import Record
 
 __all__ = ["CSV_FIELDS", "AdsJudge", "RecordView", "SubjectState", "record_view", "state_of"]

@@ -13,18 +13,21 @@ worker thread by default so the event loop never waits on disk or network.
 
 from __future__ import annotations
 
-import copy
-import json
-import secrets
-import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterable, Iterator, Sequence
 
 from anyio import to_thread
 
-from .._json import loads_own
 from .paging import AccessEntry, HistoryPage, ScanBatch, parse_position
+from .records import (
+    STATUTORY_HOLD_KINDS,
+    Event,
+    Record,
+    check_proof,
+    id_list,
+    latest,
+    new_record_id,
+    require_id,
+)
 
 __all__ = [
     "STATUTORY_HOLD_KINDS",
@@ -34,155 +37,12 @@ __all__ = [
     "HistoryPage",
     "Record",
     "ScanBatch",
+    "check_proof",
+    "id_list",
+    "latest",
     "new_record_id",
+    "require_id",
 ]
-
-
-#: Event kinds a data-subject deletion keeps: login records must be kept for 3 months
-#: (Protection of Communications Secrets Act); they still expire at ``expires_at``.
-STATUTORY_HOLD_KINDS: frozenset[str] = frozenset({"login"})
-
-
-def new_record_id(now: float | None = None) -> str:
-    """A time-ordered, unguessable record id: 12 hex digits of milliseconds + 16 random."""
-    millis = int((time.time() if now is None else now) * 1000)
-    return f"{millis:012x}{secrets.token_hex(8)}"
-
-
-@dataclass(frozen=True)
-class Record:
-    """One proof-of-consent entry. Append-only: a change is a new record."""
-
-    record_id: str
-    subject_id: str
-    time: float
-    policy_version: str
-    text_hash: str
-    choices: Mapping[str, bool]
-    action: str
-    source: str
-    regime: str
-    country: str | None = None
-    locale: str | None = None
-    gpc: bool = False
-    gpc_override: bool = False
-    user_id: str | None = None
-    ip: str | None = None
-    user_agent: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        # Every field but two is a scalar: copy those two, not the whole tree (asdict).
-        data = dict(self.__dict__)
-        data["choices"] = dict(self.choices)
-        data["extra"] = copy.deepcopy(dict(self.extra)) if self.extra else {}
-        return data
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Record:
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
-
-    @classmethod
-    def from_json(cls, text: str | bytes) -> Record:
-        return cls.from_dict(json.loads(text))
-
-    @classmethod
-    def many_from_json(cls, texts: Sequence[bytes]) -> list[Record]:
-        """Records from many :meth:`to_json` texts (as a store returns them), decoded as one
-        JSON array: the batch path of ``lookup``, about twice as fast as
-        :meth:`from_json` one by one."""
-        if not texts:
-            return []
-        records: list[Record] = []
-        new, setattr_, fields = object.__new__, object.__setattr__, _RECORD_FIELDS
-        for data in loads_own(b",".join(texts).join((b"[", b"]"))):
-            if data.keys() == fields:
-                # Every field and nothing else (what to_json writes): the decoded dict
-                # becomes the frozen instance's __dict__ instead of going through 17
-                # object.__setattr__ calls in __init__.
-                record = new(cls)
-                setattr_(record, "__dict__", data)
-                records.append(record)
-            else:  # written by another version: fields added or removed since
-                records.append(cls.from_dict(data))
-        return records
-
-
-_RECORD_FIELDS = frozenset(Record.__dataclass_fields__)
-
-
-@dataclass(frozen=True)
-class Event:
-    """One automatically collected fact (a request, a login), already minimised.
-
-    The recorder builds events from the decision: ``device`` holds only what the
-    visitor allowed. ``expires_at`` comes from the retention of ``purpose``'s
-    category (or the statutory period for login records); stores drop the event
-    then (Redis TTL, ``purge`` elsewhere).
-    """
-
-    time: float
-    kind: str
-    purpose: str
-    expires_at: float
-    path: str
-    status: int
-    ip: str | None = None
-    subject_id: str | None = None
-    user_id: str | None = None
-    bot: bool = False
-    device: Mapping[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        data = dict(self.__dict__)  # scalars, and device: a flat mapping of scalars
-        data["device"] = dict(self.device)
-        return data
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Event:
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
-
-    @classmethod
-    def from_json(cls, text: str | bytes) -> Event:
-        return cls.from_dict(json.loads(text))
-
-
-def require_id(value: object, what: str = "subject_id") -> str:
-    """``value`` if it is a non-empty string; stores refuse anything else."""
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"{what} must be a non-empty string, not {value!r}.")
-    return value
-
-
-def check_proof(subject_id: str, proof: Record) -> None:
-    """The deletion proof must be a ``delete`` record of the subject being deleted."""
-    if proof.subject_id != subject_id or proof.action != "delete":
-        raise ValueError(
-            f"proof must be a record with action 'delete' for subject {subject_id!r}, "
-            f"not action {proof.action!r} for subject {proof.subject_id!r}."
-        )
-
-
-def id_list(subject_ids: Iterable[str]) -> list[str]:
-    """``subject_ids`` as a list of distinct ids, first occurrence first."""
-    if isinstance(subject_ids, str | bytes):
-        raise TypeError("lookup() takes an iterable of subject ids, not one string.")
-    ids = list(dict.fromkeys(subject_ids))
-    if not set(map(type, ids)) <= {str} or "" in ids:  # checked in C: lookups are large
-        ids = [require_id(s) for s in ids]
-    return ids
-
-
-def latest(records: Iterable[Record | None]) -> Record | None:
-    """The most recent of ``records`` (by time, then record id), ignoring ``None``."""
-    found = [r for r in records if r is not None]
-    return max(found, key=lambda r: (r.time, r.record_id)) if found else None
 
 
 class BaseStore:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .base import Record
+    from .records import Record
 
 __all__ = ["AccessEntry", "CursorError", "HistoryPage", "ScanBatch"]
 

@@ -1,0 +1,534 @@
+"""The framework-free core both middlewares call.
+
+:meth:`Engine.begin` turns request facts into a :class:`Visit` (the decision,
+the app's filtered view of cookies and query string, tracker cookies to
+expire); :meth:`Engine.response_headers` applies the decision to the app's
+response headers. Neither touches the store: on the hot path the signed
+cookie is the whole enforcement state.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote_plus
+
+from ..exceptions import ConfigError
+from ..policy.regimes import REGIMES
+from .audit import CookieAudit
+from .config import Config
+from .consent import Consent, Decision, Verdict, judge
+from .cookies import (
+    FORM_COOKIE,
+    ConsentCookieCodec,
+    build_set_cookie,
+    drop_oldest,
+    expire_cookie,
+    parse_cookie_header,
+)
+from .device import DeviceParser, is_bot, truncate_ip
+from .facts import RequestFacts
+from .recorder import Hit
+from .validators import MARK, app_if_none_match, decision_tag
+
+__all__ = ["OPT_OUT_HEADER", "Engine", "Visit"]
+
+#: a response header the app sets (to ``off``) to keep one response's HTML as it is
+OPT_OUT_HEADER = b"x-consent-rewrite"
+
+_UNSEEN: Any = object()
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+_XHTML = b"application/xhtml+xml"
+
+# What a consent-dependent response without Vary or Cache-Control gets (see _merge_vary).
+_DEPENDENT_HEADERS = ((b"vary", b"Cookie, Sec-GPC"), (b"cache-control", b"private"))
+
+_SET_COOKIE, _CONTENT_TYPE, _VARY, _CACHE_CONTROL, _CONTENT_ENCODING, _OPT_OUT = range(6)
+# The response headers the engine looks at, by lowercase name.
+_RESPONSE_HEADERS = {
+    b"set-cookie": _SET_COOKIE,
+    b"content-type": _CONTENT_TYPE,
+    b"vary": _VARY,
+    b"cache-control": _CACHE_CONTROL,
+    b"content-encoding": _CONTENT_ENCODING,
+    OPT_OUT_HEADER: _OPT_OUT,
+}
+
+# Per-instance memo sizes (entries); 0 turns a memo off.
+CACHE_SIZE = 4096
+_CACHEABLE_HEADER = 4096
+
+
+@dataclass(slots=True)
+class Visit:
+    """One request's consent state, shared by the request and response halves."""
+
+    facts: RequestFacts
+    decision: Decision
+    cookie_header: str | None = None
+    query_string: str | None = None
+    stale_cookies: tuple[str, ...] = ()
+    #: set by the HTML rewriter when the body was changed for this visitor
+    rewritten: bool = False
+    #: noted from the response headers, for the HTML rewriter
+    content_type: bytes | None = None
+    content_encoding: bytes | None = None
+    opt_out: bytes | None = None
+    #: Set-Cookie values an endpoint adds to its answer (the pages' form nonce)
+    extra_cookies: tuple[str, ...] = ()
+    #: the If-None-Match the app sees (None: as sent; "": removed, with If-Modified-Since)
+    if_none_match: str | None = None
+    #: the decision tag of the request's validator of ours that matched (see .validators)
+    revalidated: str | None = None
+
+
+class Engine:
+    """Holds the precomputed policy data; one per middleware instance."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.policy = config.policy
+        self.matcher = config.policy.matcher
+        self.codec = ConsentCookieCodec(
+            config.secret_key,
+            max_age_days=max(r.max_lifetime_days for r in REGIMES.values()),
+        )
+        self.cookie_prefix = config.cookie_name + "="
+        self.endpoint_prefix = config.prefix
+        #: a path that starts with none of these is not a consent endpoint
+        self.endpoint_starts = (config.prefix, "/.well-known/gpc.json")
+        self.click_ids = frozenset(self.matcher.click_ids)
+        # Policy cookie specs win over the registry (the Matcher is built that way);
+        # necessary cookies are never touched.
+        self.necessary = frozenset(self.policy.required_ids)
+        self.cache_size = CACHE_SIZE
+        self._device_parser: DeviceParser | None = None
+        # The middleware's own cookies: necessary, never audited or stripped.
+        self._own_cookies = {config.cookie_name.encode("latin-1"), FORM_COOKIE.encode()}
+        #: set by the runtime: where undeclared cookies are reported
+        self.audit: CookieAudit | None = None
+        self._audited: set[bytes] = set()
+        self._device_view = self.device_view  # bound once, not on every request
+        self._is_child = config.is_child
+        self._strip_unknown = config.unknown_cookies == "strip"
+        self._country = config.country
+        self._verdicts: dict[tuple[object, ...], tuple[Verdict, float]] = {}
+        self._cookie_views: dict[tuple[str, frozenset[str]], tuple[str | None, tuple[str, ...]]]
+        self._cookie_views = {}
+        self._set_cookie_categories: dict[bytes, str | None] = {}
+        self._cookie_headers: dict[str, tuple[Consent | None, bool]] = {}
+        self._decision_tags: dict[frozenset[str], str] = {}
+
+    # -- request ---------------------------------------------------------------
+
+    def is_endpoint(self, path: str) -> bool:
+        if not path.startswith(self.endpoint_starts):
+            return False
+        prefix = self.endpoint_prefix
+        return path == prefix or path.startswith(prefix + "/") or path == "/.well-known/gpc.json"
+
+    def _remember(self, memo: dict[Any, Any], key: Any, value: Any) -> None:
+        """Keep ``value`` in a bounded memo, dropping the oldest entry when full."""
+        if self.cache_size <= 0:
+            return
+        if len(memo) >= self.cache_size:
+            drop_oldest(memo)
+        memo[key] = value
+
+    def read_cookies(self, cookie_header: str) -> tuple[Consent | None, bool]:
+        """``(the visitor's consent, whether any other cookie belongs to an optional
+        category)`` for a Cookie header. Browsers repeat the same header request after
+        request, so the answer is remembered (bounded; the consent's expiry is applied
+        by :meth:`verdict`)."""
+        known = self._cookie_headers.get(cookie_header)
+        if known is None:
+            category_of = self.matcher.cookie_category
+            optional = any(
+                (category := category_of(segment.partition("=")[0].strip())) is not None
+                and category not in self.necessary
+                for segment in cookie_header.split(";")
+            )
+            known = (self.consent_from(cookie_header), optional)
+            if len(cookie_header) <= _CACHEABLE_HEADER:
+                self._remember(self._cookie_headers, cookie_header, known)
+        return known
+
+    def consent_from(self, cookie_header: str) -> Consent | None:
+        found = self.consent_cookie_of(cookie_header)
+        return found[0] if found is not None else None
+
+    def consent_cookie_of(self, cookie_header: str) -> tuple[Consent, str] | None:
+        """``(the consent in force, its signed cookie value)`` of a Cookie header.
+
+        Copies under several Domains or Paths (a site that set ``cookie_domain`` later)
+        arrive together, in an order that says nothing of their age (RFC 6265 section
+        5.4: longer paths first, then earlier creation); the newest decision wins, so
+        a withdrawal is never shadowed by an older acceptance (within one second, the
+        later listed: for equal paths, the later created)."""
+        if self.cookie_prefix not in cookie_header:
+            return None
+        best: tuple[Consent, str] | None = None
+        for segment in cookie_header.split(";"):
+            name, sep, val = segment.partition("=")
+            if sep and name.strip() == self.config.cookie_name:
+                value = val.strip()
+                consent = self.codec.loads(value)
+                if consent is not None and (
+                    best is None or consent.updated_at >= best[0].updated_at
+                ):
+                    best = (consent, value)
+        return best
+
+    def country(self, facts: RequestFacts) -> str | None:
+        country = self.config.country
+        if country is None:
+            return None
+        if isinstance(country, str):
+            return country.upper()
+        try:
+            return country(facts)
+        except Exception:
+            # A failing resolver must not take pages down: fall back to the default regime.
+            return None
+
+    def verdict(
+        self, consent: Consent | None, gpc: bool, country: str | None, child: bool
+    ) -> Verdict:
+        """The verdict for these inputs, shared between requests that bring the same ones.
+
+        A verdict only changes with time when the consent expires, so a cached one is
+        used until then; the cache is bounded and drops its oldest entries first.
+        """
+        key = (consent.id if consent else None, gpc, country, child)
+        cached = self._verdicts.get(key)
+        now = time.time()
+        if cached is not None and now < cached[1] and cached[0].consent is consent:
+            return cached[0]
+        verdict = judge(self.policy, consent, gpc=gpc, country=country, child=child, now=now)
+        until = float("inf")
+        if consent is not None:
+            lifetime = self.policy.lifetime_days(self.policy.regime_for(country)) * 86400
+            until = consent.updated_at + lifetime
+        self._remember(self._verdicts, key, (verdict, until))
+        return verdict
+
+    def begin(self, facts: RequestFacts) -> Visit:
+        child = False
+        if self._is_child is not None:
+            try:
+                child = bool(self._is_child(facts))
+            except Exception:
+                # Fail towards protection: an unknown age is treated as possibly a child.
+                child = True
+        consent, optional_cookies = self.read_cookies(facts.cookie_header)
+        country = None if self._country is None else self.country(facts)
+        decision = Decision(
+            self.verdict(consent, facts.gpc, country, child), self._device_view, facts
+        )
+        visit = Visit(facts, decision)
+        allowed = decision._allowed
+        if optional_cookies:
+            self._filter_cookies(visit, allowed)
+        if facts.query_string and self.config.hide_click_ids and "advertising" not in allowed:
+            visit.query_string = self._strip_click_ids(facts.query_string)
+        if facts.if_none_match is not None and MARK in facts.if_none_match:
+            tag = self.decision_tag(allowed)
+            visit.if_none_match, matched = app_if_none_match(facts.if_none_match, tag)
+            if matched:
+                visit.revalidated = tag
+        return visit
+
+    def decision_tag(self, allowed: frozenset[str]) -> str:
+        """The tag that sets this decision's rewritten bodies apart (see .validators)."""
+        tag = self._decision_tags.get(allowed)
+        if tag is None:
+            tag = decision_tag(self.policy.version, allowed)
+            self._remember(self._decision_tags, allowed, tag)
+        return tag
+
+    def device_view(self, facts: RequestFacts, decision: Decision) -> dict[str, Any]:
+        """What the app may know of the device, given what ``decision`` allows."""
+        user_agent = facts.headers.get("user-agent")
+        bot = is_bot(user_agent)
+        view: dict[str, Any] = {"ip": truncate_ip(facts.client_ip), "bot": bot}
+        allowed = decision._allowed
+        if "analytics" in allowed and not bot and self.device_parser is not None:
+            parsed = self.device_parser.facts(user_agent)
+            if parsed is not None:
+                view.update(parsed.to_dict())
+        name = self.config.device_id_cookie
+        if "advertising" in allowed and name:
+            device_id = next(
+                (v for k, v in parse_cookie_header(facts.cookie_header) if k == name), None
+            )
+            if device_id is not None:
+                view["device_id"] = device_id
+        return view
+
+    def hit(self, visit: Visit, status: int) -> Hit:
+        """The finished request as the recorder takes it (minimised later, off the
+        response path)."""
+        facts, decision = visit.facts, visit.decision
+        device_id = None
+        name = self.config.device_id_cookie
+        if name and "advertising" in decision._allowed:
+            device_id = next(
+                (v for k, v in parse_cookie_header(facts.cookie_header) if k == name), None
+            )
+        return Hit(
+            time=time.time(),
+            kind="login" if decision._login_user is not None else "request",
+            path=facts.path,
+            status=status,
+            ip=facts.client_ip,
+            user_agent=facts.user_agent or facts.headers.get("user-agent"),
+            allowed=decision._allowed,
+            subject_id=consent.id if (consent := decision._verdict.consent) else None,
+            user_id=decision._login_user,
+            device_id=device_id,
+        )
+
+    @property
+    def device_parser(self) -> DeviceParser | None:
+        if self._device_parser is None:
+            try:
+                self._device_parser = DeviceParser()
+            except ConfigError:
+                return None
+        return self._device_parser
+
+    def split_cookies(self, header: str, allowed: frozenset[str]) -> tuple[list[str], list[str]]:
+        """``(kept segments, refused cookie names)`` of a request Cookie header."""
+        kept: list[str] = []
+        refused: list[str] = []
+        category_of = self.matcher.cookie_category
+        for segment in header.split(";"):
+            name = segment.partition("=")[0].strip()
+            category = category_of(name) if name else None
+            if category is None or category in allowed or category in self.necessary:
+                if segment.strip():
+                    kept.append(segment.strip())
+            elif _TOKEN.match(name):
+                refused.append(name)
+            # A refused name that is not an RFC 6265 token is hidden from the app but
+            # never echoed into an expiring Set-Cookie (no CR, LF or NUL in headers).
+        return kept, refused
+
+    def cookie_view(
+        self, header: str, allowed: frozenset[str]
+    ) -> tuple[str | None, tuple[str, ...]]:
+        """``(the Cookie header the app sees or None if unchanged, refused names)``.
+
+        A browser sends the same Cookie header on request after request, so the
+        answer is remembered (bounded, oldest dropped first)."""
+        key = (header, allowed)
+        view = self._cookie_views.get(key)
+        if view is None:
+            kept, refused = self.split_cookies(header, allowed)
+            view = ("; ".join(kept) if refused else None, tuple(refused))
+            if len(header) <= _CACHEABLE_HEADER:
+                self._remember(self._cookie_views, key, view)
+        return view
+
+    def _filter_cookies(self, visit: Visit, allowed: frozenset[str]) -> None:
+        app_header, refused = self.cookie_view(visit.facts.cookie_header, allowed)
+        if self.config.filter_request_cookies:
+            visit.cookie_header = app_header
+        if self.config.expire_refused_cookies:
+            visit.stale_cookies = refused
+
+    def update(self, visit: Visit, decision: Decision) -> None:
+        """Switch ``visit`` to a new decision (after a consent change in this request)."""
+        visit.decision = decision
+        if self.config.expire_refused_cookies:
+            visit.stale_cookies = self.cookie_view(visit.facts.cookie_header, decision._allowed)[1]
+
+    def _strip_click_ids(self, query: str) -> str | None:
+        parts = query.split("&")
+        kept = [p for p in parts if unquote_plus(p.partition("=")[0]) not in self.click_ids]
+        return "&".join(kept) if len(kept) != len(parts) else None
+
+    # -- response --------------------------------------------------------------
+
+    def _unknown_cookie(self, name: bytes, value: bytes, visit: Visit) -> bool:
+        """Note a cookie nobody declared; True when it must be stripped."""
+        mode = self.config.unknown_cookies
+        if name not in self._audited:
+            if mode != "allow" and name not in self._own_cookies and self.audit is not None:
+                self.audit.notice(value.decode("latin-1"), visit.facts.path)
+            if len(self._audited) < CACHE_SIZE:
+                self._audited.add(name)
+        if mode == "allow" or name in self._own_cookies:
+            return False
+        # "strip" treats an undeclared cookie as optional: it needs every optional
+        # category, since nobody can say which one it serves.
+        return mode == "strip" and not all(
+            c in visit.decision._allowed for c in self.policy.optional_ids
+        )
+
+    def set_cookie_category(self, name: bytes) -> str | None:
+        """The consent category of a cookie name from a ``Set-Cookie`` (None: unknown)."""
+        try:
+            return self._set_cookie_categories[name]
+        except KeyError:
+            pass
+        cookie = name.decode("latin-1")
+        category = (
+            None if cookie == self.config.cookie_name else self.matcher.cookie_category(cookie)
+        )
+        self._remember(self._set_cookie_categories, name, category)
+        return category
+
+    def response_headers(
+        self, visit: Visit, headers: list[tuple[bytes, bytes]]
+    ) -> list[tuple[bytes, bytes]] | None:
+        """The response headers (ASGI form: bytes pairs) with consent applied, or None
+        when nothing changes."""
+        decision = visit.decision
+        allowed = decision._allowed
+        necessary = self.necessary
+        out: list[tuple[bytes, bytes]] = []
+        stripped = passed = False
+        vary_at = cache_at = -1
+        visit.content_type = visit.content_encoding = visit.opt_out = None
+        kinds = _RESPONSE_HEADERS
+        categories: dict[bytes, str | None] = self._set_cookie_categories
+        for header in headers:
+            key = header[0]
+            kind = kinds.get(key)
+            # ASGI names are lowercase already; lowercase only one that is not.
+            if kind is None and (key.islower() or (kind := kinds.get(key.lower())) is None):
+                out.append(header)
+                continue
+            if kind == _SET_COOKIE:
+                value = header[1]
+                # The cookie's name; no '=' before the first ';' means browsers ignore
+                # the header (RFC 6265 5.2), and so does this.
+                name = value.partition(b"=")[0]
+                name = b"" if b";" in name else name.strip()
+                category = categories.get(name, _UNSEEN)
+                if category is _UNSEEN:
+                    category = self.set_cookie_category(name)
+                if category is None:
+                    # Reported once per name; only "strip" needs a look every time.
+                    if (name not in self._audited or self._strip_unknown) and self._unknown_cookie(
+                        name, value, visit
+                    ):
+                        stripped = True
+                        continue
+                    # Under "strip" an undeclared cookie passes only with full consent.
+                    passed = passed or self._strip_unknown
+                elif category not in necessary:
+                    if category not in allowed:
+                        stripped = True
+                        continue
+                    # Let through for this visitor only: a shared cache must not hand
+                    # it to one who refused.
+                    passed = True
+            elif kind == _CONTENT_TYPE:
+                # Only HTML is noted: the rewriter's business (see htmlbody.plan_html).
+                value = header[1]
+                if value[:9].lower() == b"text/html" or value[:21].lower() == _XHTML:
+                    visit.content_type = value
+            elif kind == _VARY:
+                vary_at = len(out)
+            elif kind == _CACHE_CONTROL:
+                cache_at = len(out)
+            elif kind == _CONTENT_ENCODING:
+                visit.content_encoding = header[1]
+            else:
+                # The app's instruction to this middleware, not for the browser.
+                visit.opt_out = header[1]
+                continue
+            out.append(header)
+        stale = visit.stale_cookies
+        dependent = stripped or passed or stale or decision._consulted or visit.rewritten
+        if not dependent:
+            return None if visit.opt_out is None else out
+        # Only cookies the browser has (it sent them) need expiring; a stripped
+        # Set-Cookie never reached it.
+        if stale:
+            for cookie in dict.fromkeys(stale):
+                out += [
+                    (b"set-cookie", v.encode("latin-1"))
+                    for v in expire_cookie(cookie, visit.facts.host, self.config.cookie_domains)
+                ]
+        if vary_at < 0 and cache_at < 0:
+            out += _DEPENDENT_HEADERS
+        else:
+            _merge_vary(out, vary_at)
+            _make_private(out, cache_at)
+        return out
+
+    def mark_dependent(self, headers: list[tuple[bytes, bytes]]) -> None:
+        """Make ``headers`` say the response depends on consent (Vary, Cache-Control)."""
+        vary_at = cache_at = -1
+        for index, (key, _) in enumerate(headers):
+            key = key.lower()
+            if key == b"vary":
+                vary_at = index
+            elif key == b"cache-control":
+                cache_at = index
+        _merge_vary(headers, vary_at)
+        _make_private(headers, cache_at)
+
+    # -- the consent cookie ----------------------------------------------------
+
+    def consent_cookies(self, consent: Consent, facts: RequestFacts) -> list[str]:
+        """The ``Set-Cookie`` values that store ``consent`` in the visitor's browser."""
+        secure = self.config.cookie_secure
+        if secure is None:
+            secure = facts.is_secure
+        lifetime = self.policy.lifetime_days(self.policy.regime_for(self.country(facts)))
+        age = lifetime * 86400 - max(0, int(time.time()) - consent.updated_at)
+        # Not HttpOnly on purpose: the banner reads the (signed, non-secret) choices.
+        cookie = build_set_cookie(
+            self.config.cookie_name,
+            self.codec.dumps(consent),
+            max_age=max(age, 0),
+            domain=self.config.cookie_domain,
+            secure=secure,
+            samesite="Lax",
+        )
+        if self.config.cookie_domain and self.cookie_prefix in facts.cookie_header:
+            # A host-only copy from before cookie_domain was set is a cookie of its own
+            # (browsers key cookies by domain and host-only flag): expire it first, or
+            # it lives on beside this one.
+            stale = build_set_cookie(self.config.cookie_name, "", max_age=0, samesite="")
+            return [stale, cookie]
+        return [cookie]
+
+
+def _merge_vary(headers: list[tuple[bytes, bytes]], at: int) -> None:
+    # Shared caches must key consent-dependent responses on the consent cookie and
+    # the GPC signal (RFC 9110 section 12.5.5).
+    if at < 0:
+        headers.append((b"vary", b"Cookie, Sec-GPC"))
+        return
+    name, value = headers[at]
+    present = {v.strip().lower() for v in value.split(b",")}
+    if b"*" in present:
+        return
+    missing = [v for v in (b"Cookie", b"Sec-GPC") if v.lower() not in present]
+    if missing:
+        headers[at] = (
+            name,
+            b", ".join([value, *missing]) if value.strip() else b", ".join(missing),
+        )
+
+
+def _make_private(headers: list[tuple[bytes, bytes]], at: int) -> None:
+    # Many CDNs ignore Vary: Cookie, so a page made for one visitor's consent must
+    # also not be stored by shared caches at all (RFC 9111 section 5.2.2.7).
+    if at < 0:
+        headers.append((b"cache-control", b"private"))
+        return
+    name, value = headers[at]
+    directives = [d.strip() for d in value.split(b",") if d.strip()]
+    lowered = {d.split(b"=", 1)[0].lower() for d in directives}
+    if b"no-store" in lowered or b"private" in lowered:
+        return
+    kept = [d for d in directives if d.split(b"=", 1)[0].lower() not in (b"public", b"s-maxage")]
+    headers[at] = (name, b", ".join([b"private", *kept]))

@@ -1,0 +1,24 @@
+"""What the site declares: the policy model, its file format, presets, legal regimes,
+the tracker registry, versions over time and the diff between two versions."""
+
+from __future__ import annotations
+
+from .model import (
+    CONSENT_MODE_TYPES,
+    DEFAULT_CONSENT_MODE,
+    Category,
+    CookieSpec,
+    Localised,
+    Policy,
+    Processor,
+)
+
+__all__ = [
+    "CONSENT_MODE_TYPES",
+    "DEFAULT_CONSENT_MODE",
+    "Category",
+    "CookieSpec",
+    "Localised",
+    "Policy",
+    "Processor",
+]

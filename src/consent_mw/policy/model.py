@@ -1,0 +1,222 @@
+"""The policy: consent categories, their texts and the rules that apply.
+
+A policy is loaded once at start-up from a TOML file or a dict and never
+changes while the process runs; every problem is reported as a
+:class:`~consent_mw.exceptions.PolicyError` naming the key::
+
+    policy = Policy.from_toml("policy.toml")
+    policy = Policy.from_dict({"version": "1", "categories": [...]})
+    policy = Policy.preset("gdpr")          # the four standard categories
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from os import PathLike
+from typing import Any
+
+from ..exceptions import PolicyError
+from .parse import policy_fields
+from .parts import (
+    CONSENT_MODE_TYPES,
+    DEFAULT_CONSENT_MODE,
+    Category,
+    CookieSpec,
+    Localised,
+    Processor,
+)
+from .presets import preset_dict
+from .regimes import REGIMES, Regime
+from .texts import DEFAULT_TEXTS
+from .trackers import BUILTIN_TRACKERS, Matcher, Tracker
+
+__all__ = [
+    "CONSENT_MODE_TYPES",
+    "DEFAULT_CONSENT_MODE",
+    "Category",
+    "CookieSpec",
+    "Localised",
+    "Policy",
+    "Processor",
+    "register_notice_hash",
+]
+
+# The privacy notice (a room above this one) renders part of what a visitor is shown;
+# it hands its hash over here when imported, so the policy needs no import of it.
+_notice_hash: list[Callable[[Policy, str], str]] = []
+
+
+def register_notice_hash(notice_hash: Callable[[Policy, str], str]) -> None:
+    """Say how the notice shown in a locale is hashed (see :meth:`Policy.text_hash`)."""
+    _notice_hash[:] = [notice_hash]
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A validated policy. Build it with :meth:`from_toml`, :meth:`from_dict` or :meth:`preset`."""
+
+    version: str
+    categories: tuple[Category, ...]
+    locales: tuple[str, ...]
+    default_locale: str
+    regime: str
+    country_regimes: Mapping[str, str]
+    consent_lifetime_days: int | None
+    compatible_versions: frozenset[str]
+    announced: dt.date | None
+    effective: dt.date | None
+    processors: tuple[Processor, ...]
+    trackers: tuple[Tracker, ...]
+    texts: Mapping[str, Mapping[str, str]]
+    gpc_last_update: dt.date | None
+    raw: Mapping[str, Any] = field(repr=False, compare=False)
+
+    optional_ids: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    required_ids: frozenset[str] = field(init=False, repr=False, compare=False)
+    matcher: Matcher = field(init=False, repr=False, compare=False)
+    _by_id: dict[str, Category] = field(init=False, repr=False, compare=False)
+    _hashes: dict[str, str] = field(init=False, repr=False, compare=False)
+
+    # Derived once, shared by every request.
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_id", {c.id: c for c in self.categories})
+        object.__setattr__(
+            self, "optional_ids", tuple(c.id for c in self.categories if not c.required)
+        )
+        object.__setattr__(
+            self, "required_ids", frozenset(c.id for c in self.categories if c.required)
+        )
+        extra = [
+            Tracker(
+                owner=f"policy:{category.id}:{spec.name}",
+                category=category.id,
+                cookies=(spec.name,),
+            )
+            for category in self.categories
+            for spec in category.cookies
+        ]
+        extra += [
+            Tracker(owner=f"policy:{category.id}:hosts", category=category.id, hosts=category.hosts)
+            for category in self.categories
+            if category.hosts
+        ]
+        object.__setattr__(self, "matcher", Matcher((*BUILTIN_TRACKERS, *self.trackers, *extra)))
+        object.__setattr__(self, "_hashes", {})
+
+    # -- loading -----------------------------------------------------------
+
+    @classmethod
+    def from_toml(cls, path: str | PathLike[str]) -> Policy:
+        try:
+            with open(path, "rb") as file:
+                data = tomllib.load(file)
+        except OSError as exc:
+            raise PolicyError("<file>", f"cannot read {str(path)!r}: {exc.strerror}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise PolicyError("<file>", f"{str(path)!r} is not valid TOML: {exc}") from exc
+        return cls.from_dict(data)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Policy:
+        return cls(**policy_fields(data))
+
+    @classmethod
+    def preset(cls, regime: str = "gdpr", **overrides: Any) -> Policy:
+        """A policy with the four standard categories under ``regime``."""
+        return cls.from_dict({**preset_dict(regime), **overrides})
+
+    # -- lookups -----------------------------------------------------------
+
+    def category(self, category_id: str) -> Category:
+        try:
+            return self._by_id[category_id]
+        except KeyError:
+            raise KeyError(f"unknown consent category {category_id!r}") from None
+
+    def has_category(self, category_id: str) -> bool:
+        return category_id in self._by_id
+
+    def regime_for(self, country: str | None) -> Regime:
+        """The regime for an ISO country code (None or unknown: the default)."""
+        name = self.country_regimes.get(country.upper(), self.regime) if country else self.regime
+        return REGIMES[name]
+
+    def lifetime_days(self, regime: Regime) -> int:
+        if self.consent_lifetime_days is None:
+            return regime.default_lifetime_days
+        return min(self.consent_lifetime_days, regime.max_lifetime_days)
+
+    def pick_locale(self, wanted: str | None, accept_language: str | None = None) -> str:
+        """The best policy locale for ``?locale=`` or an ``Accept-Language`` header."""
+        candidates: list[str] = []
+        if wanted:
+            candidates.append(wanted)
+        if accept_language:
+            weighted = []
+            for index, item in enumerate(accept_language.split(",")[:20]):
+                tag, _, params = item.strip().partition(";")
+                quality = 1.0
+                if params.strip().startswith("q="):
+                    try:
+                        quality = float(params.strip()[2:])
+                    except ValueError:
+                        quality = 0.0
+                if tag and quality > 0:
+                    weighted.append((-quality, index, tag.strip()))
+            candidates += [tag for _, _, tag in sorted(weighted)]
+        for tag in candidates:
+            tag = tag.lower().replace("_", "-")
+            if tag in self.locales:
+                return tag
+            primary = tag.split("-", 1)[0]
+            if primary in self.locales:
+                return primary
+        return self.default_locale
+
+    def text(self, value: Localised, locale: str) -> str:
+        return value.get(locale) or value.get(self.default_locale) or next(iter(value.values()), "")
+
+    def ui_texts(self, locale: str) -> dict[str, str]:
+        base = dict(DEFAULT_TEXTS.get(locale) or DEFAULT_TEXTS["en"])
+        base.update(self.texts.get(locale, {}))
+        return base
+
+    def text_hash(self, locale: str) -> str:
+        """SHA-256 of what a visitor is shown in ``locale``: the banner's texts and the
+        privacy notice in force (the ledger's proof of what was agreed to)."""
+        if locale not in self.locales:
+            locale = self.default_locale
+        known = self._hashes.get(locale)
+        if known is None:
+            if not _notice_hash:
+                raise RuntimeError("consent_mw.notice is not loaded; import consent_mw first.")
+            combined = f"{self._hash_texts(locale)}:{_notice_hash[0](self, locale)}"
+            known = self._hashes[locale] = hashlib.sha256(combined.encode()).hexdigest()
+        return known
+
+    def _hash_texts(self, locale: str) -> str:
+        shown = {
+            "version": self.version,
+            "texts": self.ui_texts(locale),
+            "categories": [
+                {
+                    "id": c.id,
+                    "required": c.required,
+                    "title": self.text(c.title, locale),
+                    "description": self.text(c.description, locale),
+                    "retention": self.text(c.retention, locale) if c.retention else "",
+                }
+                for c in self.categories
+            ],
+        }
+        canonical = json.dumps(shown, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+    def accepts_version(self, version: str) -> bool:
+        """Whether a consent given under ``version`` still stands under this policy."""
+        return version == self.version or version in self.compatible_versions

@@ -1,0 +1,2 @@
+"""The visitor's side of the web: the consent API and the pages that work without
+JavaScript, as plain request -> response functions the adapters carry."""

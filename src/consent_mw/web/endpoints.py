@@ -1,0 +1,430 @@
+"""The consent API as plain request -> response functions (no framework, no I/O).
+
+An endpoint returns either a finished :class:`Response` or a :class:`StoreCall`:
+the adapter performs the store operation (awaiting it under ASGI, calling it
+under WSGI) and hands the result to ``then``. If the ledger is down the
+adapter answers 503 with Retry-After, so a consent is only acknowledged once
+it is in the ledger.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from importlib import resources
+from typing import Any
+
+from ..core.consent import Action, Consent, Source
+from ..core.device import clean_user_agent, is_bot, truncate_ip
+from ..core.engine import Engine, Visit
+from ..core.facts import normal_origin
+from ..html.inject import consent_mode_script
+from ..notice.render import check_notice
+from ..stores.base import Record, new_record_id
+from .responses import Response, Result, StoreCall, error, json_response
+
+__all__ = ["Endpoints", "Response", "StoreCall", "error", "json_response"]
+
+
+def _static(name: str) -> bytes | None:
+    try:
+        return resources.files("consent_mw").joinpath("static", name).read_bytes()
+    except (FileNotFoundError, OSError):
+        return None
+
+
+class Endpoints:
+    """Routes ``/_consent…`` and ``/.well-known/gpc.json`` for one :class:`Engine`."""
+
+    def __init__(
+        self, engine: Engine, *, pending: Callable[[], dict[str, Any] | None] = lambda: None
+    ) -> None:
+        self.engine = engine
+        self.pending = pending
+        self.policy = engine.policy
+        self.config = engine.config
+        prefix = self.config.prefix
+        self.routes: dict[str, dict[str, Callable[[Visit, bytes], Result]]] = {
+            prefix: {"GET": self.get_state, "POST": self.post_choices, "DELETE": self.withdraw},
+            prefix + "/records": {"GET": self.get_records},
+            prefix + "/banner.js": {"GET": self.banner_js},
+            prefix + "/banner.css": {"GET": self.banner_css},
+            prefix + "/defaults.js": {"GET": self.defaults_js},
+            "/.well-known/gpc.json": {"GET": self.gpc_json},
+        }
+        self._static = {
+            "banner.js": (_static("consent-banner.js"), "text/javascript; charset=utf-8"),
+            "banner.css": (_static("consent-banner.css"), "text/css; charset=utf-8"),
+        }
+        self._categories = {locale: self._category_texts(locale) for locale in self.policy.locales}
+        # A problem in the notice sections of the policy stops start-up, not a visitor.
+        check_notice(self.policy)
+        #: renders the visitor's records as a page (set by the no-JS pages, see .routes)
+        self.records_page: Callable[[Visit, list[dict[str, Any]]], Response] | None = None
+        #: the no-JS pages sharing this route table (see .routes)
+        self.pages: object = None
+        self.add_route(prefix + "/records", "DELETE", self.delete_records_api)
+
+    def add_route(self, path: str, method: str, handler: Callable[[Visit, bytes], Result]) -> None:
+        self.routes.setdefault(path, {})[method] = handler
+
+    def dispatch(self, visit: Visit, body: bytes) -> Result:
+        methods = self.routes.get(visit.facts.path)
+        if methods is None:
+            return error(404, "not_found", f"No consent endpoint at {visit.facts.path!r}.")
+        method = visit.facts.method
+        if method == "HEAD" and "GET" in methods:
+            method = "GET"
+        handler = methods.get(method)
+        if handler is None:
+            allow = ", ".join(sorted(methods))
+            return error(405, "method_not_allowed", f"Use {allow} here.", [("allow", allow)])
+        return handler(visit, body)
+
+    # -- checks ------------------------------------------------------------------
+
+    def cross_site(self, visit: Visit) -> Response | None:
+        """403 for a state-changing request sent by another site (CSRF)."""
+        headers = visit.facts.headers
+        site = headers.get("sec-fetch-site")
+        if site is not None and site not in ("same-origin", "none"):
+            return error(
+                403,
+                "cross_site",
+                f"Consent can only be changed from this site (Sec-Fetch-Site: {site}).",
+            )
+        origin = headers.get("origin")
+        if (
+            origin is not None
+            and normal_origin(origin) != visit.facts.origin
+            and origin not in self.config.allowed_origins
+        ):
+            return error(
+                403,
+                "cross_site",
+                f"Requests from origin {origin!r} may not change "
+                "consent here; add it to allowed_origins if it is yours.",
+            )
+        return None
+
+    def too_large(self) -> Response:
+        return error(
+            413, "body_too_large", f"The request body exceeds {self.config.max_body_size} bytes."
+        )
+
+    # -- texts -------------------------------------------------------------------
+
+    def _category_texts(self, locale: str) -> list[dict[str, Any]]:
+        policy = self.policy
+        processors = {p.id: p for p in policy.processors}
+        return [
+            {
+                "id": c.id,
+                "required": c.required,
+                "title": policy.text(c.title, locale),
+                "description": policy.text(c.description, locale),
+                "cookies": [
+                    {
+                        "name": s.name,
+                        "owner": s.owner,
+                        "lifetime": policy.text(s.lifetime, locale) if s.lifetime else "",
+                    }
+                    for s in c.cookies
+                ],
+                "processors": [
+                    {
+                        "name": policy.text(processors[p].name, locale),
+                        "purpose": policy.text(processors[p].purpose, locale),
+                    }
+                    for p in c.processors
+                ],
+                "retention": policy.text(c.retention, locale) if c.retention else "",
+                "consent_mode": list(c.consent_mode),
+            }
+            for c in policy.categories
+        ]
+
+    def locale_for(self, visit: Visit, wanted: str | None = None) -> str:
+        query = visit.facts.query_string
+        if wanted is None and "locale=" in query:
+            for part in query.split("&"):
+                key, _, value = part.partition("=")
+                if key == "locale":
+                    wanted = value[:16]
+        return self.policy.pick_locale(wanted, visit.facts.headers.get("accept-language"))
+
+    def state(self, visit: Visit) -> dict[str, Any]:
+        return visit.decision.state(show_banner=not is_bot(visit.facts.headers.get("user-agent")))
+
+    # -- handlers ----------------------------------------------------------------
+
+    def get_state(self, visit: Visit, body: bytes) -> Result:
+        locale = self.locale_for(visit)
+        return json_response(
+            200,
+            {
+                "locale": locale,
+                "locales": list(self.policy.locales),
+                "policy": {
+                    "version": self.policy.version,
+                    "url": f"{self.config.prefix}/policy?locale={locale}",
+                    "pending_change": self.pending(),
+                },
+                "texts": self.policy.ui_texts(locale),
+                "categories": self._categories[locale],
+                "state": self.state(visit),
+            },
+            [("vary", "Cookie, Sec-GPC, Accept-Language")],
+        )
+
+    def post_choices(self, visit: Visit, body: bytes) -> Result:
+        refused = self.cross_site(visit)
+        if refused:
+            return refused
+        ctype = visit.facts.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if ctype != "application/json":
+            return error(
+                415,
+                "unsupported_media_type",
+                "Send the choices as JSON with Content-Type: application/json.",
+            )
+        try:
+            data = json.loads(body)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            # RecursionError: "[[[[…]]]]" nested past the parser's depth limit.
+            return error(400, "malformed_json", "The request body is not valid JSON.")
+        if not isinstance(data, dict):
+            return error(
+                400, "invalid_body", "The body must be a JSON object with 'action' or 'choices'."
+            )
+        unknown = set(data) - {"action", "choices", "locale"}
+        if unknown:
+            return error(400, "invalid_body", f"Unknown field(s): {', '.join(sorted(unknown))}.")
+        locale = data.get("locale")
+        if locale is not None and not isinstance(locale, str):
+            return error(400, "invalid_locale", "'locale' must be a string such as 'ko'.")
+        if ("action" in data) == ("choices" in data):
+            return error(400, "invalid_body", "Send exactly one of 'action' and 'choices'.")
+        optional = self.policy.optional_ids
+        action: Action
+        if "action" in data:
+            if data["action"] == "accept_all":
+                action, choices = "accept_all", dict.fromkeys(optional, True)
+            elif data["action"] == "reject_all":
+                action, choices = "reject_all", dict.fromkeys(optional, False)
+            else:
+                return error(
+                    400, "invalid_action", "'action' must be 'accept_all' or 'reject_all'."
+                )
+        else:
+            raw = data["choices"]
+            if not isinstance(raw, dict):
+                return error(
+                    400,
+                    "invalid_choices",
+                    "'choices' must be an object of category id -> true/false.",
+                )
+            choices = {}
+            for key, value in raw.items():
+                if not self.policy.has_category(key):
+                    return error(
+                        400,
+                        "unknown_category",
+                        f"{key!r} is not a consent category; use one of {', '.join(optional)}.",
+                    )
+                if not isinstance(value, bool):
+                    return error(400, "invalid_choices", f"choices.{key} must be true or false.")
+                if key in self.policy.required_ids:
+                    if not value:
+                        return error(
+                            400,
+                            "required_category",
+                            f"{key!r} is required for the site to work and cannot be refused.",
+                        )
+                    continue
+                choices[key] = value
+            action = "custom"
+        return self.save(visit, choices, action, "banner", self.locale_for(visit, locale))
+
+    def withdraw(self, visit: Visit, body: bytes) -> Result:
+        refused = self.cross_site(visit)
+        if refused:
+            return refused
+        choices = dict.fromkeys(self.policy.optional_ids, False)
+        return self.save(visit, choices, "withdraw", "banner", self.locale_for(visit))
+
+    def record(
+        self, visit: Visit, consent: Consent, locale: str, *, user_id: str | None = None
+    ) -> Record:
+        """The proof record of ``consent``, made in this request."""
+        decision, facts = visit.decision, visit.facts
+        return Record(
+            record_id=new_record_id(consent.updated_at),
+            subject_id=consent.id,
+            time=time.time(),
+            policy_version=self.policy.version,
+            text_hash=self.policy.text_hash(locale),
+            choices=dict(consent.choices),
+            action=consent.action,
+            source=consent.source,
+            regime=decision.regime,
+            country=decision.country,
+            locale=locale,
+            gpc=consent.gpc,
+            gpc_override=consent.gpc_override,
+            user_id=user_id,
+            ip=truncate_ip(facts.client_ip),
+            user_agent=clean_user_agent(facts.headers.get("user-agent")),
+        )
+
+    def save(
+        self,
+        visit: Visit,
+        choices: dict[str, bool],
+        action: Action,
+        source: Source,
+        locale: str,
+        *,
+        user_id: str | None = None,
+    ) -> Result:
+        decision = visit.decision
+        facts = visit.facts
+        consent = Consent.create(
+            self.policy,
+            choices,
+            action=action,
+            source=source,
+            gpc=facts.gpc,
+            previous=decision.consent,
+            now=int(time.time()),
+        )
+        record = self.record(visit, consent, locale, user_id=user_id)
+
+        def saved(_: Any) -> Response:
+            # Tracker cookies of categories now refused are expired in this response.
+            self.engine.update(visit, decision.with_consent(consent))
+            return json_response(
+                200,
+                {"state": self.state(visit), "record_id": record.record_id},
+                [("set-cookie", v) for v in self.engine.consent_cookies(consent, facts)],
+            )
+
+        return StoreCall("append", (record,), saved)
+
+    def carry(self, visit: Visit) -> Result:
+        """At sign-in, give a visitor without a choice on this device the choice the
+        same user made elsewhere (recorded as ``source="server"`` for this device)."""
+        # The middleware's own reads (this runs inside a page response at sign-in).
+        decision = visit.decision
+        user_id = decision._login_user
+        if user_id is None or (
+            decision._verdict.consent is not None and decision._verdict.prompt_reason is None
+        ):
+            return Response(200, [])
+
+        def found(record: Record | None) -> Result:
+            if record is None or not self.policy.accepts_version(record.policy_version):
+                return Response(200, [])
+            choices = {c: bool(record.choices.get(c, False)) for c in self.policy.optional_ids}
+            locale = record.locale or self.policy.default_locale
+            return self.save(visit, choices, "custom", "server", locale, user_id=user_id)
+
+        return StoreCall("by_user", (user_id,), found)
+
+    def get_records(self, visit: Visit, body: bytes) -> Result:
+        subject = visit.decision.subject_id
+        fmt = "json" if "format=json" in visit.facts.query_string else None
+        html = fmt is None and "text/html" in visit.facts.headers.get("accept", "")
+
+        def answer(records: list[Record]) -> Response:
+            data = [r.to_dict() for r in records]
+            if html and self.records_page is not None:
+                return self.records_page(visit, data)
+            headers = []
+            if fmt == "json":
+                # An export is a download (the right to data portability).
+                headers.append(
+                    ("content-disposition", 'attachment; filename="consent-records.json"')
+                )
+            return json_response(200, {"subject_id": subject, "records": data}, headers)
+
+        if subject is None:
+            return answer([])
+        return StoreCall("history", (subject,), answer)
+
+    def delete_records_api(self, visit: Visit, body: bytes) -> Result:
+        refused = self.cross_site(visit)
+        if refused:
+            return refused
+        return self.delete_records(visit, self.locale_for(visit), source="banner")
+
+    def delete_records(self, visit: Visit, locale: str, *, source: Source) -> Result:
+        """Erase the visitor's ledger entries; a minimal proof of the erasure stays.
+
+        Without its records a consent can no longer be proven, so every optional
+        category is refused from now on (the proof record says so)."""
+        decision = visit.decision
+        if decision.consent is None:
+            return json_response(200, {"deleted": 0, "state": self.state(visit)})
+        facts = visit.facts
+        now = int(time.time())
+        consent = Consent.create(
+            self.policy,
+            {},
+            action="delete",
+            source=source,
+            gpc=facts.gpc,
+            previous=decision.consent,
+            now=now,
+        )
+        proof = self.record(visit, consent, locale)
+
+        def deleted(count: int) -> Response:
+            self.engine.update(visit, decision.with_consent(consent))
+            return json_response(
+                200,
+                {"deleted": count, "state": self.state(visit), "record_id": proof.record_id},
+                [("set-cookie", v) for v in self.engine.consent_cookies(consent, facts)],
+            )
+
+        return StoreCall("delete_subject", (consent.id,), deleted, {"proof": proof})
+
+    def _asset(self, name: str, visit: Visit) -> Result:
+        content, ctype = self._static[name]
+        if content is None:
+            return error(404, "not_built", f"{name} is not in this installation; build js/.")
+        return Response(
+            200, [("content-type", ctype), ("cache-control", "public, max-age=3600")], content
+        )
+
+    def banner_js(self, visit: Visit, body: bytes) -> Result:
+        return self._asset("banner.js", visit)
+
+    def banner_css(self, visit: Visit, body: bytes) -> Result:
+        return self._asset("banner.css", visit)
+
+    def defaults_js(self, visit: Visit, body: bytes) -> Result:
+        # The Consent Mode default for pages without a CSP nonce: loaded synchronously
+        # before any tag, computed for this visitor, so never stored by any cache.
+        return Response(
+            200,
+            [
+                ("content-type", "text/javascript; charset=utf-8"),
+                ("cache-control", "no-store"),
+                ("vary", "Cookie, Sec-GPC"),
+            ],
+            consent_mode_script(visit.decision).encode("utf-8"),
+        )
+
+    def gpc_json(self, visit: Visit, body: bytes) -> Result:
+        # https://privacycg.github.io/gpc-spec/#gpc-support-resource
+        data: dict[str, Any] = {"gpc": True}
+        updated = self.policy.gpc_last_update or self.policy.effective or self.policy.announced
+        if updated is not None:
+            data["lastUpdate"] = updated.isoformat()
+        return Response(
+            200,
+            [("content-type", "application/json"), ("cache-control", "public, max-age=86400")],
+            json.dumps(data).encode(),
+        )
