@@ -5,19 +5,14 @@ from __future__ import annotations
 
 import http.client
 import socket
-import threading
-import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
-import uvicorn
 
+from app_servers import uvicorn_server, wsgiref_server
 from conftest import SECRET
 from consent_mw import ConsentMiddleware, MemoryStore, WSGIConsentMiddleware
-from redis_servers import free_port
 
 PAGE = b"<!doctype html><html><head><title>t</title></head><body>hi</body></html>"
 HTML = "text/html; charset=utf-8"
@@ -39,43 +34,6 @@ def wsgi_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Ite
         return []
     start_response("200 OK", [("Content-Type", HTML), ("Content-Length", str(len(PAGE)))])
     return [PAGE]
-
-
-@contextmanager
-def uvicorn_server(app: Any) -> Iterator[int]:
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, http="h11", lifespan="off")
-    config.log_level = "critical"
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 10
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.02)
-        yield port
-    finally:
-        server.should_exit = True
-        thread.join(10)
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-@contextmanager
-def wsgiref_server(app: Any) -> Iterator[int]:
-    server = make_server("127.0.0.1", 0, app, handler_class=_QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_port
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(10)
 
 
 @pytest.mark.parametrize("report", [False, True])

@@ -18,8 +18,6 @@ from consent_mw import ConfigError, Consent, secret_from_env
 from consent_mw.core.cookies import (
     MAX_COOKIE_SIZE,
     ConsentCookieCodec,
-    expire_cookie,
-    parent_domains,
     parse_cookie_header,
     set_cookie_name,
 )
@@ -348,59 +346,6 @@ def test_parse_cookie_header_never_raises(header: str) -> None:
 )
 def test_set_cookie_name(value: str, name: str) -> None:
     assert set_cookie_name(value) == name
-
-
-@pytest.mark.parametrize(
-    ("host", "domains"),
-    [
-        ("www.shop.example.com", ["www.shop.example.com", "shop.example.com", "example.com"]),
-        ("WWW.Example.COM:8443", ["www.example.com", "example.com"]),
-        ("example.com", ["example.com"]),
-        ("example.com.", ["example.com"]),
-        (
-            "a.b.c.d.e.example.com",
-            [
-                "a.b.c.d.e.example.com",
-                "b.c.d.e.example.com",
-                "c.d.e.example.com",
-                "d.e.example.com",
-            ],
-        ),
-        ("localhost", []),
-        ("localhost:8000", []),
-        ("testserver", []),
-        ("", []),
-        ("127.0.0.1", []),
-        ("127.0.0.1:8000", []),
-        ("[::1]:8000", []),
-        ("[2001:db8::1]", []),
-    ],
-)
-def test_parent_domains(host: str, domains: list[str]) -> None:
-    assert parent_domains(host) == domains
-
-
-def test_expire_cookie() -> None:
-    values = expire_cookie("_ga", "www.shop.example.com", ["example.com", ".shop.example.com"])
-    assert values[0] == "_ga=; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
-    domains = [v.partition("Domain=")[2] or None for v in values]
-    assert domains == [
-        None,
-        "example.com",
-        ".shop.example.com",
-        "www.shop.example.com",
-        "shop.example.com",
-    ]
-    for value in values:
-        assert set_cookie_name(value) == "_ga"
-        assert "Max-Age=0" in value and "Expires=Thu, 01 Jan 1970" in value
-        assert "SameSite" not in value
-
-
-def test_expire_cookie_on_an_ip_host() -> None:
-    assert expire_cookie("_ga", "10.0.0.1:8080") == [
-        "_ga=; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
-    ]
 
 
 class RacedDict(dict):  # type: ignore[type-arg]

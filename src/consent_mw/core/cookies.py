@@ -21,7 +21,7 @@ import hmac
 import json
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any, get_args
 
 from itsdangerous import Signer
@@ -30,7 +30,7 @@ from ..exceptions import ConfigError
 from .consent import Action, Consent, Source
 from .keys import check_key
 
-__all__ = ["ConsentCookieCodec", "expire_cookie", "parse_cookie_header", "set_cookie_name"]
+__all__ = ["ConsentCookieCodec", "parse_cookie_header", "set_cookie_name"]
 
 FORMAT_VERSION = 1
 #: the no-JS pages' form nonce cookie (SameSite=Strict; see consent_mw.pages)
@@ -252,28 +252,3 @@ def build_set_cookie(
     if samesite:
         parts.append(f"SameSite={samesite}")
     return "; ".join(parts)
-
-
-def parent_domains(host: str) -> list[str]:
-    """The host and its parent domains, most specific first (``a.b.example.com`` ->
-    itself, ``b.example.com``, ``example.com``). Browsers ignore a Domain that is a
-    public suffix, so listing one too many is harmless; it is the only way to reach
-    a tracker cookie set on the registrable domain without a suffix list."""
-    host = host.split(":", 1)[0].strip(".").lower()
-    if not host or host.replace(".", "").isdigit() or ":" in host or "." not in host:
-        return []
-    labels = host.split(".")
-    return [".".join(labels[i:]) for i in range(0, max(len(labels) - 1, 1))][:4]
-
-
-def expire_cookie(name: str, host: str, extra_domains: Iterable[str] = ()) -> list[str]:
-    """``Set-Cookie`` values that delete ``name`` whichever Domain it was set with.
-
-    A cookie can only be deleted with the Domain and Path it was set with, and
-    the request does not say which; trackers use Path=/ and either host-only or
-    the registrable domain, so all of those are sent.
-    """
-    values = [build_set_cookie(name, "", max_age=0, samesite="")]
-    domains = list(dict.fromkeys([*extra_domains, *parent_domains(host)]))
-    values += [build_set_cookie(name, "", max_age=0, domain=d, samesite="") for d in domains]
-    return values

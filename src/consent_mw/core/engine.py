@@ -25,10 +25,10 @@ from .cookies import (
     ConsentCookieCodec,
     build_set_cookie,
     drop_oldest,
-    expire_cookie,
     parse_cookie_header,
 )
 from .device import DeviceParser, is_bot, truncate_ip
+from .expiry import Expiry
 from .facts import RequestFacts
 from .recorder import Hit
 from .validators import MARK, app_if_none_match, decision_tag
@@ -103,6 +103,7 @@ class Engine:
         # Policy cookie specs win over the registry (the Matcher is built that way);
         # necessary cookies are never touched.
         self.necessary = frozenset(self.policy.required_ids)
+        self.expiry = Expiry(config.cookie_domains)
         self.cache_size = CACHE_SIZE
         self._device_parser: DeviceParser | None = None
         # The middleware's own cookies: necessary, never audited or stripped.
@@ -448,13 +449,10 @@ class Engine:
         if not dependent:
             return None if visit.opt_out is None else out
         # Only cookies the browser has (it sent them) need expiring; a stripped
-        # Set-Cookie never reached it.
+        # Set-Cookie never reached it. Bounded per response (see .expiry).
         if stale:
-            for cookie in dict.fromkeys(stale):
-                out += [
-                    (b"set-cookie", v.encode("latin-1"))
-                    for v in expire_cookie(cookie, visit.facts.host, self.config.cookie_domains)
-                ]
+            expiries = self.expiry.headers(stale, visit.facts.host)
+            out += [(b"set-cookie", value) for value in expiries]
         if vary_at < 0 and cache_at < 0:
             out += _DEPENDENT_HEADERS
         else:
