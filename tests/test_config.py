@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from consent_mw import (
     WSGIConsentMiddleware,
 )
 from consent_mw.core.facts import RequestFacts
+from consent_mw.core.options import Options
 
 
 def build(**options: Any) -> Config:
@@ -139,3 +142,84 @@ def test_country_header(header: str, default: str | None, country: str | None) -
 def test_country_header_missing() -> None:
     assert CountryHeader(default="KR")(facts()) == "KR"
     assert CountryHeader()(facts()) is None
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        ({"prefix": "consent"}, "prefix"),
+        ({"cookie_name": "a=b"}, "cookie_name"),
+        ({"country": "KOR"}, "country"),
+        ({"max_body_size": 255}, "max_body_size"),
+        ({"allowed_origins": ["example.com"]}, "allowed_origins"),
+        ({"html_exclude_paths": ["static"]}, "html_exclude_paths"),
+        ({"csp_nonce": 3}, "csp_nonce"),
+        ({"unknown_cookies": "drop"}, "unknown_cookies"),
+        ({"ip_mode": "mask"}, "ip_mode"),
+        ({"no_such_option": True}, "no_such_option"),
+        ({"store": object()}, "store"),
+        ({"policy": 42}, "policy"),
+        ({"policy": []}, "policy"),
+    ],
+    ids=repr,
+)
+def test_a_bad_option_is_named_at_start_up(options: dict[str, Any], named: str) -> None:
+    with pytest.raises(ConfigError, match=named):
+        build(**options)
+
+
+def test_the_typed_options_are_exactly_configs_fields() -> None:
+    # Options is what editors and mypy see; Config what is checked: one list in two forms.
+    fields = set(Config.__dataclass_fields__) - {"policy", "secret_key", "store", "versions"}
+    assert set(Options.__annotations__) == fields
+
+
+SNIPPET = """
+from consent_mw import ConsentMiddleware, WSGIConsentMiddleware
+
+
+async def app(scope: object, receive: object, send: object) -> None: ...
+
+
+def wsgi(environ: object, start_response: object) -> list[bytes]:
+    return []
+
+
+ConsentMiddleware(app, policy="gdpr", secret_key="k" * 32, report_blocked=True)
+WSGIConsentMiddleware(wsgi, policy=["a.toml", "b.toml"], secret_key=["k" * 32, "j" * 32])
+{wrong}
+"""
+
+
+@pytest.mark.parametrize(
+    ("wrong", "error"),
+    [
+        ("", None),
+        (
+            'ConsentMiddleware(app, policy="gdpr", secret_key="k" * 32, cookie_nmae="x")',
+            "cookie_nmae",
+        ),
+        (
+            'WSGIConsentMiddleware(wsgi, policy="gdpr", secret_key="k", max_body_size="1")',
+            "max_body_size",
+        ),
+        ('ConsentMiddleware(app, policy="gdpr", secret_key="k", ip_mode="mask")', "ip_mode"),
+        ('ConsentMiddleware(app, policy=42, secret_key="k" * 32)', "policy"),
+    ],
+    ids=["correct", "misspelt", "wrong type", "not one of the values", "bad policy"],
+)
+def test_mypy_checks_the_options(tmp_path: Path, wrong: str, error: str | None) -> None:
+    source = tmp_path / "site.py"
+    source.write_text(SNIPPET.format(wrong=wrong))
+    done = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-error-summary", str(source)],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if error is None:
+        assert done.returncode == 0, done.stdout + done.stderr
+    else:
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert f'"{error}"' in done.stdout, done.stdout

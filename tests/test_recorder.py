@@ -4,13 +4,21 @@ its own (``flush()`` by hand, no sleeps), then through both middlewares."""
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
 
-from consent_mw import MemoryStore, Policy, StoreUnavailable
+from conftest import SECRET, http_scope, run_asgi
+from consent_mw import (
+    ConsentMiddleware,
+    MemoryStore,
+    Policy,
+    StoreUnavailable,
+    WSGIConsentMiddleware,
+)
 from consent_mw.core.device import DeviceParser
 from consent_mw.core.recorder import LOGIN_RETENTION_DAYS, Hit, Recorder
 from consent_mw.policy.presets import preset_dict
@@ -567,3 +575,69 @@ def test_middleware_store_down_never_fails_a_request(adapter: str) -> None:
     store.down = False
     recorder.close()
     assert len(store.events()) == 1
+
+
+# -- when a visit is recorded: one rule for both adapters ------------------------------------
+
+
+class AppFailed(Exception):
+    pass
+
+
+async def asgi_failing(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["path"] == "/after-start":
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+    raise AppFailed(scope["path"])
+
+
+def wsgi_failing(environ: dict[str, Any], start_response: Any) -> Any:
+    path = environ["PATH_INFO"]
+    if path == "/error-page":
+        try:
+            raise AppFailed(path)
+        except AppFailed:
+            start_response("500 Internal Server Error", [], sys.exc_info())
+            return [b"sorry"]
+    if path == "/after-start":
+        start_response("200 OK", [("Content-Type", "text/plain")])
+
+        def body() -> Iterator[bytes]:
+            yield b"partial"
+            raise AppFailed(path)
+
+        return body()
+    raise AppFailed(path)
+
+
+def recorded_paths(middleware: Any) -> list[str]:
+    middleware.recorder.flush()
+    paths = sorted({event.path for event in middleware.store.events()})
+    middleware.recorder.close()
+    return paths
+
+
+@pytest.mark.parametrize(("path", "recorded"), [("/after-start", True), ("/before-start", False)])
+def test_asgi_records_a_visit_when_its_response_starts(path: str, recorded: bool) -> None:
+    middleware = ConsentMiddleware(
+        asgi_failing, policy="gdpr", secret_key=SECRET, store=MemoryStore(), record_requests=True
+    )
+    with pytest.raises(AppFailed):
+        run_asgi(middleware, http_scope(path))
+    assert recorded_paths(middleware) == ([path] if recorded else [])
+
+
+@pytest.mark.parametrize(
+    ("path", "recorded"),
+    [("/after-start", True), ("/before-start", False), ("/error-page", False)],
+)
+def test_wsgi_records_a_visit_when_its_response_starts(path: str, recorded: bool) -> None:
+    middleware = WSGIConsentMiddleware(
+        wsgi_failing, policy="gdpr", secret_key=SECRET, store=MemoryStore(), record_requests=True
+    )
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "HTTP_HOST": "testserver"}
+    try:
+        for _ in middleware(environ, lambda status, headers, exc_info=None: lambda data: None):
+            pass
+    except AppFailed:
+        pass
+    assert recorded_paths(middleware) == ([path] if recorded else [])

@@ -43,17 +43,21 @@ class Runtime:
         self._current = self._pairs[0]
         self._valid_until = 0.0
 
-    def records(self, visit: Visit) -> bool:
-        """Whether a finished request leaves anything for the recorder (a hit to record
-        or a sign-in to link), so the adapters skip :meth:`finished` cheaply otherwise."""
-        return self.config.record_requests or visit.decision._login_user is not None
-
-    def finished(self, engine: Engine, visit: Visit, status: int) -> None:
-        """Hand a finished request to the recorder (a queue append, no I/O)."""
+    def response_started(
+        self, engine: Engine, visit: Visit, status: int, *, error_page: bool = False
+    ) -> None:
+        """The one place that decides what a visit leaves for the recorder, called by both
+        adapters when the app's response starts (its status is known): a hit to record
+        (``record_requests``) and a sign-in to link. An error page put in the place of a
+        started response (WSGI's ``exc_info``) is not the visit's answer and leaves
+        nothing. Only a queue append: the recorder writes later, off the response path."""
         decision = visit.decision
+        user = decision._login_user
+        if error_page or not (self.config.record_requests or user is not None):
+            return
         if self.config.record_requests and self.recorder.wants(visit.facts.path):
             self.recorder.add(engine.hit(visit, status))
-        user, consent = decision._login_user, decision._verdict.consent
+        consent = decision._verdict.consent
         if user is not None and consent is not None:
             self.recorder.link(consent.id, user)
 

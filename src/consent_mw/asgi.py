@@ -12,7 +12,7 @@ Non-HTTP scopes pass through; the lifespan shutdown closes the store.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import Any, Unpack
 
 from anyio import to_thread
 
@@ -20,6 +20,7 @@ from .adapter import Runtime
 from .core.config import Config
 from .core.engine import Engine, Visit
 from .core.facts import RequestFacts, is_gpc, join_header
+from .core.options import Options, PolicySource, SecretKey, StoreSource
 from .exceptions import StoreError
 from .html.body import REPORT_HEADER, HTMLBody, plan_html
 from .web.endpoints import Endpoints
@@ -144,7 +145,13 @@ class ConsentMiddleware:
     """
 
     def __init__(
-        self, app: ASGIApp, *, policy: Any, secret_key: Any, store: Any = None, **options: Any
+        self,
+        app: ASGIApp,
+        *,
+        policy: PolicySource,
+        secret_key: SecretKey,
+        store: StoreSource = None,
+        **options: Unpack[Options],
     ) -> None:
         self.app = app
         self.config = Config.build(policy=policy, secret_key=secret_key, store=store, **options)
@@ -203,11 +210,10 @@ class ConsentMiddleware:
             state = scope["state"] = {}
         state["consent"] = visit.decision
 
-        status = 0
         html: _HTMLStream | None = None
 
         async def send_with_consent(message: Message) -> None:
-            nonlocal status, html
+            nonlocal html
             if html is not None and message["type"] == "http.response.body":
                 await html.message(message)
                 return
@@ -215,6 +221,8 @@ class ConsentMiddleware:
                 status = message["status"]
                 if visit.decision._login_user is not None:
                     message = await self._carry(endpoints, visit, message)
+                # After the carry: a sign-in links the consent id the browser now has.
+                self.runtime.response_started(engine, visit, status)
                 original = message.get("headers", [])
                 new = engine.response_headers(visit, original)
                 headers = original if new is None else new
@@ -232,8 +240,6 @@ class ConsentMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_consent)
-        if status and self.runtime.records(visit):
-            self.runtime.finished(engine, visit, status)
 
     async def _carry(self, endpoints: Endpoints, visit: Visit, message: Message) -> Message:
         """At sign-in: the user's earlier choice for a browser without one (a store read)."""
@@ -247,9 +253,7 @@ class ConsentMiddleware:
         """Run the store calls an endpoint asks for; 503 if the ledger is down."""
         while isinstance(result, StoreCall):
             try:
-                value = await getattr(self.store, "a" + result.method)(
-                    *result.args, **result.kwargs
-                )
+                value = await result.arun(self.store)
             except StoreError:
                 return unavailable()
             result = result.then(value)

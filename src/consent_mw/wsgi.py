@@ -15,12 +15,13 @@ from __future__ import annotations
 import atexit
 from collections.abc import Callable, Iterable, Iterator
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Unpack
 
 from .adapter import Runtime
 from .core.config import Config
 from .core.engine import Engine, Visit
 from .core.facts import RequestFacts, is_gpc
+from .core.options import Options, PolicySource, SecretKey, StoreSource
 from .exceptions import StoreError
 from .html.body import REPORT_HEADER, HTMLBody, plan_html
 from .html.native import speedups
@@ -166,9 +167,9 @@ class _Response:
         # Some WSGI apps answer HEAD with the GET body and leave dropping it to the
         # server; not every server does (wsgiref), and the headers describe another body.
         self.drop = self.visit.rewritten and self.visit.facts.method == "HEAD"
-        if exc_info is None and middleware.runtime.records(self.visit):
-            # Recorded when the status is known: the recorder only queues it.
-            middleware.runtime.finished(engine, self.visit, code)
+        middleware.runtime.response_started(
+            engine, self.visit, code, error_page=exc_info is not None
+        )
         if self.body is not None and self.body.hold:
             self.held = (status, headers, exc_info)
             return self._buffer_write
@@ -243,7 +244,13 @@ class WSGIConsentMiddleware:
     """Enforce cookie consent on the server for any WSGI app."""
 
     def __init__(
-        self, app: WSGIApp, *, policy: Any, secret_key: Any, store: Any = None, **options: Any
+        self,
+        app: WSGIApp,
+        *,
+        policy: PolicySource,
+        secret_key: SecretKey,
+        store: StoreSource = None,
+        **options: Unpack[Options],
     ) -> None:
         self.app = app
         self.config = Config.build(policy=policy, secret_key=secret_key, store=store, **options)
@@ -289,7 +296,7 @@ class WSGIConsentMiddleware:
         """Run the store calls an endpoint asks for; 503 if the ledger is down."""
         while isinstance(result, StoreCall):
             try:
-                value = getattr(self.store, result.method)(*result.args, **result.kwargs)
+                value = result.run(self.store)
             except StoreError:
                 return unavailable()
             result = result.then(value)

@@ -5,14 +5,17 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Unpack
 
 from ..exceptions import ConfigError
 from ..policy.model import Policy
 from ..policy.regimes import REGIMES
+from ..stores import store_from_url
+from ..stores.base import BaseStore
+from ..stores.sqlite import SQLiteStore
+from .options import Options, PolicySource, SecretKey, StoreSource
 
 if TYPE_CHECKING:
-    from ..stores.base import BaseStore
     from .facts import RequestFacts
 
 __all__ = ["Config", "CountryHeader", "load_policy"]
@@ -123,26 +126,31 @@ class Config:
                 )
 
     @classmethod
-    def build(cls, *, policy: Any, secret_key: Any, store: Any = None, **options: Any) -> Config:
-        from ..stores.base import BaseStore
-        from ..stores.sqlite import SQLiteStore
-
-        unknown = set(options) - set(cls.__dataclass_fields__) | ({"versions"} & set(options))
+    def build(
+        cls,
+        *,
+        policy: PolicySource,
+        secret_key: SecretKey,
+        store: StoreSource = None,
+        **options: Unpack[Options],
+    ) -> Config:
+        unknown = set(options) - set(Options.__annotations__)
         if unknown:
             raise ConfigError(f"Unknown option(s): {', '.join(sorted(unknown))}.")
         if store is None:
             store = SQLiteStore()
         elif isinstance(store, str):
-            from ..stores import store_from_url
-
             store = store_from_url(store)
         if not isinstance(store, BaseStore):
             raise ConfigError(f"store must be a consent_mw store or a URL, not {store!r}.")
-        if isinstance(policy, (list, tuple)):
-            if not policy:
-                raise ConfigError("policy must name at least one policy version.")
-            versions = tuple(load_policy(p) for p in policy)
-            return cls(
-                policy=versions[0], secret_key=secret_key, store=store, versions=versions, **options
+        if isinstance(policy, (Policy, str, os.PathLike, Mapping)):
+            return cls(policy=load_policy(policy), secret_key=secret_key, store=store, **options)
+        if not isinstance(policy, (list, tuple)) or not policy:
+            raise ConfigError(
+                "policy must be a Policy, a preset name, a TOML path, a dict, or a non-empty"
+                " list of them (the versions, oldest first)."
             )
-        return cls(policy=load_policy(policy), secret_key=secret_key, store=store, **options)
+        versions = tuple(load_policy(p) for p in policy)
+        return cls(
+            policy=versions[0], secret_key=secret_key, store=store, versions=versions, **options
+        )

@@ -22,7 +22,7 @@ from ..core.facts import normal_origin
 from ..html.inject import consent_mode_script
 from ..notice.render import check_notice
 from ..stores.base import Record, new_record_id
-from .responses import Response, Result, StoreCall, error, json_response
+from .responses import Response, Result, StoreCall, error, json_response, store_call
 
 __all__ = ["Endpoints", "Response", "StoreCall", "error", "json_response"]
 
@@ -310,7 +310,7 @@ class Endpoints:
                 [("set-cookie", v) for v in self.engine.consent_cookies(consent, facts)],
             )
 
-        return StoreCall("append", (record,), saved)
+        return store_call(lambda s: s.append(record), lambda s: s.aappend(record), saved)
 
     def carry(self, visit: Visit) -> Result:
         """At sign-in, give a visitor without a choice on this device the choice the
@@ -330,7 +330,7 @@ class Endpoints:
             locale = record.locale or self.policy.default_locale
             return self.save(visit, choices, "custom", "server", locale, user_id=user_id)
 
-        return StoreCall("by_user", (user_id,), found)
+        return store_call(lambda s: s.by_user(user_id), lambda s: s.aby_user(user_id), found)
 
     def get_records(self, visit: Visit, body: bytes) -> Result:
         subject = visit.decision.subject_id
@@ -351,7 +351,7 @@ class Endpoints:
 
         if subject is None:
             return answer([])
-        return StoreCall("history", (subject,), answer)
+        return store_call(lambda s: s.history(subject), lambda s: s.ahistory(subject), answer)
 
     def delete_records_api(self, visit: Visit, body: bytes) -> Result:
         refused = self.cross_site(visit)
@@ -388,7 +388,11 @@ class Endpoints:
                 [("set-cookie", v) for v in self.engine.consent_cookies(consent, facts)],
             )
 
-        return StoreCall("delete_subject", (consent.id,), deleted, {"proof": proof})
+        return store_call(
+            lambda s: s.delete_subject(consent.id, proof=proof),
+            lambda s: s.adelete_subject(consent.id, proof=proof),
+            deleted,
+        )
 
     def _asset(self, name: str, visit: Visit) -> Result:
         content, ctype = self._static[name]

@@ -26,7 +26,7 @@ from itsdangerous import BadSignature, TimestampSigner
 from ..core.cookies import FORM_COOKIE, build_set_cookie, parse_cookie_header
 from ..notice.render import NoticeLinks, render_notice
 from ..notice.texts import labels
-from .responses import Response, Result, StoreCall, error
+from .responses import Response, Result, error
 
 if TYPE_CHECKING:
     from ..core.engine import Visit
@@ -400,7 +400,7 @@ def _then_redirect(result: Result, location: str) -> Result:
     def then(value: Any) -> Result:
         return _then_redirect(result.then(value), location)
 
-    return StoreCall(result.method, result.args, then, result.kwargs)
+    return result.followed_by(then)
 
 
 def _redirect(done: Response, location: str) -> Response:

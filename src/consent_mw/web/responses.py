@@ -4,9 +4,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from ..stores.base import BaseStore
+
+_T = TypeVar("_T")
 
 __all__ = [
     "RETRY_AFTER_SECONDS",
@@ -15,6 +19,7 @@ __all__ = [
     "StoreCall",
     "error",
     "json_response",
+    "store_call",
     "unavailable",
 ]
 
@@ -28,14 +33,29 @@ class Response:
     body: bytes = b""
 
 
-@dataclass
+@dataclass(frozen=True)
 class StoreCall:
-    """A store operation the adapter must run, then pass the result to ``then``."""
+    """A store operation the adapter performs (the sync face under WSGI, the async one
+    under ASGI), then hands the result to ``then``. Made by :func:`store_call` from the
+    store's own methods, so mypy checks every operation and its arguments."""
 
-    method: str
-    args: tuple[Any, ...]
+    run: Callable[[BaseStore], Any]
+    arun: Callable[[BaseStore], Awaitable[Any]]
     then: Callable[[Any], Response | StoreCall]
-    kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def followed_by(self, then: Callable[[Any], Response | StoreCall]) -> StoreCall:
+        """The same operation with another continuation."""
+        return StoreCall(self.run, self.arun, then)
+
+
+def store_call(
+    run: Callable[[BaseStore], _T],
+    arun: Callable[[BaseStore], Awaitable[_T]],
+    then: Callable[[_T], Response | StoreCall],
+) -> StoreCall:
+    """``store_call(lambda s: s.history(id), lambda s: s.ahistory(id), answer)``: the
+    two faces of one operation, and what follows from its result."""
+    return StoreCall(run, arun, then)
 
 
 Result = Response | StoreCall
