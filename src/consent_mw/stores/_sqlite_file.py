@@ -2,14 +2,15 @@
 
 SQLite keeps writing into a database file that was deleted or replaced under an open
 connection (in WAL mode without a word), so a record committed there would be
-acknowledged and then lost. Every write therefore checks, inside its transaction and
-again after ``COMMIT``, that the files its connection opened (the database, ``-wal`` and
-``-shm``) are still the ones at the path; if not, the pool's connections are retired and
-the write runs once more on a fresh connection, into the file at the path (the store's
-writes are idempotent). A file found missing is created again with the schema, and a
-warning says so. Reads check the database file (one ``stat``). A connection that met a
-fault of the file is retired (see :mod:`._sqlite_pool`); one that was opened read-only,
-or could not open its journal, before the fault cleared gets one retry on a fresh one.
+acknowledged and then lost. Every write therefore checks, inside its transaction, that
+the files its connection opened (the database, ``-wal`` and ``-shm``) are still the ones
+at the path, and after ``COMMIT`` that the database and ``-wal`` it committed into still
+are; if not, the pool's connections are retired and the write runs once more on a fresh
+connection, into the file at the path (the store's writes are idempotent). A file found
+missing is created again with the schema, and a warning says so. Reads check the
+database file (one ``stat``). A connection that met a fault of the file is retired (see
+:mod:`._sqlite_pool`); one that was opened read-only, or could not open its journal,
+before the fault cleared gets one retry on a fresh one.
 """
 
 from __future__ import annotations
@@ -106,10 +107,10 @@ class SQLiteFile:
             )
         return db
 
-    def _check(self, db: PooledConnection, journal: bool) -> None:
-        """Raise :class:`_Moved` unless the files ``db`` opened are still the ones at
-        the path (its ``-wal`` and ``-shm`` too if ``journal``)."""
-        for end, known in zip(_ENDS if journal else _ENDS[:1], db.files, strict=False):
+    def _check(self, db: PooledConnection, ends: tuple[str, ...]) -> None:
+        """Raise :class:`_Moved` unless the files ``db`` opened are still the ones at the
+        path (the database, then its ``-wal`` and ``-shm`` as ``ends`` says)."""
+        for end, known in zip(ends, db.files, strict=False):
             try:
                 now = file_id(self.path + end)
             except OSError as exc:  # e.g. a directory that may no longer be searched
@@ -160,7 +161,7 @@ class SQLiteFile:
                 db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def _read(self, db: PooledConnection, fn: Callable[[sqlite3.Connection], T]) -> T:
-        self._check(db, journal=False)
+        self._check(db, _ENDS[:1])
         return fn(db)
 
     def _write(self, db: PooledConnection, fn: Callable[[sqlite3.Connection], T]) -> T:
@@ -168,7 +169,7 @@ class SQLiteFile:
         the file at the path before and after."""
         db.execute("BEGIN IMMEDIATE")
         try:
-            self._check(db, journal=True)
+            self._check(db, _ENDS)
             result = fn(db)
             db.execute("COMMIT")
         except BaseException:
@@ -176,7 +177,9 @@ class SQLiteFile:
                 with contextlib.suppress(sqlite3.Error):
                     db.execute("ROLLBACK")
             raise
-        self._check(db, journal=True)  # committed into a file deleted meanwhile?
+        # Committed into a file deleted meanwhile? (A new -shm alone loses nothing: the
+        # commit is in the -wal at the path; the next write's check retires the connection.)
+        self._check(db, _ENDS[:2])
         return result
 
     @contextlib.contextmanager
