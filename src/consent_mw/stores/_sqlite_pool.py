@@ -57,8 +57,9 @@ def file_id(path: str) -> FileId | None:
 class PooledConnection(sqlite3.Connection):
     """A connection that knows the files it opened and the pool generation it belongs to."""
 
-    files: tuple[FileId | None, ...] = ()
+    files: dict[str, FileId | None] = {}  # replaced per connection, never changed in place
     generation = 0
+    checked = float("-inf")  # time.monotonic() when its files were last found in place
 
 
 class Pool:
@@ -76,7 +77,9 @@ class Pool:
         self.size = size
         self.timeout = timeout
         self.name = name
-        self._ready = threading.Condition(threading.Lock())
+        self._lock = threading.Lock()
+        self._ready = threading.Condition(self._lock)  # a connection came back, or closed
+        self._waiting = 0  # callers in _wait (notify only then: it is not free)
         self._idle: list[PooledConnection] = []
         self._open = 0  # idle + lent + being opened
         self._generation = 0
@@ -87,8 +90,28 @@ class Pool:
         return self._open
 
     def acquire(self) -> PooledConnection:
+        with self._lock:
+            if not self._idle and self._open >= self.size:
+                self._wait()
+            if self._idle:
+                return self._idle.pop()  # the most recently used: its pages are warm
+            self._open += 1
+            generation = self._generation
+        try:
+            connection = self._open_connection()
+        except BaseException:
+            with self._lock:
+                self._open -= 1
+                self._wake()
+            raise
+        connection.generation = generation
+        return connection
+
+    def _wait(self) -> None:
+        """Until a connection is idle or may be opened (called holding the lock)."""
         deadline = time.monotonic() + self.timeout
-        with self._ready:
+        self._waiting += 1
+        try:
             while not self._idle and self._open >= self.size:
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -97,49 +120,42 @@ class Pool:
                         f" busy for {self.timeout:g} s; retry later, or raise max_connections."
                     )
                 self._ready.wait(left)
-            if self._idle:
-                return self._idle.pop()  # the most recently used: its pages are warm
-            self._open += 1
-            generation = self._generation
-        try:
-            connection = self._open_connection()
-        except BaseException:
-            with self._ready:
-                self._open -= 1
-                self._ready.notify()
-            raise
-        connection.generation = generation
-        return connection
+        finally:
+            self._waiting -= 1
+
+    def _wake(self, everyone: bool = False) -> None:
+        if self._waiting:
+            self._ready.notify_all() if everyone else self._ready.notify()
 
     def release(self, connection: PooledConnection) -> None:
         """Hand ``connection`` back; one of an older generation, or still inside a
         transaction (its rollback failed), is closed instead."""
-        with self._ready:
+        with self._lock:
             if connection.generation == self._generation and not connection.in_transaction:
                 self._idle.append(connection)
-                self._ready.notify()
+                self._wake()
                 return
             self._open -= 1
-            self._ready.notify()
+            self._wake()
         _close(connection)
 
     def retire(self, connection: PooledConnection) -> None:
         """Close ``connection`` and every idle one; those lent out now close when released."""
-        with self._ready:
+        with self._lock:
             self._generation += 1
             stale, self._idle = self._idle, []
             self._open -= 1 + len(stale)
-            self._ready.notify_all()
+            self._wake(everyone=True)
         for each in (connection, *stale):
             _close(each)
 
     def close(self) -> None:
         """Close the idle connections; those lent out now close when released."""
-        with self._ready:
+        with self._lock:
             self._generation += 1
             stale, self._idle = self._idle, []
             self._open -= len(stale)
-            self._ready.notify_all()
+            self._wake(everyone=True)
         for each in stale:
             _close(each)
 
