@@ -78,6 +78,7 @@ def asgi_app() -> ConsentMiddleware:
 
 class _ThreadPerRequest(ThreadingMixIn, WSGIServer):
     daemon_threads = True
+    request_queue_size = 128  # socketserver's 5 drops a burst's connects (1 s SYN retry)
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -115,13 +116,14 @@ class LedgerServer:
         kind: Literal["asgi", "wsgi"] = "asgi",
         nofile: int | None = None,  # RLIMIT_NOFILE of the server process
         thread_idle: float | None = None,  # seconds anyio keeps an idle worker thread
+        src: Path = SRC,  # the consent_mw sources the server imports
     ) -> None:
         self.ledger, self.log, self.kind = ledger, log, kind
         self.nofile = nofile
         self.port = free_port()
         self.env = {**os.environ, LEDGER_ENV: str(ledger), "PYTHONUNBUFFERED": "1"}
         self.env["PYTHONPATH"] = os.pathsep.join(
-            [str(SRC), str(HERE), os.environ.get("PYTHONPATH", "")]
+            [str(src), str(HERE), os.environ.get("PYTHONPATH", "")]
         )
         if thread_idle is not None:
             self.env[IDLE_ENV] = str(thread_idle)

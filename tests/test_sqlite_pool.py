@@ -9,6 +9,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import anyio
 import pytest
 
 from consent_mw import ConfigError, Record, SQLiteStore, StoreUnavailable
+from consent_mw.stores._sqlite_file import READ_CHECK_EVERY
 from consent_mw.stores.sqlite import SQLiteStore as _Store
 from sqlite_servers import unwritable
 from test_stores import record
@@ -297,6 +299,7 @@ def test_a_replaced_ledger_is_noticed_on_the_next_read(tmp_path: Path, face: str
     restored.close()
     os.replace(path, tmp_path / "old.sqlite3")  # e.g. a restore from a backup
     os.replace(other, path)
+    time.sleep(READ_CHECK_EVERY)  # a read trusts a check this recent (a stat per read costs)
     assert current(store, face, "b") == theirs
     assert current(store, face, "a") is None
     later = record("c")
