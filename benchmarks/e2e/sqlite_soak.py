@@ -128,7 +128,9 @@ def soak(label: str, src: Path, args: argparse.Namespace, directory: Path) -> So
 def sources_at(revision: str, directory: Path) -> Path:
     """consent_mw's sources at git ``revision``, unpacked into ``directory``."""
     archive = subprocess.run(
-        ["git", "-C", str(HERE), "archive", revision, "src"], capture_output=True, check=True
+        ["git", "-C", str(HERE.parents[1]), "archive", revision, "src"],
+        capture_output=True,
+        check=True,
     )
     with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
         tar.extractall(directory, filter="data")
