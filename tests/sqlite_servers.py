@@ -261,6 +261,8 @@ def stored_record_ids(ledger: Path) -> set[str]:
     """Every record id in the ledger file, read by a fresh connection (as after a restart)."""
     db = sqlite3.connect(ledger)
     try:
+        if not db.execute("SELECT 1 FROM sqlite_master WHERE name = 'records'").fetchone():
+            return set()  # a file created without the schema holds no record either
         return {record_id for (record_id,) in db.execute("SELECT record_id FROM records")}
     finally:
         db.close()
