@@ -2,9 +2,9 @@
 
 Runs, one after the other (never two at once: they would share the two cores), every
 benchmark in ``benchmarks/`` and the fuzz suite at a larger scale, keeps what each
-printed in ``benchmarks/results/<name>.md`` (the query, end-to-end and fault suites
-write their own tables there) and writes ``benchmarks/results/summary.md``: one row per run with
-its command, exit status (0: every target met) and duration.
+printed in ``benchmarks/results/<name>.md`` (the query, end-to-end, fault and SQLite soak
+suites write their own tables there) and writes ``benchmarks/results/summary.md``: one row
+per run with its command, exit status (0: every target met) and duration.
 
 ``--only NAME`` (repeatable) runs a subset (its files are rewritten, the summary is
 not); ``--fuzz-scale N`` multiplies the fuzz suite's example counts (default 20). Exit
@@ -28,6 +28,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "results"
 PY = sys.executable
+#: The last commit of main with a SQLite connection per thread: the soak's "before" run.
+BEFORE_POOL = "0138995a09dc1f81917d3a0309b890611bf39bf0"
 
 #: name -> (command, what it measures); in the order they run
 RUNS: dict[str, tuple[list[str], str]] = {
@@ -38,9 +40,17 @@ RUNS: dict[str, tuple[list[str], str]] = {
     "rewrite": ([PY, "benchmarks/bench_rewrite.py"], "HTML rewriter vs lexbor; memory"),
     "device": ([PY, "benchmarks/bench_device.py"], "device facts vs user_agents.parse"),
     "redis": ([PY, "benchmarks/bench_redis.py"], "round trips, lookup vs raw, exact counters"),
+    "sqlite": (
+        [PY, "benchmarks/bench_sqlite.py"],
+        "SQLite store, pool vs a connection per thread, sync and async",
+    ),
     "query": ([PY, "benchmarks/bench_query.py"], "stats, export and lookup over 1M subjects"),
     "e2e": ([PY, "benchmarks/e2e/run.py"], "uvicorn + wrk, middleware vs bare"),
     "faults": ([PY, "benchmarks/e2e/faults.py"], "Redis outage, bad headers, slow clients"),
+    "sqlite_soak": (
+        [PY, "benchmarks/e2e/sqlite_soak.py", "--before", BEFORE_POOL],
+        "SQLite ledger under uvicorn with ulimit -n 256, bursts 11 s apart",
+    ),
     "fuzz": (
         [PY, "-m", "pytest", "tests/test_fuzz.py", "-q", "-p", "no:cacheprovider"]
         + ["--hypothesis-show-statistics"],
@@ -48,7 +58,7 @@ RUNS: dict[str, tuple[list[str], str]] = {
     ),
 }
 #: runs that write their own markdown into results/ (their stdout is only printed)
-WRITES_OWN = {"e2e", "faults", "query"}
+WRITES_OWN = {"e2e", "faults", "query", "sqlite_soak"}
 
 
 def machine() -> str:

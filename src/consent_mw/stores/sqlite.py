@@ -1,7 +1,8 @@
 """The embedded default ledger: one SQLite file (stdlib ``sqlite3``, WAL mode).
 
-One connection per thread (sqlite3 connections must not be shared between
-threads); async callers reach it through a worker thread (see
+A few pooled connections serve every thread (see :mod:`._sqlite_file`: a bounded
+pool, faulty connections retired, a write acknowledged only once it is in the file at
+the path); async callers reach it through a worker thread (see
 :class:`~consent_mw.stores.base.BaseStore`). Each consent change is one
 transaction: append the record, replace the current state, adjust counters.
 Events (automatically collected data) live in their own table until
@@ -13,12 +14,12 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import threading
 import time
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
-from ..exceptions import ConfigError, StoreError, StoreUnavailable
+from ..exceptions import ConfigError
+from ._sqlite_file import SQLiteFile
 from .base import (
     STATUTORY_HOLD_KINDS,
     BaseStore,
@@ -31,6 +32,8 @@ from .base import (
 from .paging import AccessEntry, HistoryPage, ScanBatch, parse_position
 
 __all__ = ["SQLiteStore"]
+
+T = TypeVar("T")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
@@ -96,80 +99,43 @@ ON CONFLICT (policy_version, category, granted) DO UPDATE SET n = n + excluded.n
 
 
 class SQLiteStore(BaseStore):
-    """The default ledger: ``SQLiteStore("consent-ledger.sqlite3")``."""
+    """The default ledger: ``SQLiteStore("consent-ledger.sqlite3")``.
+
+    At most ``max_connections`` connections are open, whatever the number of threads;
+    ``timeout`` (seconds) bounds the wait for one and for another writer's lock, then
+    :class:`~consent_mw.exceptions.StoreUnavailable`. A write returns only once it is
+    committed in the file at ``path``; ``SECURITY.md`` says what happens under each
+    fault of that file.
+    """
 
     def __init__(
         self,
         path: str | os.PathLike[str] = "consent-ledger.sqlite3",
         *,
         timeout: float = 5.0,
+        max_connections: int = 4,
         access_log_max: int = 1_000_000,
     ) -> None:
         if not isinstance(access_log_max, int) or access_log_max < 1000:
             raise ConfigError(f"access_log_max must be an int >= 1000, not {access_log_max!r}.")
+        if type(max_connections) is not int or max_connections < 1:
+            raise ConfigError(f"max_connections must be an int >= 1, not {max_connections!r}.")
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout >= 0:
+            raise ConfigError(f"timeout must be a number of seconds >= 0, not {timeout!r}.")
         self.path = os.fspath(path)
         self.timeout = timeout
+        self.max_connections = max_connections
         self.access_log_max = access_log_max
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
-        # Every connection to ":memory:" opens its own empty database, so an in-memory
-        # ledger uses one connection for all threads, one operation at a time.
-        self._memory = self.path == ":memory:"
-        self._shared: sqlite3.Connection | None = None
-        self._shared_lock = threading.Lock()
-        with self._connect() as connection:
-            connection.executescript(_SCHEMA)
-
-    def _connect(self) -> sqlite3.Connection:
-        connection: sqlite3.Connection | None = (
-            self._shared if self._memory else getattr(self._local, "connection", None)
+        self._file = SQLiteFile(
+            self.path, schema=_SCHEMA, timeout=timeout, max_connections=max_connections
         )
-        if connection is None:
-            try:
-                connection = sqlite3.connect(
-                    self.path, timeout=self.timeout, check_same_thread=False, isolation_level=None
-                )
-                connection.execute("PRAGMA journal_mode=WAL")
-                # WAL with synchronous=FULL: a committed record survives a power loss.
-                connection.execute("PRAGMA synchronous=FULL")
-            except sqlite3.Error as exc:
-                raise StoreUnavailable(
-                    f"Cannot open the SQLite ledger {self.path!r}: {exc}"
-                ) from exc
-            if self._memory:
-                self._shared = connection
-            else:
-                self._local.connection = connection
-            with self._lock:
-                self._connections.append(connection)
-        return connection
 
-    def _run(self, fn: Any) -> Any:
-        try:
-            if self._memory:
-                with self._shared_lock:
-                    return fn(self._connect())
-            return fn(self._connect())
-        except sqlite3.OperationalError as exc:
-            raise StoreUnavailable(f"The SQLite ledger is not available: {exc}") from exc
-        except sqlite3.Error as exc:
-            raise StoreError(f"The SQLite ledger refused the operation: {exc}") from exc
+    def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        return self._file.run(fn)
 
-    def _transaction(self, fn: Any) -> Any:
-        """Run ``fn(db)`` inside ``BEGIN IMMEDIATE`` … ``COMMIT`` (rolled back on error)."""
-
-        def run(db: sqlite3.Connection) -> Any:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                result = fn(db)
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
-            return result
-
-        return self._run(run)
+    def _transaction(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """``fn(db)`` inside ``BEGIN IMMEDIATE`` … ``COMMIT``, durable in the file at path."""
+        return self._file.run(fn, write=True)
 
     @staticmethod
     def _move_counts(db: sqlite3.Connection, old: Record | None, new: Record | None) -> None:
@@ -413,9 +379,4 @@ class SQLiteStore(BaseStore):
         return int(self._run(lambda db: db.execute("SELECT count(*) FROM records").fetchone()[0]))
 
     def close(self) -> None:
-        with self._lock:
-            for connection in self._connections:
-                connection.close()
-            self._connections.clear()
-        self._local = threading.local()
-        self._shared = None
+        self._file.close()
