@@ -18,6 +18,7 @@ from urllib.parse import unquote_plus
 from ..exceptions import ConfigError
 from ..policy.regimes import REGIMES
 from .audit import CookieAudit
+from .cache_headers import DEPENDENT_HEADERS, make_private, merge_vary
 from .config import Config
 from .consent import Consent, Decision, Verdict, judge
 from .cookies import (
@@ -42,8 +43,6 @@ _UNSEEN: Any = object()
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 _XHTML = b"application/xhtml+xml"
 
-# What a consent-dependent response without Vary or Cache-Control gets (see _merge_vary).
-_DEPENDENT_HEADERS = ((b"vary", b"Cookie, Sec-GPC"), (b"cache-control", b"private"))
 
 _SET_COOKIE, _CONTENT_TYPE, _VARY, _CACHE_CONTROL, _CONTENT_ENCODING, _OPT_OUT = range(6)
 # The response headers the engine looks at, by lowercase name.
@@ -454,23 +453,11 @@ class Engine:
             expiries = self.expiry.headers(stale, visit.facts.host)
             out += [(b"set-cookie", value) for value in expiries]
         if vary_at < 0 and cache_at < 0:
-            out += _DEPENDENT_HEADERS
+            out += DEPENDENT_HEADERS
         else:
-            _merge_vary(out, vary_at)
-            _make_private(out, cache_at)
+            merge_vary(out, vary_at)
+            make_private(out, cache_at)
         return out
-
-    def mark_dependent(self, headers: list[tuple[bytes, bytes]]) -> None:
-        """Make ``headers`` say the response depends on consent (Vary, Cache-Control)."""
-        vary_at = cache_at = -1
-        for index, (key, _) in enumerate(headers):
-            key = key.lower()
-            if key == b"vary":
-                vary_at = index
-            elif key == b"cache-control":
-                cache_at = index
-        _merge_vary(headers, vary_at)
-        _make_private(headers, cache_at)
 
     # -- the consent cookie ----------------------------------------------------
 
@@ -497,36 +484,3 @@ class Engine:
             stale = build_set_cookie(self.config.cookie_name, "", max_age=0, samesite="")
             return [stale, cookie]
         return [cookie]
-
-
-def _merge_vary(headers: list[tuple[bytes, bytes]], at: int) -> None:
-    # Shared caches must key consent-dependent responses on the consent cookie and
-    # the GPC signal (RFC 9110 section 12.5.5).
-    if at < 0:
-        headers.append((b"vary", b"Cookie, Sec-GPC"))
-        return
-    name, value = headers[at]
-    present = {v.strip().lower() for v in value.split(b",")}
-    if b"*" in present:
-        return
-    missing = [v for v in (b"Cookie", b"Sec-GPC") if v.lower() not in present]
-    if missing:
-        headers[at] = (
-            name,
-            b", ".join([value, *missing]) if value.strip() else b", ".join(missing),
-        )
-
-
-def _make_private(headers: list[tuple[bytes, bytes]], at: int) -> None:
-    # Many CDNs ignore Vary: Cookie, so a page made for one visitor's consent must
-    # also not be stored by shared caches at all (RFC 9111 section 5.2.2.7).
-    if at < 0:
-        headers.append((b"cache-control", b"private"))
-        return
-    name, value = headers[at]
-    directives = [d.strip() for d in value.split(b",") if d.strip()]
-    lowered = {d.split(b"=", 1)[0].lower() for d in directives}
-    if b"no-store" in lowered or b"private" in lowered:
-        return
-    kept = [d for d in directives if d.split(b"=", 1)[0].lower() not in (b"public", b"s-maxage")]
-    headers[at] = (name, b", ".join([b"private", *kept]))

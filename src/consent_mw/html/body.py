@@ -11,6 +11,7 @@ import zlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from ..core.cache_headers import mark_dependent
 from ..core.engine import OPT_OUT_HEADER
 from ..core.validators import decision_etag
 from .inject import injection
@@ -110,7 +111,7 @@ def plan_html(
     if gzip:
         out.append((b"content-encoding", b"gzip"))
         out.append((b"vary", b"Accept-Encoding"))
-    engine.mark_dependent(out)
+    mark_dependent(out)
     if visit.facts.method == "HEAD":
         return None, out
 
