@@ -540,34 +540,3 @@ def test_the_same_tests_pass_under_address_and_undefined_behaviour_sanitizers(
     assert done.returncode == 0, report
     assert "Sanitizer" not in done.stderr, report
     assert " passed" in done.stdout, report
-
-
-# -- the WSGI adapter's header conversions --------------------------------------------
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.tuples(st.text(st.characters(max_codepoint=255)), st.text(max_size=5))))
-def test_header_conversions_are_latin_1_both_ways(pairs: list[tuple[str, str]]) -> None:
-    from consent_mw import wsgi
-
-    pairs = [(name, value.encode("latin-1", "replace").decode("latin-1")) for name, value in pairs]
-    as_bytes = _speedups.headers_to_bytes(pairs)
-    assert as_bytes == [(n.encode("latin-1"), v.encode("latin-1")) for n, v in pairs]
-    assert _speedups.headers_to_str(as_bytes) == pairs
-    assert wsgi._to_bytes(pairs) == as_bytes and wsgi._to_str(as_bytes) == pairs
-
-
-def test_header_conversions_leave_other_shapes_to_python() -> None:
-    from consent_mw import wsgi
-
-    odd = [("a", "b"), ["c", "d"]]  # a list where PEP 3333 has tuples: Python converts it
-    assert _speedups.headers_to_bytes(odd) is None
-    assert wsgi._to_bytes(odd) == [(b"a", b"b"), (b"c", b"d")]
-    assert _speedups.headers_to_bytes((("a", "b"),)) is None
-    assert _speedups.headers_to_bytes([("a", b"b")]) is None
-    assert _speedups.headers_to_str([(b"a", "b")]) is None
-    assert _speedups.headers_to_str([(b"a", b"b", b"c")]) is None
-    with pytest.raises(UnicodeEncodeError):
-        _speedups.headers_to_bytes([("x-name", "caf\u00e9 \u2603")])
-    with pytest.raises(UnicodeEncodeError):
-        wsgi._to_bytes([("x-name", "\u2603")])

@@ -24,7 +24,6 @@ from .core.facts import RequestFacts, is_gpc
 from .core.options import Options, PolicySource, SecretKey, StoreSource
 from .exceptions import StoreError
 from .html.body import REPORT_HEADER, HTMLBody, plan_html
-from .html.native import speedups
 from .web.endpoints import Endpoints
 from .web.responses import Response, StoreCall, unavailable
 
@@ -83,25 +82,12 @@ def _facts(environ: Environ, trust_forwarded: bool) -> RequestFacts:
     return facts
 
 
-# PEP 3333 headers are latin-1 str pairs, the core's are bytes pairs (as ASGI's):
-# converted in C where the speedups are built, the same in Python otherwise.
-_headers_to_bytes: Callable[[list[tuple[str, str]]], list[tuple[bytes, bytes]] | None] | None = (
-    None if speedups is None else speedups.headers_to_bytes
-)
-_headers_to_str: Callable[[list[tuple[bytes, bytes]]], list[tuple[str, str]] | None] | None = (
-    None if speedups is None else speedups.headers_to_str
-)
-
-
+# PEP 3333 headers are latin-1 str pairs, the core's are bytes pairs (as ASGI's).
 def _to_bytes(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
-    if _headers_to_bytes is not None and (done := _headers_to_bytes(headers)) is not None:
-        return done
     return [(n.encode("latin-1"), v.encode("latin-1")) for n, v in headers]
 
 
 def _to_str(headers: list[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
-    if _headers_to_str is not None and (done := _headers_to_str(headers)) is not None:
-        return done
     return [(n.decode("latin-1"), v.decode("latin-1")) for n, v in headers]
 
 

@@ -1,4 +1,4 @@
-/* The HTML rewriter's pass-through steps in C (consent_mw._speedups).
+/* The HTML rewriter's pass-through steps in C (consent_mw.html._speedups).
  *
  * consent_mw.rewrite walks a window of the document in steps, each starting in
  * one tokenizer mode (data, a comment or raw-text element, script data). Most
@@ -868,87 +868,18 @@ static PyObject *find_candidate_py(PyObject *module, PyObject *const *args, Py_s
     return Py_BuildValue("(nns)", m.start, m.name_end, group);
 }
 
-/* A list of (name, value) pairs with each half converted by ``convert``; None when
- * ``headers`` is not a list of pairs of ``type`` (the caller falls back to Python,
- * which raises what it raises); NULL on an error. */
-static PyObject *convert_pairs(PyObject *headers, PyTypeObject *type,
-                               PyObject *(*convert)(PyObject *))
-{
-    if (!PyList_CheckExact(headers))
-        Py_RETURN_NONE;
-    Py_ssize_t n = PyList_GET_SIZE(headers);
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *pair = PyList_GET_ITEM(headers, i);
-        if (!PyTuple_CheckExact(pair) || PyTuple_GET_SIZE(pair) != 2
-            || Py_TYPE(PyTuple_GET_ITEM(pair, 0)) != type
-            || Py_TYPE(PyTuple_GET_ITEM(pair, 1)) != type)
-            Py_RETURN_NONE;
-    }
-    PyObject *out = PyList_New(n);
-    if (out == NULL)
-        return NULL;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *pair = PyList_GET_ITEM(headers, i);
-        PyObject *name = convert(PyTuple_GET_ITEM(pair, 0));
-        PyObject *value = name == NULL ? NULL : convert(PyTuple_GET_ITEM(pair, 1));
-        PyObject *converted = value == NULL ? NULL : PyTuple_Pack(2, name, value);
-        Py_XDECREF(name);
-        Py_XDECREF(value);
-        if (converted == NULL) {
-            Py_DECREF(out);
-            return NULL;
-        }
-        PyList_SET_ITEM(out, i, converted);
-    }
-    return out;
-}
-
-static PyObject *encode_latin1(PyObject *text) { return PyUnicode_AsLatin1String(text); }
-
-static PyObject *decode_latin1(PyObject *data)
-{
-    return PyUnicode_DecodeLatin1(PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data), NULL);
-}
-
-PyDoc_STRVAR(headers_to_bytes_doc,
-"headers_to_bytes(headers)\n"
-"--\n\n"
-"``[(n.encode('latin-1'), v.encode('latin-1')) for n, v in headers]`` for a list of\n"
-"str pairs (WSGI's headers); None when ``headers`` is anything else.");
-
-static PyObject *headers_to_bytes(PyObject *module, PyObject *headers)
-{
-    (void)module;
-    return convert_pairs(headers, &PyUnicode_Type, encode_latin1);
-}
-
-PyDoc_STRVAR(headers_to_str_doc,
-"headers_to_str(headers)\n"
-"--\n\n"
-"``[(n.decode('latin-1'), v.decode('latin-1')) for n, v in headers]`` for a list of\n"
-"bytes pairs (ASGI's headers); None when ``headers`` is anything else.");
-
-static PyObject *headers_to_str(PyObject *module, PyObject *headers)
-{
-    (void)module;
-    return convert_pairs(headers, &PyBytes_Type, decode_latin1);
-}
-
 static PyMethodDef methods[] = {
     {"skim", (PyCFunction)(void (*)(void))skim, METH_FASTCALL, skim_doc},
     {"find_candidate", (PyCFunction)(void (*)(void))find_candidate_py, METH_FASTCALL,
      find_candidate_doc},
     {"lower", lower_py, METH_O, lower_doc},
     {"plain_bounds", plain_bounds, METH_O, plain_bounds_doc},
-    {"headers_to_bytes", headers_to_bytes, METH_O, headers_to_bytes_doc},
-    {"headers_to_str", headers_to_str, METH_O, headers_to_str_doc},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module_def = {
     PyModuleDef_HEAD_INIT, "_speedups",
-    "The HTML rewriter's pass-through steps in C (see rewrite.py), and the WSGI\n"
-"adapter's header conversions.", -1, methods,
+    "The HTML rewriter's pass-through steps in C (see rewrite.py).", -1, methods,
     NULL, NULL, NULL, NULL,
 };
 
