@@ -25,7 +25,7 @@ from app_servers import uvicorn_server, wsgiref_server
 from conftest import SECRET
 from consent_mw import ConsentMiddleware, MemoryStore, WSGIConsentMiddleware
 from redis_servers import free_port
-from test_expiry import TRACKERS, UK_SHOP
+from test_expiry_served import TRACKERS, UK_SHOP
 
 PAGE = b"<!doctype html><html><head><title>shop</title></head><body>shop</body></html>"
 
@@ -151,7 +151,8 @@ def test_twelve_tracker_cookies_on_a_co_uk_host_behind_nginx_get_the_page(
             finally:
                 connection.close()
             pages += 1
-            assert response.status == 200, (tmp_path / "error.log").read_text()
+            log = (tmp_path / "error.log").read_text()
+            assert response.status == 200, f"{response.status} {response.reason}: {log}"
             assert b"shop" in body
             assert not any("Domain=co.uk" in value for value in set_cookies)
             domains: dict[str, set[str | None]] = {}
