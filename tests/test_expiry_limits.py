@@ -13,7 +13,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from publicsuffixlist import PublicSuffixList
 
-from consent_mw.core.expiry import BUDGET, MAX_DOMAINS, SCAN, Expiry, cookie_domains
+from consent_mw.core.expiry import (
+    BUDGET,
+    MAX_DOMAINS,
+    SCAN,
+    Expiry,
+    _domain_plan,
+    cookie_domains,
+)
 from test_expiry import TRACKERS, UK_SHOP, header_bytes
 
 PSL = PublicSuffixList()
@@ -54,6 +61,19 @@ class CountingNames(Sequence[str]):
 def test_a_host_that_is_no_dns_name_gets_the_host_only_expiry(host: str) -> None:
     assert cookie_domains(host) == ()
     assert Expiry().headers(["_ga"], host) == [b"_ga=; Max-Age=0; Path=/"]
+
+
+def test_a_host_longer_than_a_dns_name_is_not_remembered() -> None:
+    # A visitor choosing the Host must not fill the per-host memo with kilobytes each.
+    _domain_plan.cache_clear()
+    expiry = Expiry()
+    for n in range(50):
+        host = f"a{n}." * 100 + "example.com"
+        assert expiry.headers(["_ga"], host) == [b"_ga=; Max-Age=0; Path=/"]
+    assert _domain_plan.cache_info().currsize == 0
+    longest = "a" * 63 + "." + "b" * 63 + "." + "c" * 63 + "." + "d" * 57 + ".com.:65535"
+    assert len(cookie_domains(longest)) == 4
+    assert len(expiry.headers(["_ga"], longest)) == 5
 
 
 def test_a_deep_host_keeps_itself_and_the_levels_nearest_its_registrable_domain() -> None:

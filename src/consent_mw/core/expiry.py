@@ -55,6 +55,10 @@ _VALUE = _LINE + len(_DELETE)
 _HOST_NAME = re.compile(r"(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)+[a-z0-9_-]{1,63}\Z")
 # A name ending in a number is an IPv4 address to a browser ("10.1", "0x7f.1": WHATWG URL).
 _NUMERIC = re.compile(r"(?:[0-9]+|0x[0-9a-f]*)\Z")
+# A Host longer than a DNS name (253), a trailing dot and a port names no Domain; it is
+# not remembered either (distinct 8 KB Hosts would fill the memos with their text).
+_LONGEST_HOST = 253 + len(".:65535")
+_HOST_ONLY: tuple[tuple[bytes, ...], int] = ((), 0)
 
 
 @lru_cache(maxsize=1)
@@ -134,7 +138,8 @@ class Expiry:
         count = len(names)
         if not count:
             return []
-        suffixes, suffix_bytes = _domain_plan(host, self.extra)
+        plan = _domain_plan(host, self.extra) if len(host) <= _LONGEST_HOST else _HOST_ONLY
+        suffixes, suffix_bytes = plan
         per_name = 1 + len(suffixes)  # values per name: host-only, then each Domain
         start = next(self._turn) % count
         left = self.budget
