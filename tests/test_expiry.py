@@ -3,12 +3,15 @@ every expirable cookie gone after enough responses (see :mod:`consent_mw.core.ex
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from publicsuffixlist import PublicSuffixList
 
-from conftest import ClientFactory
+from conftest import SECRET, ClientFactory
+from consent_mw import Config, ConfigError, MemoryStore
 from consent_mw.core.expiry import BUDGET, Expiry, cookie_domains, expiry_value
 
 # What a visitor of a real site carries after analytics and ads ran once.
@@ -69,6 +72,34 @@ def test_configured_domains_only_where_a_browser_would_take_them() -> None:
     assert cookie_domains(UK_SHOP, extra) == (UK_SHOP, "shop.example.co.uk", "example.co.uk")
     # An unknown TLD is a suffix (the list's default rule, as browsers apply it).
     assert cookie_domains("intranet.corp", ("corp",)) == ("intranet.corp",)
+
+
+@pytest.mark.parametrize(
+    "domains",
+    [
+        "example.com",  # a string, not a list: taken letter by letter before
+        ["example.com; Secure"],
+        ["example .com"],
+        ["https://example.com"],
+        ["example.com/"],
+        ["*.example.com"],
+        [""],
+        [42],
+    ],
+)
+def test_cookie_domains_that_are_no_domain_names_stop_start_up(domains: Any) -> None:
+    with pytest.raises(ConfigError, match="cookie_domains"):
+        Config.build(policy="gdpr", secret_key=SECRET, store=MemoryStore(), cookie_domains=domains)
+
+
+def test_cookie_domains_may_name_suffixes_and_single_labels() -> None:
+    # Dropped per request instead (a later Public Suffix List must not stop start-up).
+    domains = [".example.com", "Example.CO.uk", "co.uk", "localhost", " shop.example.com "]
+    config = Config.build(
+        policy="gdpr", secret_key=SECRET, store=MemoryStore(), cookie_domains=domains
+    )
+    found = cookie_domains(UK_SHOP, tuple(config.cookie_domains))
+    assert found == (UK_SHOP, "shop.example.co.uk", "example.co.uk")
 
 
 def test_an_expiry_value_is_short_and_complete() -> None:

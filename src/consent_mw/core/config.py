@@ -13,6 +13,7 @@ from ..policy.regimes import REGIMES
 from ..stores import store_from_url
 from ..stores.base import BaseStore
 from ..stores.sqlite import SQLiteStore
+from .expiry import is_domain_name
 from .options import Options, PolicySource, SecretKey, StoreSource
 
 if TYPE_CHECKING:
@@ -119,6 +120,16 @@ class Config:
             raise ConfigError(f"ip_mode must be 'truncate' or 'hash', not {self.ip_mode!r}.")
         if self.max_body_size < 256:
             raise ConfigError("max_body_size must be at least 256 bytes.")
+        # A string would be taken letter by letter: no Domain, and no error at all.
+        if isinstance(self.cookie_domains, str):
+            raise ConfigError(
+                f"cookie_domains must be a list such as [{self.cookie_domains!r}], not a string."
+            )
+        for domain in self.cookie_domains:
+            if not isinstance(domain, str) or not is_domain_name(domain.strip()):
+                raise ConfigError(
+                    f"cookie_domains entry {domain!r} must be a domain name such as 'example.com'."
+                )
         for origin in self.allowed_origins:
             if "://" not in origin or origin.endswith("/"):
                 raise ConfigError(

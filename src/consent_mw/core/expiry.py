@@ -36,7 +36,15 @@ from functools import lru_cache
 
 from publicsuffixlist import PublicSuffixList
 
-__all__ = ["BUDGET", "MAX_DOMAINS", "SCAN", "Expiry", "cookie_domains", "expiry_value"]
+__all__ = [
+    "BUDGET",
+    "MAX_DOMAINS",
+    "SCAN",
+    "Expiry",
+    "cookie_domains",
+    "expiry_value",
+    "is_domain_name",
+]
 
 #: bytes of expiry header lines (``set-cookie: …`` and CRLF) one response may carry
 BUDGET = 2048
@@ -53,6 +61,8 @@ _DOMAIN = b"; Domain="
 _VALUE = _LINE + len(_DELETE)
 # A DNS name as browsers send it in Host (RFC 1123 labels; underscores occur in the wild).
 _HOST_NAME = re.compile(r"(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)+[a-z0-9_-]{1,63}\Z")
+# A Domain as configured: one label or more, a leading dot allowed (RFC 6265 section 5.2.3).
+_DOMAIN_NAME = re.compile(r"\.?(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9_-]{1,63}\Z")
 # A name ending in a number is an IPv4 address to a browser ("10.1", "0x7f.1": WHATWG URL).
 _NUMERIC = re.compile(r"(?:[0-9]+|0x[0-9a-f]*)\Z")
 # A Host longer than a DNS name (253), a trailing dot and a port names no Domain; it is
@@ -73,6 +83,12 @@ def _bare_host(host: str) -> str:
     if host.startswith("["):  # an IPv6 literal, with or without a port
         return host.partition("]")[0] + "]"
     return (host.rpartition(":")[0] if host.count(":") == 1 else host).rstrip(".")
+
+
+def is_domain_name(text: str) -> bool:
+    """Whether ``text`` can be a cookie's Domain: a DNS name, any case, a leading dot
+    allowed. Whether a browser takes it from a given host is for :func:`cookie_domains`."""
+    return len(text) <= 254 and _DOMAIN_NAME.match(text.lower()) is not None
 
 
 @lru_cache(maxsize=1024)
