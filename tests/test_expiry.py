@@ -13,23 +13,8 @@ from publicsuffixlist import PublicSuffixList
 from conftest import SECRET, ClientFactory
 from consent_mw import Config, ConfigError, MemoryStore
 from consent_mw.core.expiry import BUDGET, Expiry, cookie_domains, expiry_value
+from test_expiry_served import TRACKERS, UK_SHOP
 
-# What a visitor of a real site carries after analytics and ads ran once.
-TRACKERS = (
-    "_ga",
-    "_ga_ABC123",
-    "_gid",
-    "_gcl_au",
-    "_fbp",
-    "_fbc",
-    "_ttp",
-    "_uetsid",
-    "_uetvid",
-    "_clck",
-    "_clsk",
-    "_hjSessionUser_123",
-)
-UK_SHOP = "www.shop.example.co.uk"
 PSL = PublicSuffixList()
 
 
