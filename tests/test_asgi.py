@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from conftest import SECRET, ASGICall, http_scope, run_asgi
 from consent_mw import ConsentMiddleware, MemoryStore
+from support.harness import SECRET, ASGICall, http_scope, run_asgi
 
 
 class ClosingStore(MemoryStore):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import ClientFactory
 from consent_mw.core.audit import CookieAudit, parse_set_cookie, suggest_category, summarise
 from consent_mw.stores.base import Event
+from support.harness import ClientFactory
 
 SAME_ORIGIN = {"origin": "http://testserver"}
 

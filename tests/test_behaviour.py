@@ -15,10 +15,10 @@ from urllib.parse import urlencode
 
 import pytest
 
-from conftest import OTHER_SECRET, STREAM_CHUNKS, ClientFactory, Result
 from consent_mw import CountryHeader
 from consent_mw.core.consent import Decision
 from consent_mw.core.cookies import parse_cookie_header
+from support.harness import OTHER_SECRET, STREAM_CHUNKS, ClientFactory, Result
 
 SHOP = "www.shop.example.com"
 SHOP_DOMAINS = (None, "www.shop.example.com", "shop.example.com", "example.com")

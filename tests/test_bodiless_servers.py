@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from app_servers import uvicorn_server, wsgiref_server
-from conftest import SECRET
 from consent_mw import ConsentMiddleware, MemoryStore, WSGIConsentMiddleware
+from support.app_servers import uvicorn_server, wsgiref_server
+from support.harness import SECRET
 
 PAGE = b"<!doctype html><html><head><title>t</title></head><body>hi</body></html>"
 HTML = "text/html; charset=utf-8"

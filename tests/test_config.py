@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from conftest import SECRET, custom_policy_dict
 from consent_mw import (
     Config,
     ConfigError,
@@ -23,6 +22,7 @@ from consent_mw import (
 )
 from consent_mw.core.facts import RequestFacts
 from consent_mw.core.options import Options
+from support.harness import SECRET, custom_policy_dict
 
 
 def build(**options: Any) -> Config:

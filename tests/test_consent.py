@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from conftest import custom_policy_dict
 from consent_mw import Consent, Policy
 from consent_mw.core.consent import Decision, decide, judge
 from consent_mw.policy import CONSENT_MODE_TYPES
+from support.harness import custom_policy_dict
 
 NOW = 1_790_000_000
 DAY = 86400

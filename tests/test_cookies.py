@@ -13,7 +13,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 from itsdangerous import BadSignature, Signer
 
-from conftest import OTHER_SECRET, SECRET
 from consent_mw import ConfigError, Consent, secret_from_env
 from consent_mw.core.cookies import (
     MAX_COOKIE_SIZE,
@@ -21,6 +20,7 @@ from consent_mw.core.cookies import (
     parse_cookie_header,
     set_cookie_name,
 )
+from support.harness import OTHER_SECRET, SECRET
 
 NOW = 1_790_000_000
 CONSENT = Consent(

@@ -16,7 +16,7 @@ from consent_mw.core.device import (
     is_bot,
     truncate_ip,
 )
-from helpers_html import (
+from support.html_apps import (
     ANDROID_PHONE,
     GOOGLEBOT,
     IPAD,

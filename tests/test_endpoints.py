@@ -9,9 +9,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import CLIENT_IP, NO_JSON, SECRET, ClientFactory, Harness, Result, custom_policy_dict
 from consent_mw import MemoryStore, StoreError, StoreUnavailable
 from consent_mw.core.cookies import ConsentCookieCodec
+from support.harness import (
+    CLIENT_IP,
+    NO_JSON,
+    SECRET,
+    ClientFactory,
+    Harness,
+    Result,
+    custom_policy_dict,
+)
 
 SAME_ORIGIN = {"origin": "http://testserver"}
 JSON_CT = "application/json; charset=utf-8"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import ClientFactory
+from support.harness import ClientFactory
 from test_cookies import RacedDict
 
 

@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from publicsuffixlist import PublicSuffixList
 
-from conftest import SECRET, ClientFactory
 from consent_mw import Config, ConfigError, MemoryStore
 from consent_mw.core.expiry import BUDGET, Expiry, cookie_domains, expiry_value
+from support.harness import SECRET, ClientFactory
 from test_expiry_served import TRACKERS, UK_SHOP
 
 PSL = PublicSuffixList()

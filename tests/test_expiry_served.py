@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import ClientFactory, Result
+from support.harness import ClientFactory, Result
 
 BUDGET = 2048  # bytes of expiry header lines per response, as documented
 TRACKERS = (

@@ -31,7 +31,13 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from conftest import (
+from consent_mw import MemoryStore, Policy
+from consent_mw.core.consent import Consent
+from consent_mw.core.cookies import ConsentCookieCodec, parse_cookie_header, set_cookie_name
+from consent_mw.exceptions import PolicyError
+from consent_mw.html.rewrite import HTMLRewriter
+from consent_mw.policy.trackers import BUILTIN_TRACKERS, Matcher
+from support.harness import (
     SECRET,
     ASGIHarness,
     WSGIHarness,
@@ -41,12 +47,6 @@ from conftest import (
     http_scope,
     run_asgi,
 )
-from consent_mw import MemoryStore, Policy
-from consent_mw.core.consent import Consent
-from consent_mw.core.cookies import ConsentCookieCodec, parse_cookie_header, set_cookie_name
-from consent_mw.exceptions import PolicyError
-from consent_mw.html.rewrite import HTMLRewriter
-from consent_mw.policy.trackers import BUILTIN_TRACKERS, Matcher
 
 SCALE = int(os.environ.get("CONSENT_MW_FUZZ_SCALE") or 1)
 

@@ -1,6 +1,6 @@
 """HTML responses through both middlewares: which are rewritten, how, and with what headers.
 
-Every request goes through :mod:`helpers_html`, whose harnesses also check that a
+Every request goes through :mod:`support.html_apps`, whose harnesses also check that a
 Content-Length, when one is sent, is the length of the body actually sent.
 """
 
@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from conftest import SECRET, http_scope, run_asgi
 from consent_mw import ConsentMiddleware, MemoryStore
-from helpers_html import (
+from support.harness import SECRET, http_scope, run_asgi
+from support.html_apps import (
     AUTHOR_MARKED,
     GA_EXTERNAL,
     GA_INLINE,

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from conftest import Harness
 from consent_mw.core.validators import app_if_none_match, decision_etag, decision_tag
-from helpers_html import TRACKER_PAGE, AppRequest, RawResult, Reply, build, html
+from support.harness import Harness
+from support.html_apps import TRACKER_PAGE, AppRequest, RawResult, Reply, build, html
 
 LAST_MODIFIED = "Tue, 01 Dec 2026 10:00:00 GMT"
 OURS = re.compile(r'W/"v1-cmw[0-9a-f]{10}"\Z')

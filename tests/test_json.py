@@ -8,7 +8,7 @@ import pytest
 
 from consent_mw import _json
 from consent_mw.stores.base import Record
-from query_support import make_record
+from support.query import make_record
 
 SAMPLES = [
     {"results": [{"id": "s-1", "found": True, "state": {"time": 1795929511.1191576}}]},

@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from conftest import SECRET
 from consent_mw import MemoryStore, StoreError, StoreUnavailable
 from consent_mw.core.consent import Consent
 from consent_mw.core.cookies import ConsentCookieCodec
 from consent_mw.core.recorder import LOGIN_RETENTION_DAYS
 from consent_mw.stores.base import Record, new_record_id
-from helpers_html import GA_EXTERNAL, META_INLINE, AppRequest, Harness, Reply, build, html
+from support.harness import SECRET
+from support.html_apps import GA_EXTERNAL, META_INLINE, AppRequest, Harness, Reply, build, html
 
 SAME_ORIGIN = {"origin": "http://testserver"}
 DAY = 86400.0

@@ -21,10 +21,10 @@ from typing import Any
 
 import pytest
 
-from app_servers import uvicorn_server, wsgiref_server
-from conftest import SECRET
 from consent_mw import ConsentMiddleware, MemoryStore, WSGIConsentMiddleware
-from redis_servers import free_port
+from support.app_servers import uvicorn_server, wsgiref_server
+from support.harness import SECRET
+from support.redis_servers import free_port
 from test_expiry_served import TRACKERS, UK_SHOP
 
 PAGE = b"<!doctype html><html><head><title>shop</title></head><body>shop</body></html>"

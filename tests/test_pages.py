@@ -15,7 +15,11 @@ from urllib.parse import urlencode
 import pytest
 from itsdangerous import TimestampSigner
 
-from conftest import (
+from consent_mw import MemoryStore, StoreError, StoreUnavailable
+from consent_mw.core.consent import Consent
+from consent_mw.core.cookies import ConsentCookieCodec
+from consent_mw.web.pages import FORM_SALT, FORM_TOKEN_AGE, cookie_subject
+from support.harness import (
     OTHER_SECRET,
     SECRET,
     ASGIHarness,
@@ -24,10 +28,6 @@ from conftest import (
     Result,
     custom_policy_dict,
 )
-from consent_mw import MemoryStore, StoreError, StoreUnavailable
-from consent_mw.core.consent import Consent
-from consent_mw.core.cookies import ConsentCookieCodec
-from consent_mw.web.pages import FORM_SALT, FORM_TOKEN_AGE, cookie_subject
 
 SAME_ORIGIN = {"origin": "http://testserver"}
 FORM = "application/x-www-form-urlencoded"

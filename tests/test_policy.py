@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from conftest import custom_policy_dict
 from consent_mw import Policy, PolicyError
 from consent_mw.policy import CONSENT_MODE_TYPES
+from support.harness import custom_policy_dict
 
 # -- presets ---------------------------------------------------------------------------------
 

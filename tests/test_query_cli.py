@@ -21,8 +21,8 @@ import pytest
 from consent_mw.cli import main
 from consent_mw.query import TokenRing
 from consent_mw.stores.base import BaseStore
-from query_support import NOW, make_record
-from redis_servers import (  # noqa: F401  (session fixtures)
+from support.query import NOW, make_record
+from support.redis_servers import (  # noqa: F401  (session fixtures)
     RedisServer,
     free_port,
     redis_standalone_fixture,

@@ -20,9 +20,9 @@ from consent_mw.query import create_app
 from consent_mw.query.app import TOKENS_ENV
 from consent_mw.stores import RedisStore
 from consent_mw.stores.base import BaseStore
-from query_support import ADMIN_TOKEN, NOW, READ_TOKEN, TOKEN_LINES, gdpr_policy, make_record
-from query_support import ledger_fixture as ledger_fixture  # noqa: F401  (fixture)
-from redis_servers import (  # noqa: F401  (session fixtures)
+from support.query import ADMIN_TOKEN, NOW, READ_TOKEN, TOKEN_LINES, gdpr_policy, make_record
+from support.query import ledger_fixture as ledger_fixture  # noqa: F401  (fixture)
+from support.redis_servers import (  # noqa: F401  (session fixtures)
     free_port,
     redis_cluster_nodes_fixture,
     redis_standalone_fixture,

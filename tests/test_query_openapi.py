@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 from consent_mw import MemoryStore
 from consent_mw.query import create_app
 from consent_mw.query.openapi import openapi_document
-from query_support import ADMIN_TOKEN, NOW, TOKEN_LINES, gdpr_policy, make_record
+from support.query import ADMIN_TOKEN, NOW, TOKEN_LINES, gdpr_policy, make_record
 
 _store = MemoryStore()
 for _i in range(20):

@@ -21,9 +21,9 @@ from consent_mw.query import (
 )
 from consent_mw.stores import AccessEntry
 from consent_mw.stores.base import BaseStore
-from query_support import NOW, gdpr_policy, make_record
-from query_support import ledger_fixture as ledger_fixture  # noqa: F401  (fixture)
-from redis_servers import (  # noqa: F401  (session fixtures)
+from support.query import NOW, gdpr_policy, make_record
+from support.query import ledger_fixture as ledger_fixture  # noqa: F401  (fixture)
+from support.redis_servers import (  # noqa: F401  (session fixtures)
     redis_cluster_nodes_fixture,
     redis_standalone_fixture,
 )

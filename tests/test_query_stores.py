@@ -15,9 +15,9 @@ from redis.connection import Connection
 
 from consent_mw.stores import AccessEntry, CursorError, RedisStore
 from consent_mw.stores.base import BaseStore
-from query_support import NOW, make_record
-from query_support import ledger_fixture as ledger_fixture  # noqa: F401  (fixture)
-from redis_servers import (  # noqa: F401  (session fixtures)
+from support.query import NOW, make_record
+from support.query import ledger_fixture as ledger_fixture  # noqa: F401  (fixture)
+from support.redis_servers import (  # noqa: F401  (session fixtures)
     RedisServer,
     cluster_url,
     redis_cluster_nodes_fixture,

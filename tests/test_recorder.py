@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from conftest import SECRET, http_scope, run_asgi
 from consent_mw import (
     ConsentMiddleware,
     MemoryStore,
@@ -23,7 +22,8 @@ from consent_mw.core.device import DeviceParser
 from consent_mw.core.recorder import LOGIN_RETENTION_DAYS, Hit, Recorder
 from consent_mw.policy.presets import preset_dict
 from consent_mw.stores.base import Event
-from helpers_html import (
+from support.harness import SECRET, http_scope, run_asgi
+from support.html_apps import (
     ANDROID_PHONE,
     GOOGLEBOT,
     IPAD,

@@ -1,7 +1,7 @@
 """RedisStore specifics: URLs, key layout, round trips, failures, a kill -9 mid-run.
 
 The shared contract (the same tests for every store) is in ``test_stores.py``; the
-servers come from :mod:`redis_servers` (real ``redis-server`` processes on loopback).
+servers come from :mod:`support.redis_servers` (real ``redis-server`` processes on loopback).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from redis.crc import key_slot
 from consent_mw import ConfigError, Record, StoreError, StoreUnavailable, store_from_url
 from consent_mw.stores import Event, RedisStore
 from consent_mw.stores._redis_keys import SLOTS, Keys, parse_counter_field, slot_tags
-from redis_servers import (  # noqa: F401  (session fixtures)
+from support.redis_servers import (  # noqa: F401  (session fixtures)
     HOST,
     RedisServer,
     cluster_url,

@@ -20,7 +20,7 @@ from consent_mw.html import rewrite as rewrite_module
 from consent_mw.html import scan
 from consent_mw.html.rewrite import HTMLRewriter, rewrite_html
 from consent_mw.policy.trackers import BUILTIN_TRACKERS, Matcher
-from helpers_html import flip_case, rewriter_steps
+from support.html_apps import flip_case, rewriter_steps
 
 try:
     from consent_mw.html import _speedups

@@ -26,7 +26,11 @@ from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
-from conftest import (
+from consent_mw import ConsentMiddleware, MemoryStore, Policy, StoreError, WSGIConsentMiddleware
+from consent_mw.core.consent import Consent
+from consent_mw.core.cookies import ConsentCookieCodec
+from consent_mw.web.pages import FORM_SALT, cookie_subject
+from support.harness import (
     CLIENT_IP,
     OTHER_SECRET,
     SECRET,
@@ -38,10 +42,6 @@ from conftest import (
     http_scope,
     run_asgi,
 )
-from consent_mw import ConsentMiddleware, MemoryStore, Policy, StoreError, WSGIConsentMiddleware
-from consent_mw.core.consent import Consent
-from consent_mw.core.cookies import ConsentCookieCodec
-from consent_mw.web.pages import FORM_SALT, cookie_subject
 
 POLICY = Policy.preset("gdpr")
 XSS = "<script>alert(1)</script>"
@@ -573,11 +573,11 @@ def test_no_personal_data_in_log_records(kind: str, caplog: pytest.LogCaptureFix
     }
     harness: Any
     if kind == "asgi":
-        from conftest import build_asgi
+        from support.harness import build_asgi
 
         harness = ASGIHarness(build_asgi(**options))
     else:
-        from conftest import build_wsgi
+        from support.harness import build_wsgi
 
         harness = WSGIHarness(build_wsgi(**options))
     cookie = signed(

@@ -31,7 +31,7 @@ from consent_mw.html import rewrite as rewrite_module
 from consent_mw.html import scan
 from consent_mw.html.rewrite import HTMLRewriter
 from consent_mw.policy.trackers import BUILTIN_TRACKERS, Matcher
-from helpers_html import flip_case, rewriter_steps
+from support.html_apps import flip_case, rewriter_steps
 
 SANITIZED = os.environ.get("CONSENT_MW_TEST_SANITIZED_SPEEDUPS")
 if SANITIZED:  # the sanitizer run below: this module's tests against that build

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from consent_mw import SQLiteStore
-from sqlite_servers import LedgerServer, acknowledged, stored_record_ids, unwritable
+from support.sqlite_servers import LedgerServer, acknowledged, stored_record_ids, unwritable
 
 Results = list[tuple[str, str | None]]
 

@@ -20,7 +20,7 @@ import pytest
 from consent_mw import ConfigError, Record, SQLiteStore, StoreUnavailable
 from consent_mw.stores._sqlite_file import READ_CHECK_EVERY
 from consent_mw.stores.sqlite import SQLiteStore as _Store
-from sqlite_servers import unwritable
+from support.sqlite_servers import unwritable
 from test_stores import record
 
 FACES = ["sync", "async"]

@@ -1,6 +1,6 @@
 """The ledger contract, run against every store (memory, SQLite, Redis, Redis Cluster);
 ``store_from_url``. The Redis stores run against servers started by
-:mod:`redis_servers`; each test gets its own key prefix."""
+:mod:`support.redis_servers`; each test gets its own key prefix."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from consent_mw import (
 )
 from consent_mw.stores import STATUTORY_HOLD_KINDS, Event, RedisStore
 from consent_mw.stores.base import BaseStore, new_record_id
-from redis_servers import (  # noqa: F401  (session fixtures used through getfixturevalue)
+from support.redis_servers import (  # noqa: F401  (session fixtures used through getfixturevalue)
     RedisServer,
     cluster_url,
     redis_cluster_nodes_fixture,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import custom_policy_dict
 from consent_mw import BUILTIN_TRACKERS, Matcher, Policy, Tracker
+from support.harness import custom_policy_dict
 
 MATCHER = Matcher(BUILTIN_TRACKERS)
 

@@ -3,7 +3,7 @@ huge headers; slow clients and disconnects mid-stream. Writes ``benchmarks/resul
 
 Run: ``.venv/bin/python benchmarks/e2e/faults.py`` (~35 s). Everything runs on 127.0.0.1:
 a ``redis-server`` of our own on a free port (``--appendonly yes --appendfsync always``,
-from ``tests/redis_servers.py``) and one uvicorn worker serving
+from ``tests/support/redis_servers.py``) and one uvicorn worker serving
 ``consent_mw.demo.create_app(store=<that Redis>, …)`` (see ``apps.py``). Both are stopped
 at the end, whatever happens.
 
@@ -46,7 +46,7 @@ from consent_mw import store_from_url  # noqa: E402
 from consent_mw.core.consent import Consent  # noqa: E402
 from consent_mw.core.cookies import ConsentCookieCodec  # noqa: E402
 from consent_mw.demo import demo_policy  # noqa: E402
-from redis_servers import RedisServer  # noqa: E402
+from support.redis_servers import RedisServer  # noqa: E402
 
 POLICY = demo_policy()
 CODEC = ConsentCookieCodec(SECRET)

@@ -45,7 +45,7 @@ from apps import SECRET  # noqa: E402
 from consent_mw.core.consent import Consent  # noqa: E402
 from consent_mw.core.cookies import ConsentCookieCodec  # noqa: E402
 from consent_mw.demo import demo_policy  # noqa: E402
-from redis_servers import RedisServer  # noqa: E402
+from support.redis_servers import RedisServer  # noqa: E402
 
 SCENARIOS = {
     "plain": ("GET", "/plain", None),

@@ -1,7 +1,7 @@
 """Soak: the SQLite ledger under uvicorn with ``ulimit -n 256``, bursts after idle pauses.
 
 The issue's "done when": ten bursts of 40 consent POSTs, 11 s apart, against one
-uvicorn worker (``ConsentMiddleware`` on ``SQLiteStore``, see ``tests/sqlite_servers.py``)
+uvicorn worker (``ConsentMiddleware`` on ``SQLiteStore``, see ``tests/support/sqlite_servers.py``)
 whose descriptor limit is 256: 0 non-2xx, open descriptors flat. anyio retires a worker
 thread idle for 10 s, so every burst runs on new threads; with a connection per thread
 each burst used to leave 40 descriptor pairs behind until the limit refused the writes.
@@ -42,7 +42,7 @@ sys.path.insert(0, str(HERE.parents[1] / "tests"))
 from _common import RESULTS, machine  # noqa: E402
 
 from consent_mw import SQLiteStore  # noqa: E402
-from sqlite_servers import SRC, LedgerServer, stored_record_ids  # noqa: E402
+from support.sqlite_servers import SRC, LedgerServer, stored_record_ids  # noqa: E402
 
 BUDGET_SECONDS = 600
 #: Slack for "flat": the pool may open up to 4 connections (2 descriptors each) over time.

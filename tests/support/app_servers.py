@@ -12,7 +12,7 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import uvicorn
 
-from redis_servers import free_port
+from support.redis_servers import free_port
 
 
 @contextmanager

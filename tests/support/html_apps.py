@@ -5,7 +5,7 @@ function; :func:`build` puts the same handler behind the ASGI adapter (a raw
 ASGI app that sends each body chunk as its own message) or the WSGI adapter
 (a list, a generator that calls ``start_response`` on its first iteration, or
 the legacy ``write()`` callable). The harnesses are the ones from
-``conftest.py``; :class:`RawResult` adds the body bytes exactly as they went
+:mod:`support.harness`; :class:`RawResult` adds the body bytes exactly as they went
 over the wire (no gzip decoding), and every result is checked for a
 Content-Length that disagrees with the body.
 """
@@ -20,7 +20,10 @@ from typing import Any, Literal
 import webtest
 from webtest import lint
 
-from conftest import (
+from consent_mw import ConsentMiddleware, MemoryStore, WSGIConsentMiddleware
+from consent_mw.core.consent import Decision
+from consent_mw.html import rewrite as rewrite_module
+from support.harness import (
     CLIENT_IP,
     HOST,
     SECRET,
@@ -31,9 +34,6 @@ from conftest import (
     _parse_body,
     custom_policy_dict,
 )
-from consent_mw import ConsentMiddleware, MemoryStore, WSGIConsentMiddleware
-from consent_mw.core.consent import Decision
-from consent_mw.html import rewrite as rewrite_module
 
 #: The state / environ key the tests' apps put their CSP nonce under.
 NONCE_KEY = "csp_nonce"
@@ -333,7 +333,7 @@ class RawWSGIHarness(WSGIHarness):
         scheme: str,
         host: str,
     ) -> Result:
-        # conftest's WSGIHarness._send, keeping the raw body (it may be gzip).
+        # support.harness's WSGIHarness._send, keeping the raw body (it may be gzip).
         request = webtest.TestRequest.blank(
             f"{scheme}://{host}{path}", environ={"REMOTE_ADDR": CLIENT_IP}
         )

@@ -1,7 +1,7 @@
 """Shared pieces of the query-surface tests: records, a store per backend, tokens.
 
 ``ledger`` (import ``ledger_fixture``) is a factory of stores over one backend —
-memory, SQLite, Redis or Redis Cluster (the servers from :mod:`redis_servers`, each
+memory, SQLite, Redis or Redis Cluster (the servers from :mod:`support.redis_servers`, each
 test under its own key prefix); every store it makes shares the same data.
 """
 
@@ -19,7 +19,7 @@ from consent_mw import MemoryStore, Policy, SQLiteStore
 from consent_mw.query import hash_token
 from consent_mw.stores import RedisStore
 from consent_mw.stores.base import BaseStore, Record
-from redis_servers import cluster_url
+from support.redis_servers import cluster_url
 
 __all__ = [
     "ADMIN_TOKEN",
