@@ -5,6 +5,7 @@ An operation is a generator: it yields requests (:class:`Cmd`, :class:`Eval`,
 and the async face of :class:`~consent_mw.stores.redis.RedisStore` drive the same
 generators, so both share the key layout, the scripts and the serialisation; only the
 client differs (``redis.Redis`` / ``RedisCluster`` or their ``redis.asyncio`` twins).
+The I/O that carries the requests is in :mod:`._redis_io`.
 """
 
 from __future__ import annotations

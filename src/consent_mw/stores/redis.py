@@ -39,20 +39,24 @@ applied twice.
 through ``redis.asyncio`` clients, one per event loop; a loop's client is closed
 when the loop shuts down (``asyncio.run`` closes open async generators, and one
 holds the client) or by :meth:`RedisStore.aclose`.
+
+**Where the parts live.** This module holds the store: its clients and the protocol,
+each method one plan run. Beside it: the URL and options checked
+(:mod:`._redis_settings`), the key layout (:mod:`._redis_keys`), the Lua scripts
+(:mod:`._redis_lua`), what each operation sends and reads back (:mod:`._redis_plans`)
+and the I/O that carries it, with the error mapping (:mod:`._redis_io`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-import urllib.parse
 from collections.abc import AsyncGenerator, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import redis
 import redis.asyncio
-from redis import exceptions as rx
 from redis.asyncio.cluster import ClusterNode as AsyncClusterNode
 from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
 from redis.asyncio.retry import Retry as AsyncRetry
@@ -60,83 +64,16 @@ from redis.backoff import ExponentialBackoff
 from redis.cluster import ClusterNode, RedisCluster
 from redis.retry import Retry
 
-from ..exceptions import ConfigError, StoreError, StoreUnavailable
+from ._redis_io import arun, run
 from ._redis_keys import Keys
-from ._redis_plans import Batch, Cmd, Eval, MGet, Plan, Plans, Request, Scan
+from ._redis_plans import Cmd, Plan, Plans
+from ._redis_settings import parse_settings
 from .base import BaseStore, Event, Record
-from .paging import AccessEntry, CursorError, HistoryPage, ScanBatch
+from .paging import AccessEntry, HistoryPage, ScanBatch
 
 __all__ = ["RedisStore"]
 
 T = TypeVar("T")
-
-_UNAVAILABLE: tuple[type[BaseException], ...] = (
-    rx.ConnectionError,  # also BusyLoadingError, MaxConnectionsError, AuthenticationError
-    rx.TimeoutError,
-    rx.ClusterError,  # ClusterDownError, MasterDownError, "TTL exhausted"
-    rx.TryAgainError,
-    rx.ReadOnlyError,
-    rx.OutOfMemoryError,
-    rx.RedisClusterException,  # no reachable node, slot not covered
-    OSError,
-    TimeoutError,
-)
-
-_ERRORS: tuple[type[BaseException], ...] = (rx.RedisError, *_UNAVAILABLE)
-
-#: MGET chunk on a single server: bounded work per command, so one lookup of many ids
-#: never holds the server for long.
-_MGET_CHUNK = 1000
-_SCHEMES = ("redis", "rediss", "unix", "redis+cluster", "rediss+cluster")
-
-
-def _unavailable(exc: BaseException) -> StoreError:
-    detail = f"{type(exc).__name__}: {exc}"
-    if isinstance(exc, _UNAVAILABLE):
-        return StoreUnavailable(f"The Redis ledger is not available ({detail}); retry later.")
-    return StoreError(f"The Redis ledger refused the operation ({detail}).")
-
-
-def _cluster_nodes(netloc: str) -> tuple[str | None, str | None, list[tuple[str, int]]]:
-    userinfo, _, hosts = netloc.rpartition("@")
-    username = password = None
-    if userinfo:
-        user, sep, secret = userinfo.partition(":")
-        username = urllib.parse.unquote(user) or None
-        password = urllib.parse.unquote(secret) if sep else None
-    nodes: list[tuple[str, int]] = []
-    for item in filter(None, hosts.split(",")):
-        host, sep, port = item.rpartition(":")
-        if not sep or "]" in port:  # no port, or an IPv6 literal without one
-            host, port = item, "6379"
-        host = host.strip("[]")
-        if not host or not (port.isascii() and port.isdigit()):
-            raise ConfigError(f"Bad node {item!r} in a redis+cluster:// URL; use host:port.")
-        nodes.append((host, int(port)))
-    if not nodes:
-        raise ConfigError("A redis+cluster:// URL needs at least one host:port.")
-    return username, password, nodes
-
-
-def _split_prefix(url: str) -> tuple[str, str | None]:
-    """``url`` without its ``prefix=`` query parameter (ours, not redis-py's), and it."""
-    parts = urllib.parse.urlsplit(url)
-    pairs = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
-    found = [value for name, value in pairs if name == "prefix"]
-    if not found:
-        return url, None
-    rest = urllib.parse.urlencode([(n, v) for n, v in pairs if n != "prefix"])
-    return urllib.parse.urlunsplit(parts._replace(query=rest)), found[-1]
-
-
-_CLUSTER_QUERY = {
-    "socket_timeout": float,
-    "socket_connect_timeout": float,
-    "ssl_ca_certs": str,
-    "ssl_certfile": str,
-    "ssl_keyfile": str,
-    "ssl_cert_reqs": str,
-}
 
 
 @dataclass
@@ -174,52 +111,23 @@ class RedisStore(BaseStore):
         access_log_max: int = 1_000_000,
         **client_options: Any,
     ) -> None:
-        scheme = url.partition("://")[0]
-        if scheme not in _SCHEMES:
-            raise ConfigError(f"RedisStore needs a {', '.join(_SCHEMES)} URL, not {url!r}.")
-        url, url_prefix = _split_prefix(url)
-        if prefix is not None and url_prefix is not None and prefix != url_prefix:
-            raise ConfigError(
-                f"Two key prefixes: {prefix!r} (prefix=) and {url_prefix!r} (the URL)."
-            )
-        if prefix is None:
-            prefix = "cmw" if url_prefix is None else url_prefix
-        for name, value in (("timeout", timeout), ("connect_timeout", connect_timeout)):
-            if not isinstance(value, int | float) or not 0 < value <= 300:
-                raise ConfigError(f"{name} must be a number of seconds in (0, 300], not {value!r}.")
-        if retries < 0:
-            raise ConfigError(f"retries must be >= 0, not {retries!r}.")
-        if not isinstance(access_log_max, int) or access_log_max < 1000:
-            raise ConfigError(f"access_log_max must be an int >= 1000, not {access_log_max!r}.")
-        clash = {"socket_timeout", "socket_connect_timeout", "retry"} & set(client_options)
-        if clash:
-            raise ConfigError(
-                f"Set {', '.join(sorted(clash))} through timeout=, connect_timeout= and"
-                " retries=: a RedisStore never waits without a bound."
-            )
-        self.url = url
-        self.cluster = scheme.endswith("+cluster")
-        self.keys = Keys(prefix)
+        settings = parse_settings(
+            url,
+            prefix=prefix,
+            timeout=timeout,
+            connect_timeout=connect_timeout,
+            retries=retries,
+            max_connections=max_connections,
+            access_log_max=access_log_max,
+            client_options=client_options,
+        )
+        self.url = settings.url
+        self.cluster = settings.cluster
+        self.keys = Keys(settings.prefix)
         self._plans = Plans(self.keys, cluster=self.cluster, access_log_max=access_log_max)
         self._retries = retries
-        self._options: dict[str, Any] = {
-            "socket_timeout": timeout,
-            "socket_connect_timeout": connect_timeout,
-            "max_connections": max_connections,
-            **client_options,
-        }
-        self._nodes: list[tuple[str, int]] = []
-        if self.cluster:
-            parts = urllib.parse.urlsplit(url)
-            username, password, self._nodes = _cluster_nodes(parts.netloc)
-            tls = scheme == "rediss+cluster"
-            self._options.update(username=username, password=password, ssl=tls)
-            if parts.path not in ("", "/", "/0"):
-                raise ConfigError("Redis Cluster has one database: drop the /<db> from the URL.")
-            for name, values in urllib.parse.parse_qs(parts.query).items():
-                if name not in _CLUSTER_QUERY:
-                    raise ConfigError(f"Unknown option {name!r} in a redis+cluster:// URL.")
-                self._options[name] = _CLUSTER_QUERY[name](values[-1])
+        self._options = settings.options
+        self._nodes = settings.nodes
         self._lock = threading.Lock()
         self._client: Any = None
         self._aclients: dict[asyncio.AbstractEventLoop, _LoopClient] = {}
@@ -316,163 +224,13 @@ class RedisStore(BaseStore):
                     del self._aclients[loop]
             await client.aclose()
 
-    # -- the sync face -------------------------------------------------------------------
+    # -- running a plan ------------------------------------------------------------------
 
     def _call(self, plan: Plan[T]) -> T:
-        try:
-            request = next(plan)
-            while True:
-                try:
-                    reply = self._execute(self.client(), request)
-                except _ERRORS as exc:
-                    raise _unavailable(exc) from exc
-                request = plan.send(reply)
-        except StopIteration as stop:
-            result: T = stop.value
-            return result
-
-    def _execute(self, client: Any, request: Request) -> Any:
-        if isinstance(request, Cmd):
-            return client.execute_command(*request.args)
-        if isinstance(request, Eval):
-            try:
-                return client.execute_command(*self._evalsha(request))
-            except rx.NoScriptError:
-                client.script_load(request.script.text)  # on every primary of a cluster
-                return client.execute_command(*self._evalsha(request))
-        if isinstance(request, MGet):
-            if not request.keys:
-                return []
-            if self.cluster:
-                return client.mget_nonatomic(list(request.keys))
-            with client.pipeline(transaction=False) as pipe:
-                for chunk in self._chunks(request.keys):
-                    pipe.execute_command("MGET", *chunk)
-                return [value for values in pipe.execute() for value in values]
-        if isinstance(request, Scan):
-            args, options, walked = self._scan_command(client, request)
-            return walked, *self._scan_reply(client.execute_command(*args, **options))
-        return self._batch(client, request)
-
-    def _batch(self, client: Any, batch: Batch) -> list[Any]:
-        with client.pipeline(transaction=False) as pipe:
-            for op in batch.ops:
-                pipe.execute_command(*self._command(op))
-            replies: list[Any] = pipe.execute(raise_on_error=False)
-        missing = self._noscript(batch, replies)
-        if missing:
-            for script in {batch.ops[i].script for i in missing}:  # type: ignore[union-attr]
-                client.script_load(script.text)
-            with client.pipeline(transaction=False) as pipe:
-                for i in missing:
-                    pipe.execute_command(*self._command(batch.ops[i]))
-                for i, reply in zip(missing, pipe.execute(raise_on_error=False), strict=True):
-                    replies[i] = reply
-        return self._raise_first(replies)
-
-    # -- the async face --------------------------------------------------------------------
+        return run(plan, self.client, cluster=self.cluster)
 
     async def _acall(self, plan: Plan[T]) -> T:
-        try:
-            request = next(plan)
-            while True:
-                try:
-                    reply = await self._aexecute(await self.aclient(), request)
-                except _ERRORS as exc:
-                    raise _unavailable(exc) from exc
-                request = plan.send(reply)
-        except StopIteration as stop:
-            result: T = stop.value
-            return result
-
-    async def _aexecute(self, client: Any, request: Request) -> Any:
-        if isinstance(request, Cmd):
-            return await client.execute_command(*request.args)
-        if isinstance(request, Eval):
-            try:
-                return await client.execute_command(*self._evalsha(request))
-            except rx.NoScriptError:
-                await client.script_load(request.script.text)
-                return await client.execute_command(*self._evalsha(request))
-        if isinstance(request, MGet):
-            if not request.keys:
-                return []
-            if self.cluster:
-                return await client.mget_nonatomic(list(request.keys))
-            async with client.pipeline(transaction=False) as pipe:
-                for chunk in self._chunks(request.keys):
-                    pipe.execute_command("MGET", *chunk)
-                return [value for values in await pipe.execute() for value in values]
-        if isinstance(request, Scan):
-            args, options, walked = self._scan_command(client, request)
-            return walked, *self._scan_reply(await client.execute_command(*args, **options))
-        return await self._abatch(client, request)
-
-    async def _abatch(self, client: Any, batch: Batch) -> list[Any]:
-        async with client.pipeline(transaction=False) as pipe:
-            for op in batch.ops:
-                pipe.execute_command(*self._command(op))
-            replies: list[Any] = await pipe.execute(raise_on_error=False)
-        missing = self._noscript(batch, replies)
-        if missing:
-            for script in {batch.ops[i].script for i in missing}:  # type: ignore[union-attr]
-                await client.script_load(script.text)
-            async with client.pipeline(transaction=False) as pipe:
-                for i in missing:
-                    pipe.execute_command(*self._command(batch.ops[i]))
-                for i, reply in zip(missing, await pipe.execute(raise_on_error=False), strict=True):
-                    replies[i] = reply
-        return self._raise_first(replies)
-
-    # -- shared helpers ----------------------------------------------------------------------
-
-    @staticmethod
-    def _evalsha(request: Eval) -> tuple[Any, ...]:
-        return ("EVALSHA", request.script.sha, len(request.keys), *request.keys, *request.args)
-
-    def _command(self, op: Cmd | Eval) -> tuple[Any, ...]:
-        return self._evalsha(op) if isinstance(op, Eval) else op.args
-
-    def _scan_command(
-        self, client: Any, request: Scan
-    ) -> tuple[tuple[Any, ...], dict[str, Any], int]:
-        """One step of a walk: the SCAN command, its options (on a cluster, the primary
-        it runs on, primaries ordered by name) and how many primaries the walk covers."""
-        args = ("SCAN", request.cursor, "MATCH", request.match, "COUNT", request.count)
-        if not self.cluster:
-            return args, {}, 1
-        nodes = sorted(client.get_primaries(), key=lambda node: node.name)
-        if request.node >= len(nodes):
-            raise CursorError("The cluster has fewer primaries than this cursor names.")
-        return args, {"target_nodes": nodes[request.node]}, len(nodes)
-
-    @staticmethod
-    def _scan_reply(reply: Any) -> tuple[int, list[bytes]]:
-        # A server answers (cursor, keys); redis-py's cluster clients answer a targeted
-        # SCAN as ({node name: cursor}, keys).
-        following, keys = reply
-        if isinstance(following, dict):
-            (following,) = following.values()
-        return int(following), list(keys)
-
-    @staticmethod
-    def _chunks(keys: Sequence[str]) -> Iterable[Sequence[str]]:
-        return (keys[i : i + _MGET_CHUNK] for i in range(0, len(keys), _MGET_CHUNK))
-
-    @staticmethod
-    def _noscript(batch: Batch, replies: list[Any]) -> list[int]:
-        return [
-            i
-            for i, reply in enumerate(replies)
-            if isinstance(reply, rx.NoScriptError) and isinstance(batch.ops[i], Eval)
-        ]
-
-    @staticmethod
-    def _raise_first(replies: list[Any]) -> list[Any]:
-        for reply in replies:
-            if isinstance(reply, BaseException):
-                raise reply
-        return replies
+        return await arun(plan, self.aclient, cluster=self.cluster)
 
     # -- the protocol: sync ------------------------------------------------------------------
 
