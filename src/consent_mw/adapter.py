@@ -11,6 +11,7 @@ from typing import Any
 from .core.audit import CookieAudit
 from .core.config import Config
 from .core.engine import Engine, Visit
+from .core.host_audit import HostAudit
 from .core.recorder import Recorder
 from .policy.schedule import PolicySchedule, Version
 from .web.endpoints import Endpoints
@@ -38,8 +39,10 @@ class Runtime:
             parser=lambda: self.engine.device_parser,
         )
         audit = CookieAudit(self.recorder.note)
+        hosts = HostAudit(self.recorder.note, self.schedule.versions[-1].policy.matcher)
         for engine, _ in self._pairs:
             engine.audit = audit
+            engine.host_audit = hosts
         self._current = self._pairs[0]
         self._valid_until = 0.0
 

@@ -4,7 +4,7 @@
 
     consent-mw demo                          run the demo ticketing site
     consent-mw policy check|render|diff      validate, render or compare policy files
-    consent-mw audit                         cookies nobody declared
+    consent-mw audit [--hosts] [--declare]   cookies and third-party hosts nobody declared
     consent-mw history ID                    a subject's ledger records (JSON lines)
     consent-mw query ID [--user] [--json]    current state; may ads be personalised?
     consent-mw lookup [FILE]                 many consent ids (file or stdin), JSON lines
@@ -40,7 +40,9 @@ import argparse
 import json
 import os
 import sys
+import time
 from collections.abc import Sequence
+from typing import Any
 
 from .exceptions import ConfigError, PolicyError, StoreError
 from .query.commands import STORE_ENV, UsageError, add_query_commands
@@ -134,19 +136,32 @@ def _policy_diff(args: argparse.Namespace) -> int:
 
 def _audit(args: argparse.Namespace) -> int:
     from .core.audit import summarise
+    from .core.host_audit import summarise_hosts
     from .stores import store_from_url
 
     store = store_from_url(args.store)
     try:
-        rows = summarise(store.events(limit=args.limit))
+        events = store.events(limit=args.limit)
     finally:
         store.close()
-    if args.json:
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
-        return EXIT_OK
+    cookies, hosts = summarise(events), summarise_hosts(events)
+    if args.declare:
+        print(_declarations(hosts), end="")
+    elif args.json:
+        print(json.dumps(hosts if args.hosts else cookies, ensure_ascii=False, indent=2))
+    elif args.hosts:
+        _print_hosts(hosts)
+    else:
+        _print_cookies(cookies)
+        print()
+        _print_hosts(hosts)
+    return EXIT_OK
+
+
+def _print_cookies(rows: list[dict[str, Any]]) -> None:
     if not rows:
         print("No undeclared cookies seen.")
-        return EXIT_OK
+        return
     print(f"{'cookie':<28} {'suggested':<12} {'route':<24} attributes")
     for row in rows:
         flags = ", ".join(
@@ -155,7 +170,43 @@ def _audit(args: argparse.Namespace) -> int:
         extra = f"SameSite={row['same_site']}" if row.get("same_site") else ""
         attributes = "; ".join(x for x in (flags, extra, row.get("lifetime") or "") if x)
         print(f"{row['name']:<28} {row['suggested_category']:<12} {row['route']:<24} {attributes}")
-    return EXIT_OK
+
+
+def _print_hosts(rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        print('No third-party hosts reported by browsers (csp = "report" or "enforce").')
+        return
+    print(f"{'host':<32} {'category':<12} {'directive':<16} {'count':>7}  {'last seen':<20} page")
+    for row in rows:
+        seen = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(row["last_seen"]))
+        print(
+            f"{row['host']:<32} {row['category'] or '?':<12} {row['directive']:<16} "
+            f"{row['count']:>7}  {seen:<20} {row['path']}"
+        )
+
+
+def _declarations(rows: list[dict[str, Any]]) -> str:
+    """Policy lines that would declare the reported hosts, by category (a person
+    confirms them: a host the registry does not know is listed under "unknown")."""
+    by_category: dict[str, list[str]] = {}
+    for row in rows:
+        names = by_category.setdefault(row["category"] or "unknown", [])
+        if row["host"] not in names:
+            names.append(row["host"])
+    if not by_category:
+        return "# No third-party hosts reported by browsers.\n"
+    out = ["# Hosts browsers reported, by category. Add each list to that category's"]
+    out.append("# `hosts` in the policy file; a host the site needs whatever the visitor")
+    out.append("# chose (CDN, fonts, payment, its own API) goes under `necessary`.")
+    for category in sorted(by_category, key=lambda c: (c == "unknown", c)):
+        hosts = ", ".join(json.dumps(h) for h in sorted(by_category[category]))
+        if category == "unknown":
+            out.append("\n# not in the registry: decide their category (or necessary)")
+            out.append(f"# hosts = [{hosts}]")
+        else:
+            out.append(f'\n# in the [[categories]] entry with id = "{category}":')
+            out.append(f"hosts = [{hosts}]")
+    return "\n".join(out) + "\n"
 
 
 def _history(args: argparse.Namespace) -> int:
@@ -219,6 +270,16 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--store", required=True, help="ledger URL, e.g. sqlite:///ledger.sqlite3")
     audit.add_argument("--limit", type=int, default=10_000)
     audit.add_argument("--json", action="store_true", help="machine-readable output")
+    audit.add_argument(
+        "--hosts",
+        action="store_true",
+        help="only the third-party hosts browsers reported (with --json: those as JSON)",
+    )
+    audit.add_argument(
+        "--declare",
+        action="store_true",
+        help="print the policy entries that would declare the hosts browsers reported",
+    )
     audit.set_defaults(run=_audit)
 
     history = commands.add_parser("history", help="print a subject's ledger records (JSON lines)")

@@ -13,6 +13,7 @@ from ..policy.regimes import REGIMES
 from ..stores import store_from_url
 from ..stores.base import BaseStore
 from ..stores.sqlite import SQLiteStore
+from .csp import CSP_MODES
 from .expiry import is_domain_name
 from .options import Options, PolicySource, SecretKey, StoreSource
 
@@ -89,6 +90,7 @@ class Config:
     ip_mode: Literal["truncate", "hash"] = "truncate"
     device_id_cookie: str | None = None
     unknown_cookies: Literal["report", "strip", "allow"] = "report"
+    csp: Literal["off", "report", "enforce"] | None = None
     #: every policy version, oldest first (see consent_mw.schedule); empty: just ``policy``
     versions: tuple[Policy, ...] = ()
 
@@ -116,6 +118,8 @@ class Config:
                 "unknown_cookies must be 'report', 'strip' or 'allow', "
                 f"not {self.unknown_cookies!r}."
             )
+        if self.csp is not None and self.csp not in CSP_MODES:
+            raise ConfigError(f"csp must be 'off', 'report' or 'enforce', not {self.csp!r}.")
         if self.ip_mode not in ("truncate", "hash"):
             raise ConfigError(f"ip_mode must be 'truncate' or 'hash', not {self.ip_mode!r}.")
         if self.max_body_size < 256:

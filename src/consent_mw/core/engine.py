@@ -28,9 +28,11 @@ from .cookies import (
     drop_oldest,
     parse_cookie_header,
 )
+from .csp import BrowserPolicy
 from .device import DeviceParser, is_bot, truncate_ip
 from .expiry import Expiry
 from .facts import RequestFacts
+from .host_audit import HostAudit
 from .recorder import Hit
 from .validators import MARK, app_if_none_match, decision_tag
 
@@ -109,6 +111,16 @@ class Engine:
         self._own_cookies = {config.cookie_name.encode("latin-1"), FORM_COOKIE.encode()}
         #: set by the runtime: where undeclared cookies are reported
         self.audit: CookieAudit | None = None
+        #: the browser's half of enforcement on HTML pages (see .csp); None when off
+        mode = config.csp or "off"
+        self.csp_mode = mode
+        self.browser = (
+            BrowserPolicy(self.policy, mode, config.prefix + "/csp-report")
+            if mode != "off"
+            else None
+        )
+        #: set by the runtime: where the third-party hosts browsers report go
+        self.host_audit: HostAudit | None = None
         self._audited: set[bytes] = set()
         self._device_view = self.device_view  # bound once, not on every request
         self._is_child = config.is_child
@@ -444,7 +456,11 @@ class Engine:
                 continue
             out.append(header)
         stale = visit.stale_cookies
-        dependent = stripped or passed or stale or decision._consulted or visit.rewritten
+        # The browser policy differs per decision: a page with it is consent-dependent.
+        browser = self.browser if visit.content_type is not None else None
+        if browser is not None:
+            out += browser.headers(allowed, secure=visit.facts.is_secure)
+        dependent = stripped or passed or stale or decision._consulted or visit.rewritten or browser
         if not dependent:
             return None if visit.opt_out is None else out
         # Only cookies the browser has (it sent them) need expiring; a stripped

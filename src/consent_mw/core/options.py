@@ -82,3 +82,6 @@ class Options(TypedDict, total=False):
     device_id_cookie: str | None
     #: undeclared Set-Cookies: "report" (keep, record), "strip" or "allow"
     unknown_cookies: Literal["report", "strip", "allow"]
+    #: a per-visitor Content-Security-Policy on HTML pages: "off", "report" (report-only,
+    #: feeds the host inventory) or "enforce" (None: the policy file's ``csp``, else "off")
+    csp: Literal["off", "report", "enforce"] | None

@@ -246,6 +246,12 @@ class QueryApi:
         )
         return json_response({"entries": [e.to_dict() for e in entries]})
 
+    async def inventory(self, request: Request) -> Response:
+        caller = self.caller(request)
+        params = _params(request, ["limit"])
+        limit = _int("limit", params.get("limit"), 10_000) or 0
+        return json_response({"hosts": await self.service.ainventory(limit=limit, caller=caller)})
+
     async def purge(self, request: Request) -> Response:
         caller = self.caller(request, admin=True)
         _params(request, [])
@@ -346,6 +352,7 @@ def create_app(
         Route("/lookup", api.lookup, methods=["POST"]),
         Route("/stats", api.stats, methods=["GET"]),
         Route("/export", api.export, methods=["GET"]),
+        Route("/inventory", api.inventory, methods=["GET"]),
         Route("/access-log", api.access_log, methods=["GET"]),
         Route("/purge", api.purge, methods=["POST"]),
         Route("/openapi.json", api.openapi, methods=["GET"]),

@@ -153,6 +153,24 @@ _SCHEMAS: dict[str, Any] = {
             },
         }
     ),
+    "Inventory": _object(
+        {
+            "hosts": {
+                "type": "array",
+                "items": _object(
+                    {
+                        "host": {"type": "string"},
+                        "directive": {"type": "string"},
+                        "path": {"type": "string"},
+                        "count": {"type": "integer", "minimum": 1},
+                        "first_seen": {"type": "number"},
+                        "last_seen": {"type": "number"},
+                        "category": _NULL_STR,
+                    }
+                ),
+            }
+        }
+    ),
     "AccessLog": _object(
         {
             "entries": {
@@ -338,6 +356,20 @@ _PATHS: dict[str, Any] = {
                     },
                 }
             ),
+        }
+    },
+    "/inventory": {
+        "get": {
+            "summary": "Third-party hosts the site's pages reached for, from browsers' CSP reports",
+            "operationId": "getInventory",
+            "parameters": [
+                _query(
+                    "limit",
+                    {"type": "integer", "minimum": 1, "maximum": 100000},
+                    "Newest ledger events read (10000).",
+                )
+            ],
+            "responses": _responses(_json(_ref("Inventory"), "One row per host, directive, page.")),
         }
     },
     "/access-log": {

@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, Literal, TypedDict
 
+from ..core.host_audit import summarise_hosts
 from ..policy.model import Policy
 from ..stores import AccessEntry, BaseStore, Record, new_record_id
 from ..stores.base import latest
@@ -321,6 +322,12 @@ class QueryService:
         removed: int = yield Call("delete_subject", (subject_id,), {"proof": proof})
         return removed
 
+    def _inventory(self, limit: int, caller: Caller | None) -> Plan[list[dict[str, Any]]]:
+        check_limit(limit, 100_000)
+        log = self._log(caller, "inventory", {"limit": limit})
+        _, events = yield Both((log, Call("events", (None, None, limit))))
+        return summarise_hosts(events)
+
     def _access_log(self, limit: int, caller: Caller | None) -> Plan[list[AccessEntry]]:
         check_limit(limit, 10_000)
         yield self._log(caller, "access_log", {"limit": limit})
@@ -356,6 +363,15 @@ class QueryService:
     ) -> StatsAnswer:
         """Current subjects per policy version and category, from the store's counters."""
         return run(self.store, self._stats(policy_version, caller))
+
+    def inventory(
+        self, *, limit: int = 10_000, caller: Caller | None = None
+    ) -> list[dict[str, Any]]:
+        """The third-party hosts visitors' browsers reported blocked or refused by the
+        Content-Security-Policy (``csp="report"`` or ``"enforce"``), from the newest
+        ``limit`` ledger events: one row per host, directive and page path with its
+        count, first and last seen, and the category the registry knows for the host."""
+        return run(self.store, self._inventory(limit, caller))
 
     def export(
         self,
@@ -409,6 +425,11 @@ class QueryService:
         self, *, policy_version: str | None = None, caller: Caller | None = None
     ) -> StatsAnswer:
         return await arun(self.store, self._stats(policy_version, caller))
+
+    async def ainventory(
+        self, *, limit: int = 10_000, caller: Caller | None = None
+    ) -> list[dict[str, Any]]:
+        return await arun(self.store, self._inventory(limit, caller))
 
     async def apurge(self, *, now: float | None = None, caller: Caller | None = None) -> int:
         return await arun(self.store, self._purge(now, caller))

@@ -22,6 +22,7 @@ from ..core.facts import normal_origin
 from ..html.inject import consent_mode_script
 from ..notice.render import check_notice
 from ..stores.base import Record, new_record_id
+from .csp_reports import ReportError, ReportLimiter, read_reports
 from .responses import Response, Result, StoreCall, error, json_response, store_call
 
 __all__ = ["Endpoints", "Response", "StoreCall", "error", "json_response"]
@@ -65,6 +66,10 @@ class Endpoints:
         #: the no-JS pages sharing this route table (see .routes)
         self.pages: object = None
         self.add_route(prefix + "/records", "DELETE", self.delete_records_api)
+        #: browsers' CSP violation reports (only while the middleware sends a CSP)
+        self.report_limiter = ReportLimiter()
+        if engine.browser is not None:
+            self.add_route(prefix + "/csp-report", "POST", self.csp_report)
 
     def add_route(self, path: str, method: str, handler: Callable[[Visit, bytes], Result]) -> None:
         self.routes.setdefault(path, {})[method] = handler
@@ -155,7 +160,11 @@ class Endpoints:
         return self.policy.pick_locale(wanted, visit.facts.headers.get("accept-language"))
 
     def state(self, visit: Visit) -> dict[str, Any]:
-        return visit.decision.state(show_banner=not is_bot(visit.facts.headers.get("user-agent")))
+        state = visit.decision.state(show_banner=not is_bot(visit.facts.headers.get("user-agent")))
+        # The banner reloads after a change under an enforced CSP (a page's CSP
+        # cannot widen, and running tags must stop after a withdrawal).
+        state["csp"] = self.engine.csp_mode
+        return state
 
     # -- handlers ----------------------------------------------------------------
 
@@ -420,6 +429,28 @@ class Endpoints:
             ],
             consent_mode_script(visit.decision).encode("utf-8"),
         )
+
+    def csp_report(self, visit: Visit, body: bytes) -> Result:
+        """Content-Security-Policy violation reports: 204 once read (whatever they
+        say, nothing is echoed), 429 past a client's rate, 415/400 for anything that
+        is not a report. Plausible ones feed the host inventory (see .csp_reports)."""
+        facts = visit.facts
+        if not self.report_limiter.allow(facts.client_ip):
+            return error(
+                429,
+                "too_many_reports",
+                "Too many reports from this client.",
+                [("retry-after", "60")],
+            )
+        try:
+            found = read_reports(facts.headers.get("content-type"), body, facts.host)
+        except ReportError as exc:
+            return error(exc.status, exc.code, str(exc))
+        audit = self.engine.host_audit
+        if audit is not None:
+            for violation in found:
+                audit.notice(violation.host, violation.directive, violation.path)
+        return Response(204, [("cache-control", "no-store")], b"")
 
     def gpc_json(self, visit: Visit, body: bytes) -> Result:
         # https://privacycg.github.io/gpc-spec/#gpc-support-resource

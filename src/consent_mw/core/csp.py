@@ -1,0 +1,160 @@
+"""The browser's half of enforcement: a Content-Security-Policy compiled from the
+visitor's decision, and a Permissions-Policy that turns the browser's own advertising
+APIs off without advertising consent.
+
+The server sees only the tags written in the HTML it serves. What a first-party bundle,
+a tag manager or a customer-data platform loads at run time it never sees; the browser
+does, and it enforces a CSP on every request a page makes, whoever starts it. The policy
+compiled here is an allow-list of hosts for every fetch directive (``default-src``, which
+scripts, ``fetch``/``sendBeacon``/XHR, images and pixels, frames, workers, styles and
+their ``url()``/``@import``, fonts, media and ``<object>`` fall back to): ``'self'``,
+the hosts of the ``necessary`` category (the CDN, fonts, payment and API hosts a site
+needs whatever the visitor chose) and the hosts of the categories this visitor allows,
+from the policy and the tracker registry.
+
+It restricts hosts only. Inline scripts, ``eval``, ``data:`` and ``blob:`` stay allowed,
+so that the app's own Content-Security-Policy, sent in its own header, keeps deciding
+those: a browser enforces every policy a response carries, each on its own, so a
+second header can only take away, never add, and never disturbs the app's nonces or
+``'strict-dynamic'``.
+
+Compiled once per distinct set of allowed categories (a handful per site).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Literal
+
+from ..policy.model import Policy
+
+__all__ = [
+    "AD_FEATURES",
+    "CSP_MODES",
+    "REPORT_GROUP",
+    "BrowserPolicy",
+    "CSPMode",
+    "host_sources",
+]
+
+CSPMode = Literal["off", "report", "enforce"]
+CSP_MODES: tuple[str, ...] = ("off", "report", "enforce")
+
+# The Reporting API group the CSP names in ``report-to``.
+REPORT_GROUP = "consent-mw"
+
+# Permissions-Policy features through which the browser itself personalises ads or
+# measures them for ads: the Topics API, Protected Audience (interest groups and their
+# auctions), Attribution Reporting, Private Aggregation and Shared Storage, which ad
+# auctions and reach measurement read. Each is a feature Chromium recognises (an
+# unknown name makes it log an error for every page), see tests/test_csp_browser.py.
+AD_FEATURES: tuple[str, ...] = (
+    "browsing-topics",
+    "join-ad-interest-group",
+    "run-ad-auction",
+    "attribution-reporting",
+    "private-aggregation",
+    "shared-storage",
+    "shared-storage-select-url",
+)
+_AD_POLICY = ", ".join(f"{feature}=()" for feature in AD_FEATURES).encode("ascii")
+
+# Always allowed: the page's own origin (with its ws:/wss:), inline code and eval (the
+# app's own policy governs those), and the data:/blob: URLs pages build for themselves.
+_BASE = "'self' 'unsafe-inline' 'unsafe-eval' 'wasm-unsafe-eval' data: blob:"
+
+
+def host_sources(entry: str) -> list[str]:
+    """The CSP host sources for one registry or policy host entry: ``host`` or
+    ``host/path-prefix``, the host's subdomains included (as the registry means it).
+
+    >>> host_sources("facebook.com/tr")
+    ['facebook.com/tr', 'facebook.com/tr/', '*.facebook.com/tr', '*.facebook.com/tr/']
+    """
+    name, _, path = entry.strip().lower().partition("/")
+    name = name.strip(".")
+    if not name or not _is_host(name):
+        return []
+    hosts = [name] if name.startswith("*.") else [name, f"*.{name}"]
+    if not path:
+        return hosts
+    path = "/" + path.strip("/")
+    # A CSP path without a trailing slash matches that path only; with one, a prefix.
+    return [f"{host}{suffix}" for host in hosts for suffix in (path, path + "/")]
+
+
+def _is_host(name: str) -> bool:
+    body = name[2:] if name.startswith("*.") else name
+    if not body or ":" in body:
+        return False
+    return all(
+        label and len(label) <= 63 and all(c.isalnum() or c == "-" for c in label)
+        for label in body.split(".")
+    )
+
+
+class BrowserPolicy:
+    """The headers that make the browser enforce one policy's decisions.
+
+    ``headers(allowed)`` gives the extra response headers for an HTML page answered
+    under the decision that allows the categories ``allowed`` (memoised per set)."""
+
+    def __init__(self, policy: Policy, mode: CSPMode, report_path: str) -> None:
+        if mode not in CSP_MODES:
+            raise ValueError(f"csp must be one of {', '.join(CSP_MODES)}, not {mode!r}")
+        self.mode = mode
+        self.report_path = report_path
+        self.header = (
+            b"content-security-policy-report-only"
+            if mode == "report"
+            else b"content-security-policy"
+        )
+        self.necessary = frozenset(policy.required_ids)
+        self.hosts = _hosts_by_category(policy)
+        self._memo: dict[tuple[frozenset[str], bool], list[tuple[bytes, bytes]]] = {}
+
+    def sources(self, allowed: Iterable[str]) -> list[str]:
+        """The host sources allowed to a visitor who allows ``allowed``, in a stable order."""
+        seen: dict[str, None] = {}
+        for category in sorted(self.necessary | frozenset(allowed)):
+            for source in self.hosts.get(category, ()):
+                seen[source] = None
+        return list(seen)
+
+    def csp(self, allowed: Iterable[str], *, secure: bool) -> str:
+        """The policy's value. ``report-to`` only on a secure page: Chromium takes
+        ``Reporting-Endpoints`` from secure responses only, and with ``report-to`` in
+        the policy it then ignores ``report-uri`` too, so a plain-http page would send
+        no report at all."""
+        sources = " ".join(self.sources(allowed))
+        value = f"default-src {_BASE}{' ' + sources if sources else ''}"
+        value = f"{value}; report-uri {self.report_path}"
+        return f"{value}; report-to {REPORT_GROUP}" if secure else value
+
+    def headers(self, allowed: frozenset[str], *, secure: bool) -> list[tuple[bytes, bytes]]:
+        key = (allowed, secure)
+        found = self._memo.get(key)
+        if found is not None:
+            return found
+        out: list[tuple[bytes, bytes]] = []
+        if self.mode != "off":
+            out.append((self.header, self.csp(allowed, secure=secure).encode("latin-1")))
+            if secure:
+                endpoint = f'{REPORT_GROUP}="{self.report_path}"'
+                out.append((b"reporting-endpoints", endpoint.encode("latin-1")))
+            if "advertising" not in allowed:
+                out.append((b"permissions-policy", _AD_POLICY))
+        if len(self._memo) < 256:  # a few sets per site; never grows with traffic
+            self._memo[key] = out
+        return out
+
+
+def _hosts_by_category(policy: Policy) -> dict[str, tuple[str, ...]]:
+    """Every host source the policy and the registry name, by consent category."""
+    by_category: dict[str, dict[str, None]] = {}
+    for tracker in policy.matcher.trackers:
+        bucket = by_category.setdefault(tracker.category, {})
+        for entry in tracker.hosts:
+            for source in host_sources(entry):
+                bucket[source] = None
+    return {category: tuple(sources) for category, sources in by_category.items()}
