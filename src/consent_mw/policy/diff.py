@@ -46,6 +46,8 @@ from os import PathLike
 from typing import Any, Literal
 
 from ..exceptions import PolicyError
+from ..i18n import in_locale
+from ..i18n.diff import DIFF_WORDS
 from .model import Policy
 from .notice_source import read_source
 from .snapshot import Coll, Seq, plain, snapshot
@@ -264,37 +266,6 @@ def check_schedule(policy: Policy, *, major: bool) -> None:
 
 # -- text listing ------------------------------------------------------------------
 
-_WORDS: dict[str, dict[str, str]] = {
-    "en": {
-        "head": "Policy {old} → {new}: {count} changes ({majors} major)",
-        "none": "Policy {old} → {new}: no differences.",
-        "major_rule": "Major change: announce it at least 30 days before it takes effect.",
-        "minor_rule": "Minor change: announce it at least 7 days before it takes effect.",
-        "major": "major",
-        "minor": "minor",
-        "added": "added",
-        "removed": "removed",
-        "changed": "changed",
-        "was": "was",
-        "now": "now",
-        "warnings": "Warnings:",
-    },
-    "ko": {
-        "head": "개인정보처리방침 {old} → {new}: 변경 {count}건 (중요 {majors}건)",
-        "none": "개인정보처리방침 {old} → {new}: 차이가 없습니다.",
-        "major_rule": "중요 변경: 시행 30일 전까지 공지해야 합니다.",
-        "minor_rule": "일반 변경: 시행 7일 전까지 공지해야 합니다.",
-        "major": "중요",
-        "minor": "일반",
-        "added": "추가",
-        "removed": "삭제",
-        "changed": "변경",
-        "was": "이전",
-        "now": "이후",
-        "warnings": "주의:",
-    },
-}
-
 
 def _show(value: Any, limit: int = 160) -> str:
     text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
@@ -303,7 +274,7 @@ def _show(value: Any, limit: int = 160) -> str:
 
 def render_diff(diff: PolicyDiff, locale: str = "en") -> str:
     """A readable listing of ``diff``, major changes first."""
-    words = _WORDS.get(locale) or _WORDS["en"]
+    words = in_locale(DIFF_WORDS, locale)
     names = {"old": diff.old_version, "new": diff.new_version}
     if not diff.changes:
         lines = [words["none"].format(**names)]

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from ..exceptions import PolicyError
+from ..i18n.banner import TEXT_KEYS
 from .parts import (
     CONSENT_MODE_TYPES,
     DEFAULT_CONSENT_MODE,
@@ -21,7 +22,6 @@ from .parts import (
     Processor,
 )
 from .regimes import COUNTRY_REGIMES, REGIMES
-from .texts import TEXT_KEYS
 from .trackers import Tracker
 
 _CATEGORY_ID = re.compile(r"[a-z][a-z0-9_]{0,31}\Z")
