@@ -12,7 +12,7 @@ naming the key as a person finds it in the file: ``categories[2].title.ko``), an
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -220,11 +220,6 @@ def read_fields(
     return entry
 
 
-def _snapshot_fields(table: Table, skip: str) -> Iterator[Field]:
-    consumed = {f.days for f in table.fields if f.days}
-    return (f for f in table.fields if f.key != skip and f.key not in consumed)
-
-
 def snapshot_field(field: Field, record: Any, text_of: TextOf) -> dict[str, Any]:
     """``field`` of ``record`` as plain data, under its snapshot key(s)."""
     if field.days:
@@ -244,7 +239,9 @@ def snapshot_field(field: Field, record: Any, text_of: TextOf) -> dict[str, Any]
 
 def snapshot_table(table: Table, record: Any, text_of: TextOf, *, skip: str = "") -> dict[str, Any]:
     """``record`` (built from ``table``) as plain data, field by field."""
+    consumed = {f.days for f in table.fields if f.days}  # snapshotted with their text
     snapshot: dict[str, Any] = {}
-    for field in _snapshot_fields(table, skip):
-        snapshot.update(snapshot_field(field, record, text_of))
+    for field in table.fields:
+        if field.key != skip and field.key not in consumed:
+            snapshot.update(snapshot_field(field, record, text_of))
     return snapshot
