@@ -14,7 +14,8 @@ Reads cost a dict lookup and nothing more, which is what the per-request memos n
 memo of a pure function of hashable arguments (the expiry Domains per host, the parsed
 user agents) is ``functools.lru_cache(maxsize=...)`` instead: the standard library's, in
 C, with ``cache_info()`` for tests. Nothing else: no memo cleared when full, no hand-made
-eviction.
+eviction. (``functools.cache`` without a bound is only for what a few settings key, such
+as the HTML scanner's compiled patterns: nothing a visitor sends.)
 """
 
 from __future__ import annotations
