@@ -1,5 +1,6 @@
-"""Old module paths, from before the package was grouped into rooms: importing one
-still works for this release, with a :class:`DeprecationWarning` naming the new path.
+"""Old module paths, from before the package was grouped into rooms (and the few moved
+since): importing one still works for this release, with a :class:`DeprecationWarning`
+naming the new path.
 
 Only the modules' public names come along (a copy taken at import); patch the new
 module, not the old path, in tests.
@@ -32,13 +33,14 @@ MOVED: dict[str, str] = {
         "inject": "html.inject",
         "keys": "core.keys",
         "pages": "web.pages",
+        "policy.texts": "i18n.banner",
         "policy_diff": "policy.diff",
         "recorder": "core.recorder",
         "regimes": "policy.regimes",
         "rewrite": "html.rewrite",
         "runtime": "adapter",
         "schedule": "policy.schedule",
-        "texts": "policy.texts",
+        "texts": "i18n.banner",
         "trackers": "policy.trackers",
         "validators": "core.validators",
     }.items()

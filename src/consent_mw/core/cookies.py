@@ -26,6 +26,7 @@ from typing import Any, get_args
 
 from itsdangerous import Signer
 
+from .._memo import remember
 from ..exceptions import ConfigError
 from .consent import Action, Consent, Source
 from .keys import check_key
@@ -123,10 +124,8 @@ class ConsentCookieCodec:
                 return None
             return cached
         consent = self._verify(value, now)
-        if consent is not None and self.cache_size:
-            if len(self._verified) >= self.cache_size:
-                drop_oldest(self._verified)
-            self._verified[value] = consent
+        if consent is not None:
+            remember(self._verified, value, consent, self.cache_size)
         return consent
 
     def _verify(self, value: str, now: float) -> Consent | None:
@@ -189,18 +188,6 @@ class ConsentCookieCodec:
             gpc=data.get("g") == 1,
             gpc_override=data.get("o") == 1,
         )
-
-
-def drop_oldest(memo: dict[Any, Any]) -> None:
-    """Drop the oldest entry of a bounded memo.
-
-    Threads of a WSGI server evict at the same time: the entry may already be
-    gone, or the dict may change under the iterator. Either way there is room.
-    """
-    try:
-        memo.pop(next(iter(memo)), None)
-    except (RuntimeError, StopIteration):
-        pass
 
 
 def parse_cookie_header(header: str) -> list[tuple[str, str]]:

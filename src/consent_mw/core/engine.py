@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
+from .._memo import remember
 from ..exceptions import ConfigError
 from ..policy.regimes import REGIMES
 from .audit import CookieAudit
@@ -25,7 +26,6 @@ from .cookies import (
     FORM_COOKIE,
     ConsentCookieCodec,
     build_set_cookie,
-    drop_oldest,
     parse_cookie_header,
 )
 from .csp import BrowserPolicy
@@ -141,14 +141,6 @@ class Engine:
         prefix = self.endpoint_prefix
         return path == prefix or path.startswith(prefix + "/") or path == "/.well-known/gpc.json"
 
-    def _remember(self, memo: dict[Any, Any], key: Any, value: Any) -> None:
-        """Keep ``value`` in a bounded memo, dropping the oldest entry when full."""
-        if self.cache_size <= 0:
-            return
-        if len(memo) >= self.cache_size:
-            drop_oldest(memo)
-        memo[key] = value
-
     def read_cookies(self, cookie_header: str) -> tuple[Consent | None, bool]:
         """``(the visitor's consent, whether any other cookie belongs to an optional
         category)`` for a Cookie header. Browsers repeat the same header request after
@@ -164,7 +156,7 @@ class Engine:
             )
             known = (self.consent_from(cookie_header), optional)
             if len(cookie_header) <= _CACHEABLE_HEADER:
-                self._remember(self._cookie_headers, cookie_header, known)
+                remember(self._cookie_headers, cookie_header, known, self.cache_size)
         return known
 
     def consent_from(self, cookie_header: str) -> Consent | None:
@@ -223,7 +215,7 @@ class Engine:
         if consent is not None:
             lifetime = self.policy.lifetime_days(self.policy.regime_for(country)) * 86400
             until = consent.updated_at + lifetime
-        self._remember(self._verdicts, key, (verdict, until))
+        remember(self._verdicts, key, (verdict, until), self.cache_size)
         return verdict
 
     def begin(self, facts: RequestFacts) -> Visit:
@@ -257,7 +249,7 @@ class Engine:
         tag = self._decision_tags.get(allowed)
         if tag is None:
             tag = decision_tag(self.policy.version, allowed)
-            self._remember(self._decision_tags, allowed, tag)
+            remember(self._decision_tags, allowed, tag, self.cache_size)
         return tag
 
     def device_view(self, facts: RequestFacts, decision: Decision) -> dict[str, Any]:
@@ -341,7 +333,7 @@ class Engine:
             kept, refused = self.split_cookies(header, allowed)
             view = ("; ".join(kept) if refused else None, tuple(refused))
             if len(header) <= _CACHEABLE_HEADER:
-                self._remember(self._cookie_views, key, view)
+                remember(self._cookie_views, key, view, self.cache_size)
         return view
 
     def _filter_cookies(self, visit: Visit, allowed: frozenset[str]) -> None:
@@ -390,7 +382,7 @@ class Engine:
         category = (
             None if cookie == self.config.cookie_name else self.matcher.cookie_category(cookie)
         )
-        self._remember(self._set_cookie_categories, name, category)
+        remember(self._set_cookie_categories, name, category, self.cache_size)
         return category
 
     def response_headers(

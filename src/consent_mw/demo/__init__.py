@@ -22,6 +22,8 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from ..asgi import ASGIApp, ConsentMiddleware, Receive, Scope, Send
+from ..i18n import in_locale
+from ..i18n.demo import DEMO_TEXTS
 from ..policy.model import Policy
 
 __all__ = ["POLICY_PATH", "QUERY_PATH", "create_app", "demo_policy", "with_query_api"]
@@ -68,26 +70,6 @@ TRACKERS_TEMPLATE = """
 """
 
 
-PAGE_TEXTS = {
-    "ko": {
-        "member": "회원 ID",
-        "sign_in": "로그인",
-        "policy": "개인정보처리방침",
-        "ads": "맞춤형 광고 설정",
-        "records": "나의 동의 기록",
-        "server_view": "서버가 본 동의",
-    },
-    "en": {
-        "member": "Member ID",
-        "sign_in": "Sign in",
-        "policy": "Privacy policy",
-        "ads": "Customised advertising",
-        "records": "My consent records",
-        "server_view": "Consent the server sees",
-    },
-}
-
-
 def trackers(nonce: str) -> str:
     """The tracker tags, each carrying the page's CSP nonce as a site would add it."""
     return TRACKERS_TEMPLATE.replace("<script", f'<script nonce="{nonce}"')
@@ -113,7 +95,7 @@ def _page(request: Request, title: str, body: str) -> HTMLResponse:
     request.state.csp_nonce = nonce
     state = ", ".join(sorted(consent.allowed))
     other, other_name = ("ko", "한국어") if lang == "en" else ("en", "English")
-    t = PAGE_TEXTS[lang]
+    t = in_locale(DEMO_TEXTS, lang)
     html = f"""<!doctype html>
 <html lang="{lang}">
 <head>
@@ -159,8 +141,7 @@ async def home(request: Request) -> Response:
         f'<li><a href="/shows/{sid}?lang={lang}">{escape(names[0 if lang == "ko" else 1])}</a></li>'
         for sid, names in SHOWS.items()
     )
-    title = "공연 예매" if lang == "ko" else "Book a show"
-    return _page(request, title, f"<ul>{items}</ul>")
+    return _page(request, in_locale(DEMO_TEXTS, lang)["home"], f"<ul>{items}</ul>")
 
 
 async def show(request: Request) -> Response:

@@ -83,6 +83,7 @@ import weakref
 from collections.abc import Callable
 from typing import Final, TypeVar
 
+from .._memo import remember
 from ..policy.trackers import Matcher
 from . import scan
 from .native import speedups
@@ -150,9 +151,7 @@ class _Plan:
 
     def remember(self, cache: dict[bytes, _T], key: bytes, value: _T) -> None:
         if len(key) <= _CACHE_KEY_MAX:
-            if len(cache) >= _CACHE_SIZE:
-                cache.clear()
-            cache[key] = value
+            remember(cache, key, value, _CACHE_SIZE)
 
     def find(self, body: bytes, limit: int) -> str | None:
         """The category of the first signature (in registry order, as
@@ -252,9 +251,8 @@ def _plan(matcher: Matcher, allowed: frozenset[str]) -> _Plan:
     plans = _PLANS.setdefault(matcher, {})
     plan = plans.get(allowed)
     if plan is None:
-        if len(plans) >= 64:
-            plans.clear()
-        plan = plans[allowed] = _Plan(matcher, allowed)
+        plan = _Plan(matcher, allowed)
+        remember(plans, allowed, plan, 64)
     return plan
 
 

@@ -9,26 +9,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..i18n import in_locale
+from ..i18n.notice import AUTOMATIC_ITEMS, LABELS, LANGUAGE_NAMES, RIGHTS
 from ..policy.model import Category, Localised, Policy
 from ..policy.notice_source import Item, NoticeSource
 from ..policy.trackers import BUILTIN_TRACKERS, Matcher
 from .links import NoticeLinks
-from .texts import AUTOMATIC_ITEMS, RIGHTS, labels
 
 __all__ = ["FORMAT", "build_notice"]
 
 FORMAT = "consent_mw.notice/1"
-
-# Each language named in itself, for the links to the other versions.
-_ENDONYMS = {
-    "ko": "한국어",
-    "en": "English",
-    "ja": "日本語",
-    "zh": "中文",
-    "de": "Deutsch",
-    "fr": "Français",
-    "es": "Español",
-}
 
 
 def _is_advertising(category: Category) -> bool:
@@ -49,7 +39,7 @@ class _Builder:
         self.locale = locale
         self.headings = headings
         self.links = links
-        self.label = labels(locale)
+        self.label = in_locale(LABELS, locale)
         self.processors = {p.id: p for p in policy.processors}
 
     def t(self, value: Localised) -> str:
@@ -96,7 +86,7 @@ class _Builder:
 
             required = [of(c) for c in self.policy.categories if c.required]
             optional = [of(c) for c in self.policy.categories if not c.required]
-            defaults = AUTOMATIC_ITEMS.get(self.locale) or AUTOMATIC_ITEMS["en"]
+            defaults = in_locale(AUTOMATIC_ITEMS, self.locale)
             automatic = [{"item": i, "purpose": "", "when": "", "category": ""} for i in defaults]
         return self.section(
             "collected",
@@ -203,7 +193,7 @@ class _Builder:
                 }
             )
         hint = label["preferences_hint"].format(button=self.policy.ui_texts(self.locale)["reopen"])
-        rights = list(RIGHTS.get(self.locale) or RIGHTS["en"])
+        rights = list(in_locale(RIGHTS, self.locale))
         rights += [self.t(v) for v in self.source.rights.extra]
         return self.section(
             "rights",
@@ -407,7 +397,7 @@ class _Builder:
             "languages": [
                 {
                     "locale": other,
-                    "name": _ENDONYMS.get(other, other),
+                    "name": LANGUAGE_NAMES.get(other, other),
                     "href": f"{links.policy}{joiner}locale={other}",
                 }
                 for other in policy.locales

@@ -11,7 +11,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .texts import labels
+from ..i18n import in_locale
+from ..i18n.notice import LABELS
 
 __all__ = [
     "Actions",
@@ -119,7 +120,7 @@ def _table(caption: str, headers: Sequence[str], rows: Sequence[Sequence[Line | 
 class _Layout:
     def __init__(self, data: Mapping[str, Any]) -> None:
         self.data = data
-        self.label = labels(data["locale"])
+        self.label = in_locale(LABELS, data["locale"])
 
     def dash(self, text: str | None) -> str:
         return text or self.label["not_stated"]

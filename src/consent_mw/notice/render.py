@@ -61,6 +61,8 @@ import hashlib
 import json
 from typing import Any, Literal, overload
 
+from ..i18n import in_locale
+from ..i18n.notice import HEADINGS, LABELS
 from ..policy.model import Policy, register_notice_hash
 from ..policy.notice_source import SECTION_IDS, read_source
 from .data import FORMAT, build_notice
@@ -68,7 +70,6 @@ from .html import to_html
 from .layout import layout
 from .links import NoticeLinks
 from .markdown import to_markdown
-from .texts import labels
 
 __all__ = [
     "FORMAT",
@@ -80,52 +81,13 @@ __all__ = [
     "render_notice",
 ]
 
-HEADINGS: dict[str, dict[str, str]] = {
-    "en": {
-        "contents": "Contents",
-        "collected": "Personal data we collect",
-        "purposes": "Why we process it",
-        "processors": "Processors we entrust",
-        "third-parties": "Provision to third parties",
-        "retention": "How long we keep it",
-        "destruction": "How we destroy it",
-        "rights": "Your rights and how to use them",
-        "children": "Children under {age}",
-        "cookies": "Cookies and how to refuse them",
-        "customised-ads": "Customised advertising",
-        "security": "How we keep it secure",
-        "contacts": "Privacy officer and where to report",
-        "changes": "Changes to this policy",
-    },
-    "ko": {
-        "contents": "목차",
-        "collected": "수집하는 개인정보 항목",
-        "purposes": "개인정보의 처리 목적",
-        "processors": "개인정보 처리의 위탁",
-        "third-parties": "개인정보의 제3자 제공",
-        "retention": "개인정보의 처리 및 보유 기간",
-        "destruction": "개인정보의 파기 절차 및 방법",
-        "rights": "정보주체의 권리와 행사 방법",
-        "children": "만 {age}세 미만 아동의 개인정보 보호",
-        "cookies": "쿠키의 설치·운영 및 거부",
-        "customised-ads": "맞춤형 광고와 행태정보",
-        "security": "개인정보의 안전성 확보 조치",
-        "contacts": "개인정보 보호책임자와 권익침해 구제방법",
-        "changes": "개인정보처리방침의 변경",
-    },
-}
-"""Section headings per locale (``{age}``: the child age); unknown locales get English."""
-
-
-def _headings(locale: str) -> dict[str, str]:
-    return HEADINGS.get(locale) or HEADINGS["en"]
-
 
 def _data(policy: Policy, locale: str, links: NoticeLinks) -> dict[str, Any]:
     locale = policy.pick_locale(locale)
     source = read_source(policy)
     headings = {
-        key: text.format(age=source.rights.child_age) for key, text in _headings(locale).items()
+        key: text.format(age=source.rights.child_age)
+        for key, text in in_locale(HEADINGS, locale).items()
     }
     return build_notice(policy, source, locale, headings, links)
 
@@ -173,7 +135,7 @@ def render_notice(
     if fmt == "html":
         return to_html(doc, nonce=nonce)
     if fmt == "markdown":
-        return to_markdown(doc, post_note=labels(data["locale"])["post"])
+        return to_markdown(doc, post_note=in_locale(LABELS, data["locale"])["post"])
     raise ValueError(f"fmt must be 'html', 'markdown' or 'json', not {fmt!r}")
 
 

@@ -1,5 +1,6 @@
-"""What the site declares: the policy model, its file format, presets, legal regimes,
-the tracker registry, versions over time and the diff between two versions."""
+"""What the site declares: the policy model, its file format (every key once, in the
+table of :mod:`consent_mw.policy.fields`), presets, legal regimes, the tracker registry,
+versions over time and the diff between two versions."""
 
 from __future__ import annotations
 

@@ -33,21 +33,27 @@ contacts, the controller's details, security measures, history, the
 notice's own paragraphs, locales, dates and the version itself.
 
 The rule errs towards major: announcing a minor change 30 days ahead is
-allowed, taking a major one into effect after 7 days is not.
+allowed, taking a major one into effect after 7 days is not. Each key's weight is
+its ``major`` in the field table (:mod:`consent_mw.policy.fields`); the lists above
+are what that table says.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from os import PathLike
 from typing import Any, Literal
 
 from ..exceptions import PolicyError
+from ..i18n import in_locale
+from ..i18n.diff import DIFF_WORDS
+from .fields import POLICY
 from .model import Policy
 from .notice_source import read_source
+from .schema import Major, Table
 from .snapshot import Coll, Seq, plain, snapshot
 
 __all__ = [
@@ -102,47 +108,41 @@ def _path(segments: tuple[str, ...]) -> str:
     return out
 
 
-def _longer(old: Any, new: Any) -> bool:
+def _longer(kind: ChangeKind, old: Any, new: Any) -> bool:
     if isinstance(old, int) and isinstance(new, int):
         return new > old
     return new is None  # no longer bounded: lengthened; newly bounded: shortened
 
 
+def _lowered(kind: ChangeKind, old: Any, new: Any) -> bool:
+    return isinstance(old, int) and isinstance(new, int) and new < old
+
+
+# What each weight in the field table (consent_mw.policy.fields) means.
+_WEIGHS: dict[Major, Callable[[ChangeKind, Any, Any], bool]] = {
+    "always": lambda kind, old, new: True,
+    "never": lambda kind, old, new: False,
+    "added": lambda kind, old, new: kind == "added",
+    "not_removed": lambda kind, old, new: kind != "removed",
+    "removed": lambda kind, old, new: kind == "removed",
+    "turned_on": lambda kind, old, new: new is True,
+    "longer": _longer,
+    "lowered": _lowered,
+}
+
+
 def _is_major(kind: ChangeKind, segments: tuple[str, ...], old: Any, new: Any) -> bool:
-    fields = [s for s in segments if not s.startswith("[")]
-    top, field = fields[0], fields[1] if len(fields) > 1 else ""
-    if top == "categories":
-        if field in ("", "description", "cookies", "hosts", "retention_period"):
-            return True
-        if field in ("required", "default_on"):
-            return new is True
-        if field in ("processors", "consent_mode"):
-            return kind == "added"
-        if field == "retention_days":
-            return _longer(old, new)
-        return False  # title, retention wording
-    if top == "processors":
-        return kind == "added" if not field else field in ("purpose", "country")
-    if top in ("trackers", "third_parties"):
-        return kind != "removed"
-    if top == "collected":
-        return True
-    if top == "retention":
-        if not field:
-            return kind == "added"
-        if field == "keep_days":
-            return _longer(old, new)
-        return field == "keep_period"
-    if top == "consent_lifetime_days":
-        return _longer(old, new)
-    if top in ("regime", "country_regimes"):
-        return True
-    if top == "rights":
-        if field == "extra":
-            return kind == "removed"
-        if field == "child_age":
-            return isinstance(old, int) and isinstance(new, int) and new < old
-    return False
+    """Whether the change at ``segments`` is major: the weight of the deepest field on
+    its path that has one of its own (see the field table)."""
+    weight: Major = "never"
+    table: Table | None = POLICY
+    for name in (s for s in segments if not s.startswith("[")):
+        found = table.rules().get(name) if table is not None else None
+        if found is None:
+            break
+        own, table = found
+        weight = own or weight
+    return _WEIGHS[weight](kind, old, new)
 
 
 class _Differ:
@@ -264,37 +264,6 @@ def check_schedule(policy: Policy, *, major: bool) -> None:
 
 # -- text listing ------------------------------------------------------------------
 
-_WORDS: dict[str, dict[str, str]] = {
-    "en": {
-        "head": "Policy {old} → {new}: {count} changes ({majors} major)",
-        "none": "Policy {old} → {new}: no differences.",
-        "major_rule": "Major change: announce it at least 30 days before it takes effect.",
-        "minor_rule": "Minor change: announce it at least 7 days before it takes effect.",
-        "major": "major",
-        "minor": "minor",
-        "added": "added",
-        "removed": "removed",
-        "changed": "changed",
-        "was": "was",
-        "now": "now",
-        "warnings": "Warnings:",
-    },
-    "ko": {
-        "head": "개인정보처리방침 {old} → {new}: 변경 {count}건 (중요 {majors}건)",
-        "none": "개인정보처리방침 {old} → {new}: 차이가 없습니다.",
-        "major_rule": "중요 변경: 시행 30일 전까지 공지해야 합니다.",
-        "minor_rule": "일반 변경: 시행 7일 전까지 공지해야 합니다.",
-        "major": "중요",
-        "minor": "일반",
-        "added": "추가",
-        "removed": "삭제",
-        "changed": "변경",
-        "was": "이전",
-        "now": "이후",
-        "warnings": "주의:",
-    },
-}
-
 
 def _show(value: Any, limit: int = 160) -> str:
     text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
@@ -303,7 +272,7 @@ def _show(value: Any, limit: int = 160) -> str:
 
 def render_diff(diff: PolicyDiff, locale: str = "en") -> str:
     """A readable listing of ``diff``, major changes first."""
-    words = _WORDS.get(locale) or _WORDS["en"]
+    words = in_locale(DIFF_WORDS, locale)
     names = {"old": diff.old_version, "new": diff.new_version}
     if not diff.changes:
         lines = [words["none"].format(**names)]

@@ -21,6 +21,8 @@ from os import PathLike
 from typing import Any
 
 from ..exceptions import PolicyError
+from ..i18n import in_locale
+from ..i18n.banner import DEFAULT_TEXTS
 from .parse import policy_fields
 from .parts import (
     CONSENT_MODE_TYPES,
@@ -32,7 +34,6 @@ from .parts import (
 )
 from .presets import preset_dict
 from .regimes import REGIMES, Regime
-from .texts import DEFAULT_TEXTS
 from .trackers import BUILTIN_TRACKERS, Matcher, Tracker
 
 __all__ = [
@@ -182,7 +183,7 @@ class Policy:
         return value.get(locale) or value.get(self.default_locale) or next(iter(value.values()), "")
 
     def ui_texts(self, locale: str) -> dict[str, str]:
-        base = dict(DEFAULT_TEXTS.get(locale) or DEFAULT_TEXTS["en"])
+        base = dict(in_locale(DEFAULT_TEXTS, locale))
         base.update(self.texts.get(locale, {}))
         return base
 

@@ -1,18 +1,34 @@
-"""The parts of a policy: categories, their cookies, processors, and the Consent Mode
-types each standard category controls. Plain frozen data, no behaviour."""
+"""The parts of a policy: categories, their cookies, processors, the Consent Mode types
+each standard category controls, and the sections only the privacy notice reads. Plain
+frozen data, no behaviour: :mod:`consent_mw.policy.fields` says how each is read."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 
 __all__ = [
     "CONSENT_MODE_TYPES",
     "DEFAULT_CONSENT_MODE",
     "Category",
+    "Collected",
+    "Contact",
+    "Controller",
     "CookieSpec",
+    "HistoryEntry",
+    "Item",
     "Localised",
+    "Measure",
+    "MeasureKind",
+    "NoticeOptions",
+    "NoticeSource",
     "Processor",
+    "Rights",
+    "SECTION_IDS",
+    "StatutoryRecord",
+    "ThirdParty",
 ]
 
 CONSENT_MODE_TYPES: tuple[str, ...] = (
@@ -73,3 +89,126 @@ class Category:
     processors: tuple[str, ...] = ()
     consent_mode: tuple[str, ...] = ()
     default_on: bool = False
+
+
+# -- the sections only the privacy notice reads (kept verbatim in Policy.raw) ----------
+
+#: the notice's sections, by anchor, in the order it shows them
+SECTION_IDS: tuple[str, ...] = (
+    "collected",
+    "purposes",
+    "processors",
+    "third-parties",
+    "retention",
+    "destruction",
+    "rights",
+    "children",
+    "cookies",
+    "customised-ads",
+    "security",
+    "contacts",
+    "changes",
+)
+
+MeasureKind = Literal["administrative", "technical", "physical"]
+
+
+@dataclass(frozen=True)
+class Item:
+    """One collected item; ``category`` ties it to a consent category (or is empty)."""
+
+    item: Localised
+    purpose: Localised = field(default_factory=dict)
+    when: Localised = field(default_factory=dict)
+    category: str = ""
+
+
+@dataclass(frozen=True)
+class Collected:
+    required: tuple[Item, ...] = ()
+    optional: tuple[Item, ...] = ()
+    automatic: tuple[Item, ...] = ()
+
+
+@dataclass(frozen=True)
+class Controller:
+    name: Localised = field(default_factory=dict)
+    privacy_officer: Localised = field(default_factory=dict)
+    department: Localised = field(default_factory=dict)
+    address: Localised = field(default_factory=dict)
+    helpdesk: str = ""
+    phone: str = ""
+    email: str = ""
+    country: str = ""
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StatutoryRecord:
+    record: Localised
+    law: Localised
+    keep: Localised
+    keep_days: int | None = None
+
+
+@dataclass(frozen=True)
+class ThirdParty:
+    name: Localised
+    purpose: Localised
+    items: Localised
+    retention: Localised
+    country: str = ""
+
+
+@dataclass(frozen=True)
+class Measure:
+    measure: Localised
+    kind: MeasureKind = "technical"
+
+
+@dataclass(frozen=True)
+class Contact:
+    name: Localised
+    role: Localised = field(default_factory=dict)
+    phone: str = ""
+    url: str = ""
+    email: str = ""
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    version: str
+    announced: dt.date | None
+    effective: dt.date | None
+    summary: Localised = field(default_factory=dict)
+    major: bool | None = None
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class Rights:
+    how: Localised = field(default_factory=dict)
+    extra: tuple[Localised, ...] = ()
+    child_age: int = 14
+
+
+@dataclass(frozen=True)
+class NoticeOptions:
+    title: Localised = field(default_factory=dict)
+    intro: Localised = field(default_factory=dict)
+    extra: Mapping[str, tuple[Localised, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NoticeSource:
+    """Everything the notice needs beyond the enforcement model, validated."""
+
+    controller: Controller
+    collected: Collected | None
+    retention: tuple[StatutoryRecord, ...]
+    third_parties: tuple[ThirdParty, ...]
+    security: tuple[Measure, ...]
+    contacts: tuple[Contact, ...]
+    history: tuple[HistoryEntry, ...]
+    rights: Rights
+    notice: NoticeOptions

@@ -21,6 +21,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from .._memo import remember
+
 __all__ = ["BUILTIN_TRACKERS", "Matcher", "Tracker"]
 
 
@@ -274,9 +276,7 @@ class Matcher:
                 if regex.match(name):
                     found = (category, owner)
                     break
-        if len(self._cookie_cache) >= self._CACHE_LIMIT:
-            self._cookie_cache.clear()
-        self._cookie_cache[name] = found
+        remember(self._cookie_cache, name, found, self._CACHE_LIMIT)
         return found
 
     def cookie_category(self, name: str) -> str | None:

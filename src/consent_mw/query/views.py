@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypedDict, cast
 
+from .._memo import remember
 from ..core.consent import Action, Consent, Source, judge
 from ..policy.model import Policy
 from ..stores import Record
@@ -126,9 +127,7 @@ class AdsJudge:
             )
             verdict = judge(policy, consent, gpc=record.gpc, country=record.country, now=now)
             found = ("advertising" in verdict.allowed, verdict.prompt_reason)
-            if len(self._memo) >= _MEMO_MAX:
-                self._memo.clear()
-            self._memo[key] = found
+            remember(self._memo, key, found, _MEMO_MAX)
         return found
 
 

@@ -24,8 +24,10 @@ from urllib.parse import parse_qs
 from itsdangerous import BadSignature, TimestampSigner
 
 from ..core.cookies import FORM_COOKIE, build_set_cookie, parse_cookie_header
+from ..i18n import in_locale
+from ..i18n.notice import LABELS
+from ..i18n.pages import PAGE_TEXTS
 from ..notice.render import NoticeLinks, render_notice
-from ..notice.texts import labels
 from .responses import Response, Result, error
 
 if TYPE_CHECKING:
@@ -41,45 +43,6 @@ SubjectKind = Literal["consent", "nonce"]
 SUBJECT_KINDS: tuple[SubjectKind, ...] = ("consent", "nonce")
 _NONCE = re.compile(r"[A-Za-z0-9_-]{16,43}\Z")
 _FORM_START = re.compile(rb'<form method="post" action="[^"]*">')
-
-_PAGE_TEXTS = {
-    "en": {
-        "ads_title": "Customised advertising",
-        "ads_on": "Customised advertising is on for this browser.",
-        "ads_off": "Customised advertising is off for this browser.",
-        "turn_off": "Turn customised advertising off",
-        "turn_on": "Turn customised advertising on",
-        "saved": "Your choice was saved.",
-        "records_title": "Your consent records",
-        "no_records": "There are no records for this browser.",
-        "delete": "Delete my records",
-        "withdraw": "Withdraw all optional consent",
-        "export": "Download as JSON",
-        "notice": "Privacy policy",
-        "time": "Time",
-        "action": "Action",
-        "choices": "Choices",
-        "version": "Policy version",
-    },
-    "ko": {
-        "ads_title": "맞춤형 광고",
-        "ads_on": "이 브라우저에서 맞춤형 광고가 켜져 있습니다.",
-        "ads_off": "이 브라우저에서 맞춤형 광고가 꺼져 있습니다.",
-        "turn_off": "맞춤형 광고 끄기",
-        "turn_on": "맞춤형 광고 켜기",
-        "saved": "선택이 저장되었습니다.",
-        "records_title": "나의 동의 기록",
-        "no_records": "이 브라우저의 기록이 없습니다.",
-        "delete": "내 기록 삭제",
-        "withdraw": "선택 동의 모두 철회",
-        "export": "JSON으로 내려받기",
-        "notice": "개인정보처리방침",
-        "time": "시각",
-        "action": "동작",
-        "choices": "선택",
-        "version": "방침 버전",
-    },
-}
 
 _STYLE = (
     "body{font:16px/1.6 system-ui,sans-serif;max-width:48rem;margin:0 auto;padding:1rem}"
@@ -151,7 +114,7 @@ class Pages:
         endpoints.add_route(prefix + "/records/delete", "POST", self.delete_form)
 
     def _texts(self, locale: str) -> dict[str, str]:
-        return _PAGE_TEXTS.get(locale, _PAGE_TEXTS["en"])
+        return in_locale(PAGE_TEXTS, locale)
 
     # -- the form token ----------------------------------------------------------------
 
@@ -287,7 +250,7 @@ class Pages:
         section = next(s for s in data["sections"] if s["id"] == "customised-ads")
         decision = visit.decision
         parts = [f"<p>{escape(p)}</p>" for p in section.get("text", [])]
-        label = labels(locale)
+        label = in_locale(LABELS, locale)
         for category in section.get("categories", []):
             rows = [
                 (label["ads_data"], category.get("data")),

@@ -1,6 +1,7 @@
-"""Default interface texts of the banner and notices, in Korean and English.
+"""The banner's texts (also those of the consent API and the no-JS pages' notes).
 
-A policy may override any of them per locale under ``[texts.<locale>]``.
+A policy may override any of them per locale under ``[texts.<locale>]``
+(:meth:`~consent_mw.policy.Policy.ui_texts`); :data:`TEXT_KEYS` are the keys it may use.
 Category titles and descriptions are not here: they belong to the policy.
 """
 
