@@ -206,3 +206,14 @@ def test_bad_csp_option_fails_at_start_up(kind: str) -> None:
 
     with pytest.raises(ConfigError, match="csp must be 'off', 'report' or 'enforce'"):
         harness(kind, csp="strict")
+
+
+def test_the_policy_file_sets_the_mode_and_the_option_wins(kind: str) -> None:
+    from consent_mw.policy.presets import preset_dict
+
+    policy = {**preset_dict("gdpr"), "csp": "enforce"}
+    assert len(csp_of(harness(kind, policy=policy).get("/"))) == 1
+    page = harness(kind, policy=policy, csp="report").get("/")
+    assert csp_of(page) == []
+    assert len(csp_of(page, "content-security-policy-report-only")) == 1
+    assert csp_of(harness(kind, policy=policy, csp="off").get("/")) == []

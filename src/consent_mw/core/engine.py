@@ -112,7 +112,7 @@ class Engine:
         #: set by the runtime: where undeclared cookies are reported
         self.audit: CookieAudit | None = None
         #: the browser's half of enforcement on HTML pages (see .csp); None when off
-        mode = config.csp or "off"
+        mode = config.csp or self.policy.csp
         self.csp_mode = mode
         self.browser = (
             BrowserPolicy(self.policy, mode, config.prefix + "/csp-report")

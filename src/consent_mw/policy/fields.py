@@ -334,6 +334,9 @@ POLICY = Table(
         Field("processors", Entries(PROCESSOR, by="id", ids=True), major="added"),
         Field("trackers", Entries(TRACKER, by="owner", ids=True), major="not_removed"),
         Field("texts", BannerTexts()),
+        # The browser's half of enforcement (see consent_mw.core.csp); the middleware's
+        # own ``csp`` option wins over it. Not the notice's business: never major.
+        Field("csp", Choice(("off", "report", "enforce"), "off"), major="never"),
         Field("collected", Section(COLLECTED, optional=True), major="always", notice=True),
         Field("retention", _rows(STATUTORY, "retention", "record"), major="added", notice=True),
         Field(

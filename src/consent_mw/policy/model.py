@@ -18,7 +18,7 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from os import PathLike
-from typing import Any
+from typing import Any, Literal
 
 from ..exceptions import PolicyError
 from ..i18n import in_locale
@@ -76,6 +76,8 @@ class Policy:
     texts: Mapping[str, Mapping[str, str]]
     gpc_last_update: dt.date | None
     raw: Mapping[str, Any] = field(repr=False, compare=False)
+    #: the Content-Security-Policy mode the policy asks for ("off", "report", "enforce")
+    csp: Literal["off", "report", "enforce"] = "off"
 
     optional_ids: tuple[str, ...] = field(init=False, repr=False, compare=False)
     required_ids: frozenset[str] = field(init=False, repr=False, compare=False)
