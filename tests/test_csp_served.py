@@ -217,3 +217,11 @@ def test_the_policy_file_sets_the_mode_and_the_option_wins(kind: str) -> None:
     assert csp_of(page) == []
     assert len(csp_of(page, "content-security-policy-report-only")) == 1
     assert csp_of(harness(kind, policy=policy, csp="off").get("/")) == []
+
+
+def test_a_workers_script_gets_the_policy_too(kind: str) -> None:
+    client = harness(kind, csp="enforce")
+    script = client.get("/data", headers={"sec-fetch-dest": "worker"})
+    assert len(csp_of(script)) == 1
+    assert "private" in (script.header("cache-control") or "")
+    assert csp_of(client.get("/data", headers={"sec-fetch-dest": "script"})) == []

@@ -62,6 +62,9 @@ CACHE_SIZE = 4096
 _CACHEABLE_HEADER = 4096
 
 
+_WORKER_DESTINATIONS = frozenset({"worker", "sharedworker", "serviceworker"})
+
+
 @dataclass(slots=True)
 class Visit:
     """One request's consent state, shared by the request and response halves."""
@@ -449,7 +452,14 @@ class Engine:
             out.append(header)
         stale = visit.stale_cookies
         # The browser policy differs per decision: a page with it is consent-dependent.
-        browser = self.browser if visit.content_type is not None else None
+        # A worker's script gets it too: a worker loaded from a URL is governed by the
+        # policy of its own response, not by the page's.
+        browser = self.browser
+        if browser is not None and (
+            visit.content_type is None
+            and visit.facts.headers.get("sec-fetch-dest") not in _WORKER_DESTINATIONS
+        ):
+            browser = None
         if browser is not None:
             out += browser.headers(allowed, secure=visit.facts.is_secure)
         dependent = stripped or passed or stale or decision._consulted or visit.rewritten or browser
