@@ -33,6 +33,16 @@ def test_demo_strips_analytics_cookie_before_consent_and_keeps_it_after():
     assert record.choices["analytics"] is True and record.policy_version == "2026-11"
 
 
+def test_demo_with_an_enforced_csp_widens_it_after_consent():
+    app = create_app(store=MemoryStore(), secret_key="demo-test-secret-0123456789", csp="enforce")
+    client = TestClient(app)
+    before = client.get("/").headers["content-security-policy"]
+    assert "googletagmanager.com" not in before and "connect.facebook.net" not in before
+    assert client.post("/_consent", json={"choices": {"analytics": True}}).status_code == 200
+    after = client.get("/").headers["content-security-policy"]
+    assert "googletagmanager.com" in after and "connect.facebook.net" not in after
+
+
 def test_demo_whoami_reports_what_the_app_may_see():
     client = TestClient(create_app(store=MemoryStore(), secret_key="demo-test-secret-0123456789"))
     seen = client.get("/api/whoami?gclid=abc&page=2", headers={"cookie": "_ga=GA1.1.1.1"}).json()

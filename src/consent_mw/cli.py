@@ -2,7 +2,7 @@
 
 ::
 
-    consent-mw demo                          run the demo ticketing site
+    consent-mw demo [--csp enforce]          run the demo ticketing site
     consent-mw policy check|render|diff      validate, render or compare policy files
     consent-mw audit [--hosts] [--declare]   cookies and third-party hosts nobody declared
     consent-mw history ID                    a subject's ledger records (JSON lines)
@@ -63,9 +63,10 @@ def _demo(args: argparse.Namespace) -> int:
     from .query.app import TOKENS_ENV
     from .query.tokens import TokenSpec, hash_token, new_token, parse_token_lines
 
-    site = create_app(store=args.store)
+    site = create_app(store=args.store, csp=args.csp)
     base = f"http://{args.host}:{args.port}"
-    print(f"Ticketbox demo on {base}/  (ledger: {args.store})", file=sys.stderr)
+    shown = "" if args.csp == "off" else f", csp: {args.csp}"
+    print(f"Ticketbox demo on {base}/  (ledger: {args.store}{shown})", file=sys.stderr)
     configured = os.environ.get(TOKENS_ENV, "")
     if configured.strip():
         tokens = [spec.line for spec in parse_token_lines(configured)]
@@ -239,6 +240,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--store",
         default="sqlite:///consent-demo.sqlite3",
         help="ledger URL (default: %(default)s)",
+    )
+    demo.add_argument(
+        "--csp",
+        choices=("off", "report", "enforce"),
+        default="off",
+        help="the per-visitor Content-Security-Policy (default: %(default)s)",
     )
     demo.set_defaults(run=_demo)
 
