@@ -36,7 +36,7 @@ from collections.abc import Callable
 
 from selectolax.lexbor import LexborHTMLParser
 
-from consent_mw.html import rewrite as rewrite_module
+from consent_mw.html import _pure, native, plan
 from consent_mw.html.rewrite import HTMLRewriter
 from consent_mw.policy.trackers import BUILTIN_TRACKERS, Matcher
 
@@ -149,18 +149,17 @@ def rewrite(html: bytes, matcher: Matcher = MATCHER) -> bytes:
 
 
 def rewrite_pure(html: bytes) -> bytes:
-    saved = rewrite_module._skim, rewrite_module._lower
-    rewrite_module._skim, rewrite_module._lower = None, bytes.lower
+    saved, native.skim = native.skim, _pure.skim
     try:
         return rewrite(html)
     finally:
-        rewrite_module._skim, rewrite_module._lower = saved
+        native.skim = saved
 
 
 def rewrite_cold(html: bytes) -> bytes:
     # The rewriter's per-(matcher, allowed set) plan and its memory of tags and
     # snippets, forgotten: what the first page after start-up costs.
-    rewrite_module._PLANS.clear()
+    plan.PLANS.clear()
     return rewrite(html)
 
 
@@ -210,7 +209,7 @@ def main() -> int:
         "cold": rewrite_cold,
         "pure": rewrite_pure,
     }
-    speedups = rewrite_module._skim is not None
+    speedups = native.skim is not _pure.skim
     print(
         "rewriter steps: "
         + ("C speedups (consent_mw.html._speedups)" if speedups else "pure Python (no speedups)")
