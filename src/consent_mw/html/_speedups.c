@@ -49,7 +49,9 @@ typedef struct {
     int mode;
     int noscript;
     int script_state;
-    int until; /* index into UNTIL_KINDS of the kind last entered; -1: none yet */
+    /* the UNTIL kind (its index in UNTIL_KINDS) the state is in, or the one last
+     * entered; -1: neither (the state's until_kind is not read outside UNTIL) */
+    int until;
     /* where skim() stops at a start tag for the rewriter: where its name ends
      * and the tag ends (-1 when the window ends first); -1 otherwise */
     Py_ssize_t name_end, tag_end;

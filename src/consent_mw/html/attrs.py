@@ -1,8 +1,8 @@
 """What is inside a tag: its attributes, the URLs in their values, and the
 in-place renames that neutralise it.
 
-Offsets index the bytes the tag was read from; attribute names come lowercased
-from the lowercased copy of the tag :func:`parse_attrs` reads.
+:func:`parse_attrs` reads a lowercased copy of a tag; its offsets index the tag
+as it is, which the renames then keep byte for byte around what they change.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ _CUT_VALUE = re.compile(fill(rb"=%(ws)s*+(?:\"[^\"]*+|'[^']*+)\Z", ws=WS))
 
 
 class Attr(NamedTuple):
-    """One attribute of a tag; offsets index the window the tag was read from."""
+    """One attribute of a tag; offsets index the bytes the tag was read from."""
 
     name: bytes  # lowercased
     start: int
@@ -42,7 +42,7 @@ class Attr(NamedTuple):
 
 
 def parse_attrs(low: bytes, start: int, end: int, *, complete: bool) -> list[Attr]:
-    """Attributes of the tag whose name ends at ``start``.
+    """Attributes of the tag whose name ends at ``start`` in ``low`` (lowercased).
 
     ``end`` is the tag's end (just past ``>``) when ``complete``; otherwise it is
     where the visible prefix of an over-long tag stops: an attribute whose name

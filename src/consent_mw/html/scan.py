@@ -217,11 +217,10 @@ def candidates(max_hold: int, anycase: bool = False) -> tuple[re.Pattern[bytes],
     """Where something the rewriter acts on may start; the second one also finds
     ``</noscript>`` (for inside a <noscript>).
 
-    They search the lowercased bytes or, with ``anycase``, the bytes as they are
-    (finding the same matches, whose groups are then not lowercased): a window
-    without a candidate then needs no lowercased copy. Only the names and the
-    ``data-consent-`` prefix become case-insensitive there; the runs over
-    attribute values have no letters and stay as they are.
+    With ``anycase`` (as the rewriter searches) they search the bytes as they
+    are; without it, lowercased bytes, finding the same matches (the tests
+    compare the two). Only the names and the ``data-consent-`` prefix are
+    case-insensitive; the runs over attribute values have no letters.
     """
     ci: Callable[[bytes], bytes] = (lambda p: b"(?i:" + p + b")") if anycase else (lambda p: p)
     body = fill(
