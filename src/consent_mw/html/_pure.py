@@ -80,9 +80,11 @@ def _data(state: ScanState, buf: bytes, pos: int, n: int, final: bool) -> _Step:
         return (n if final else _safe_cut(buf, pos, n, max_hold)), MORE, -1, -1
     s, name_end = m.span()
     kind = m.lastgroup
+    tag = kind == "t" or kind == "u"
+    rest = TAG_REST.match(buf, name_end) if tag else None
     # An <img>/<link>/… the window cuts short: the next window reads it whole, as
     # the whole document would (skipped whole when nothing in it can name a host).
-    if kind == "u" and not final and n - s <= max_hold and TAG_REST.match(buf, name_end) is None:
+    if kind == "u" and not final and n - s <= max_hold and rest is None:
         return _cut(buf, pos, s, n, max_hold), MORE, -1, -1
     # Only candidates are tokenized, so one may sit inside an attribute value of the
     # tag before it (<div title='<img src=…>'>): then that tag is skipped whole.
@@ -95,8 +97,7 @@ def _data(state: ScanState, buf: bytes, pos: int, n: int, final: bool) -> _Step:
             return (n if final else q), MORE, -1, -1
         if end > s and end - q <= max_hold:
             return end, _ON, -1, -1
-    if kind == "t" or kind == "u":
-        rest = TAG_REST.match(buf, name_end)
+    if tag:
         end = -1 if rest is None else rest.end()
         name = buf[s + 1 : name_end].lower()
         if end < 0 or name in CLASSIFIED:
