@@ -5,7 +5,8 @@ factory: ``client(policy=..., **options)`` builds a harness around a fresh
 middleware, and ``client.request(...)`` uses a default one (GDPR preset,
 the ``store`` fixture). Both harnesses return the same :class:`Result`, so
 behaviour tables run identically through both adapters. What the fixtures are made
-of lives in the :mod:`support` package (``support.harness``).
+of lives in the :mod:`support` package (``support.harness``). ``html_steps`` runs a
+test with each of the HTML rewriter's pass-through steps, C and pure Python.
 """
 
 from __future__ import annotations
