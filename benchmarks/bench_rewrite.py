@@ -24,19 +24,33 @@ Targets (article page, warm): rewriter throughput >= 3x lexbor with trackers and
 >= 10x without; peak extra memory (tracemalloc) while streaming a 10 MB page in
 64 KB chunks < 1 MB. Exits 1 when a target is missed.
 Run: ``python benchmarks/bench_rewrite.py``.
+
+``--against REF`` compares instead the rewriter of the working tree with the one
+at git ref ``REF`` (``main``, a commit), side by side in one process: each
+copied out and imported under its own name, with its C extension built and
+with ``CONSENT_MW_PURE_PYTHON=1``, warm and cold. All of them must give the same
+bytes on every page; the table gives microseconds per page and the ratios.
+Needs git and a C compiler.
 """
 
 from __future__ import annotations
 
+import importlib
+import os
+import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
 
 from selectolax.lexbor import LexborHTMLParser
 
-from consent_mw.html import rewrite as rewrite_module
+from consent_mw.html import _pure, native, plan
 from consent_mw.html.rewrite import HTMLRewriter
 from consent_mw.policy.trackers import BUILTIN_TRACKERS, Matcher
 
@@ -149,18 +163,17 @@ def rewrite(html: bytes, matcher: Matcher = MATCHER) -> bytes:
 
 
 def rewrite_pure(html: bytes) -> bytes:
-    saved = rewrite_module._skim, rewrite_module._lower
-    rewrite_module._skim, rewrite_module._lower = None, bytes.lower
+    saved, native.skim = native.skim, _pure.skim
     try:
         return rewrite(html)
     finally:
-        rewrite_module._skim, rewrite_module._lower = saved
+        native.skim = saved
 
 
 def rewrite_cold(html: bytes) -> bytes:
     # The rewriter's per-(matcher, allowed set) plan and its memory of tags and
     # snippets, forgotten: what the first page after start-up costs.
-    rewrite_module._PLANS.clear()
+    plan.PLANS.clear()
     return rewrite(html)
 
 
@@ -210,7 +223,7 @@ def main() -> int:
         "cold": rewrite_cold,
         "pure": rewrite_pure,
     }
-    speedups = rewrite_module._skim is not None
+    speedups = native.skim is not _pure.skim
     print(
         "rewriter steps: "
         + ("C speedups (consent_mw.html._speedups)" if speedups else "pure Python (no speedups)")
@@ -264,5 +277,126 @@ def main() -> int:
     return 0 if ok else 1
 
 
+# -- --against REF: this tree's rewriter against another commit's -----------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+_BUILD = (
+    "from setuptools import Extension, setup; setup(name='copy', ext_modules=[Extension("
+    "'{name}.html._speedups', ['{name}/html/_speedups.c'])])"
+)
+
+
+def load_copy(ref: str | None, name: str, pure: bool, into: Path) -> ModuleType:
+    """consent_mw at git ``ref`` (None: the working tree) imported as ``name``:
+    with its C extension built, or with CONSENT_MW_PURE_PYTHON=1."""
+    into.mkdir()
+    if ref is None:
+        shutil.copytree(
+            ROOT / "src/consent_mw",
+            into / name,
+            ignore=shutil.ignore_patterns("__pycache__", "*.so"),
+        )
+    else:
+        archive = subprocess.run(
+            ["git", "archive", ref, "src/consent_mw"], cwd=ROOT, capture_output=True, check=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+        (into / "src/consent_mw").rename(into / name)
+    if not pure:
+        subprocess.run(
+            [sys.executable, "-c", _BUILD.format(name=name), "build_ext", "--inplace", "-q"],
+            cwd=into,
+            check=True,
+            capture_output=True,
+        )
+    sys.path.insert(0, str(into))
+    saved = os.environ.pop("CONSENT_MW_PURE_PYTHON", None)
+    if pure:
+        os.environ["CONSENT_MW_PURE_PYTHON"] = "1"
+    try:
+        return importlib.import_module(name)
+    finally:
+        os.environ.pop("CONSENT_MW_PURE_PYTHON", None)
+        if saved is not None:
+            os.environ["CONSENT_MW_PURE_PYTHON"] = saved
+
+
+def copy_rewriter(package: ModuleType, cold: bool) -> Callable[[bytes], bytes]:
+    """rewrite() with ``package``'s rewriter and tracker registry."""
+    name = package.__name__
+    rewriter = importlib.import_module(name + ".html.rewrite").HTMLRewriter
+    trackers = importlib.import_module(name + ".policy.trackers")
+    matcher = trackers.Matcher(trackers.BUILTIN_TRACKERS)
+    try:  # where the memos of verdicts live, by version
+        plans = importlib.import_module(name + ".html.plan").PLANS
+    except ImportError:
+        plans = importlib.import_module(name + ".html.rewrite")._PLANS
+
+    def run(html: bytes) -> bytes:
+        if cold:
+            plans.clear()
+        r = rewriter(matcher, ALLOWED, inject=INJECT)
+        out = [r.feed(html[i : i + CHUNK]) for i in range(0, len(html), CHUNK)]
+        out.append(r.close())
+        return b"".join(out)
+
+    return run
+
+
+def _cell(med: dict[str, float], low: dict[str, float], a: str, b: str) -> str:
+    return (
+        f"{med[a]:.0f} → {med[b]:.0f} ({med[b] / med[a]:.2f}; "
+        f"[{low[a]:.0f} → {low[b]:.0f}, {low[b] / low[a]:.2f}])"
+    )
+
+
+def against(ref: str) -> int:
+    pages = {
+        (shape, trackers): page(trackers=trackers, dense=shape == "listing")
+        for shape in ("article", "listing")
+        for trackers in (True, False)
+    }
+    contenders: dict[str, Callable[[bytes], bytes]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for side, tree in ((ref, ref), ("tree", None)):
+            for kind in ("C", "py"):
+                tag = f"{side}-{kind}".replace("/", "_").replace(".", "_").replace("-", "_")
+                package = load_copy(tree, "cmw_" + tag, kind == "py", Path(tmp, tag))
+                contenders[f"{side} {kind}"] = copy_rewriter(package, cold=False)
+                if kind == "C":
+                    contenders[f"{side} C cold"] = copy_rewriter(package, cold=True)
+    for key, html in pages.items():
+        outputs = {fn(html) for fn in contenders.values()}
+        if len(outputs) != 1:
+            print(f"FAIL: the rewriters differ on the {key} page")
+            return 1
+    samples: dict[tuple[str, bool], dict[str, list[float]]] = {
+        key: {name: [] for name in contenders} for key in pages
+    }
+    for _ in range(ROUNDS * 2):
+        for key, html in pages.items():
+            for name, fn in contenders.items():
+                samples[key][name].append(timed(fn, html))
+    print(f"{ref} against the working tree: the same bytes on every page\n")
+    print(f"µs per page, median of {ROUNDS * 2} rounds of {PER_ROUND} (minimum in brackets)\n")
+    print(
+        f"| page | trackers | C {ref} → tree (ratio) | pure Python {ref} → tree (ratio) "
+        f"| C cold {ref} → tree (ratio) | pure/C {ref}, tree |"
+    )
+    print("|---|---|---|---|---|---|")
+    for (shape, trackers), runs in samples.items():
+        med = {name: statistics.median(v) * 1e6 for name, v in runs.items()}
+        low = {name: min(v) * 1e6 for name, v in runs.items()}
+        cells = [_cell(med, low, f"{ref} {kind}", f"tree {kind}") for kind in ("C", "py", "C cold")]
+        print(
+            f"| {shape} | {'yes' if trackers else 'no'} | {' | '.join(cells)} "
+            f"| {med[f'{ref} py'] / med[f'{ref} C']:.1f}x, "
+            f"{med['tree py'] / med['tree C']:.1f}x |"
+        )
+    return 0
+
+
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--against"] and len(sys.argv) == 3:
+        sys.exit(against(sys.argv[2]))
     sys.exit(main())

@@ -5,19 +5,24 @@ factory: ``client(policy=..., **options)`` builds a harness around a fresh
 middleware, and ``client.request(...)`` uses a default one (GDPR preset,
 the ``store`` fixture). Both harnesses return the same :class:`Result`, so
 behaviour tables run identically through both adapters. What the fixtures are made
-of lives in the :mod:`support` package (``support.harness``).
+of lives in the :mod:`support` package (``support.harness``). ``html_steps`` runs a
+test with each of the HTML rewriter's pass-through steps, C and pure Python.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
+import os
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from consent_mw import MemoryStore, Policy
 from consent_mw.core.cookies import ConsentCookieCodec
+from consent_mw.html import native
 from support.harness import SECRET, ClientFactory, custom_policy_dict
+from support.html_apps import HTML_STEPS
 
 
 @pytest.fixture
@@ -57,3 +62,27 @@ def client(request: pytest.FixtureRequest, store: MemoryStore, secret_key: str) 
     return ClientFactory(
         request.param, {"policy": "gdpr", "secret_key": secret_key, "store": store}
     )
+
+
+@pytest.fixture(scope="module", params=sorted(HTML_STEPS))
+def html_steps(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The HTML rewriter's pass-through steps (``native.skim``): the C extension's,
+    then its pure-Python twin's; the test runs once with each. A module opts in with
+    ``pytestmark = pytest.mark.usefixtures("html_steps")``. Without the extension
+    built the C leg is skipped, and fails under CI."""
+    try:
+        module = importlib.import_module(HTML_STEPS[request.param])
+    except ImportError:  # the C extension, not compiled here
+        if os.environ.get("CI"):
+            pytest.fail(
+                "consent_mw.html._speedups is not built"
+                " (`pip install -e .` compiles it with a C compiler)",
+                pytrace=False,
+            )
+        pytest.skip("consent_mw.html._speedups is not built here")
+    saved = native.skim
+    native.skim = module.skim
+    try:
+        yield request.param
+    finally:
+        native.skim = saved

@@ -493,6 +493,7 @@ def run_rewriter(
     return b"".join(out)
 
 
+@pytest.mark.usefixtures("html_steps")  # with the C steps, then their pure-Python twin
 @fuzz(150)
 @given(
     doc=DOCS,
@@ -513,6 +514,7 @@ def test_rewriter_output_does_not_depend_on_chunking(
 GTM = b'<script async src="https://www.googletagmanager.com/gtag/js?id=G-1"></script>'
 
 
+@pytest.mark.usefixtures("html_steps")
 def test_an_oversized_tracker_tag_is_neutralised_however_it_is_chunked() -> None:
     """Found by the chunking fuzz with ``max_hold=64``: a start tag longer than
     ``max_hold`` arriving in pieces was streamed out unjudged (the tracker failed open)

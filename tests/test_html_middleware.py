@@ -37,6 +37,9 @@ from support.html_apps import (
     html,
 )
 
+# Each test runs with the C pass-through steps and with their pure-Python twin.
+pytestmark = pytest.mark.usefixtures("html_steps")
+
 ALL_DENIED_BUT_SECURITY = {
     "ad_storage": "denied",
     "ad_user_data": "denied",

@@ -13,6 +13,9 @@ from consent_mw.core.validators import app_if_none_match, decision_etag, decisio
 from support.harness import Harness
 from support.html_apps import TRACKER_PAGE, AppRequest, RawResult, Reply, build, html
 
+# Each test runs with the C pass-through steps and with their pure-Python twin.
+pytestmark = pytest.mark.usefixtures("html_steps")
+
 LAST_MODIFIED = "Tue, 01 Dec 2026 10:00:00 GMT"
 OURS = re.compile(r'W/"v1-cmw[0-9a-f]{10}"\Z')
 

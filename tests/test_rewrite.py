@@ -2,11 +2,10 @@
 its output never depends on how the page was chunked.
 
 Every test runs twice: with the C speedups taking the pass-through steps, and
-in pure Python (see the ``steps`` fixture)."""
+with their pure-Python twin (the ``html_steps`` fixture in conftest.py)."""
 
 from __future__ import annotations
 
-import os
 import re
 import tracemalloc
 from pathlib import Path
@@ -16,27 +15,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from selectolax.lexbor import LexborHTMLParser
 
-from consent_mw.html import rewrite as rewrite_module
-from consent_mw.html import scan
+from consent_mw.html import attrs, native, scan
+from consent_mw.html import plan as plan_module
 from consent_mw.html.rewrite import HTMLRewriter, rewrite_html
 from consent_mw.policy.trackers import BUILTIN_TRACKERS, Matcher
-from support.html_apps import flip_case, rewriter_steps
+from support.html_apps import HTML_STEPS, flip_case
 
-try:
-    from consent_mw.html import _speedups
-except ImportError:  # not compiled here
-    _speedups = None  # type: ignore[assignment]
-
-
-@pytest.fixture(autouse=True, params=["c", "python"], scope="module")
-def steps(request: pytest.FixtureRequest):
-    """Run the module with the C pass-through steps, then without them."""
-    if request.param == "c" and _speedups is None:
-        if os.environ.get("CI"):
-            pytest.fail("consent_mw.html._speedups is not built (setup.py compiles it)")
-        pytest.skip("consent_mw.html._speedups is not built here")
-    with rewriter_steps(_speedups if request.param == "c" else None):
-        yield request.param
+pytestmark = pytest.mark.usefixtures("html_steps")
 
 
 MATCHER = Matcher(BUILTIN_TRACKERS)
@@ -962,10 +947,10 @@ def test_a_tag_skipped_as_plain_has_no_host_no_mark_and_fits_max_hold(
     assert plain.end() <= max_hold
     full = scan.TAG_REST.match(tag, 4)
     assert full is not None and full.end() == plain.end()
-    for attr in scan.parse_attrs(tag, 4, full.end(), complete=True):
+    for attr in attrs.parse_attrs(tag, 4, full.end(), complete=True):
         assert not attr.name.startswith(b"data-consent-")
         if attr.value_start >= 0:
-            assert scan.absolute_url(tag[attr.value_start : attr.value_end]) is None
+            assert attrs.absolute_url(tag[attr.value_start : attr.value_end]) is None
 
 
 def test_an_over_long_tag_is_judged_on_a_url_cut_short_once_its_host_shows() -> None:
@@ -1129,7 +1114,7 @@ def test_tags_with_a_fresh_nonce_come_out_as_without_the_nonce_memo(
 )
 def test_nonces_that_could_be_mistaken_for_something_else(nonces: list[str]) -> None:
     tags = NONCE_TAGS[-2:] + [b'<script nonce="{n}" src="//connect.facebook.net/x.js"></script>']
-    rewrite_module._PLANS.clear()
+    plan_module.PLANS.clear()
     for nonce in nonces:
         html = _page_with(nonce, tags)
         remembered = HTMLRewriter(MATCHER, NOTHING, nonce=nonce)
@@ -1138,12 +1123,12 @@ def test_nonces_that_could_be_mistaken_for_something_else(nonces: list[str]) -> 
 
 
 def test_a_nonce_tag_is_judged_once_whatever_its_nonce() -> None:
-    rewrite_module._PLANS.clear()
+    plan_module.PLANS.clear()
     tags = NONCE_TAGS[:2]
     first = HTMLRewriter(MATCHER, NOTHING, nonce="A" * 22)
     first.feed(_page_with("A" * 22, tags))
     first.close()
-    plan = rewrite_module._plan(MATCHER, NOTHING)
+    plan = plan_module.plan_for(MATCHER, NOTHING)
     assert len(plan.nonce_tags) == 2 and len(plan.nonce_inline_tags) == 1
     assert not plan.tags
     second = HTMLRewriter(MATCHER, NOTHING, nonce="b" * 22)
@@ -1157,3 +1142,23 @@ def test_a_nonce_tag_is_judged_once_whatever_its_nonce() -> None:
 def test_a_nonce_that_is_not_a_csp_nonce_is_not_used(nonce: str) -> None:
     rewriter = HTMLRewriter(MATCHER, NOTHING, nonce=nonce)
     assert rewriter._nonce is None
+
+
+def test_each_leg_runs_the_rewriter_on_its_own_steps(
+    html_steps: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ``html_steps`` fixture really switches: the rewriter calls the C skim in
+    one leg and its pure-Python twin in the other."""
+    active = native.skim
+    assert active.__module__ == HTML_STEPS[html_steps]
+    assert isinstance(active, type(len)) == (html_steps == "c")  # a C function, or not
+    used = []
+
+    def spy(*args: object) -> tuple[int, int, int, int]:
+        used.append(active)
+        return active(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(native, "skim", spy)
+    html = page(forms("ga4")["external"])
+    assert b"data-consent-src" in rewrite(html)
+    assert used and all(skim is active for skim in used)

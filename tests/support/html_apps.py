@@ -22,7 +22,8 @@ from webtest import lint
 
 from consent_mw import ConsentMiddleware, MemoryStore, WSGIConsentMiddleware
 from consent_mw.core.consent import Decision
-from consent_mw.html import rewrite as rewrite_module
+from consent_mw.html import native
+from consent_mw.html.scan import ScanState
 from support.harness import (
     CLIENT_IP,
     HOST,
@@ -116,19 +117,22 @@ def flip_case(html: bytes, flips: list[bool]) -> bytes:
     )
 
 
+Skim = Callable[[ScanState, bytes, int, bool], tuple[int, int, int, int]]
+#: the rewriter's two implementations of its pass-through steps, by the
+#: ``html_steps`` fixture's names: the module each skim() comes from
+HTML_STEPS = {"c": "consent_mw.html._speedups", "python": "consent_mw.html._pure"}
+
+
 @contextlib.contextmanager
-def rewriter_steps(speedups: Any) -> Iterator[None]:
-    """The rewriter takes its pass-through steps with ``speedups`` (the C
-    extension, or a build of it), or in pure Python when it is None."""
-    saved = rewrite_module._skim, rewrite_module._lower
-    if speedups is None:
-        rewrite_module._skim, rewrite_module._lower = None, bytes.lower
-    else:
-        rewrite_module._skim, rewrite_module._lower = speedups.skim, speedups.lower
+def rewriter_steps(skim: Skim) -> Iterator[None]:
+    """The rewriter takes its pass-through steps with ``skim`` (the C extension's,
+    a build of it, or the pure-Python twin) inside the block."""
+    saved = native.skim
+    native.skim = skim
     try:
         yield
     finally:
-        rewrite_module._skim, rewrite_module._lower = saved
+        native.skim = saved
 
 
 def cut(data: bytes, sizes: Sequence[int]) -> list[bytes]:

@@ -1,29 +1,30 @@
 /* The HTML rewriter's pass-through steps in C (consent_mw.html._speedups).
  *
- * consent_mw.rewrite walks a window of the document in steps, each starting in
- * one tokenizer mode (data, a comment or raw-text element, script data). Most
- * steps change nothing: text, comments, <style>, <title>, script bodies and the
- * tags that cannot concern a tracker pass on byte for byte. skim() takes those
- * steps here and stops where the Python code must act: a tag it has to judge
- * (<script>, <iframe>, an <img>/<link>/... that could name a host), an inline
- * script being held, an over-long tag, the document's start. Python then takes
- * the next step itself and calls skim() again.
+ * The rewriter (consent_mw/html/rewrite.py) walks a window of the document in
+ * steps, each starting in one tokenizer mode (data, a comment or raw-text
+ * element, script data). Most steps change nothing: text, comments, <style>,
+ * <title>, script bodies and the tags that cannot concern a tracker pass on byte
+ * for byte. skim() takes those steps and stops where the rewriter must act: a
+ * tag it has to judge (<script>, <iframe>, an <img>/<link>/... that could name a
+ * host), the end of an inline script being held, a tag that does not end in the
+ * window, the injection point. The rewriter takes that step and calls skim()
+ * again.
  *
- * Each step below mirrors the Python step of the same name in rewrite.py (and
- * the regular expressions of _htmlscan.py it uses) exactly, so that the output
- * and the state reached are the same whichever of the two ran: the tests run
- * the rewriter both ways and compare. Nothing here allocates per byte: skim()
- * makes its result tuple and nothing else. Every index is checked against the
- * window's length before it is read. The tag names, raw-text kinds, TAIL and the
- * bounds of plain() repeat constants of the Python code; the module exports them
- * (CONSTANTS) and the tests compare.
+ * This is the one function the module exports. Its twin, with the same
+ * signature and the same results, is skim() in _pure.py, and each step here
+ * mirrors the function of the same name there (and the regular expressions of
+ * scan.py it uses) exactly: the tests run the rewriter with each and compare the
+ * output and the state after every window. Nothing here allocates per byte.
+ * Every index is checked against the window's length before it is read. The tag
+ * names, raw-text kinds, TAIL and the bounds of plain() repeat constants of the
+ * Python code; the tests feed every element name and every bound to both twins.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
 #include <string.h>
 
-/* rewrite.py's modes and _htmlscan.py's script data states */
+/* scan.py's modes and script data states */
 enum { M_DATA = 0, M_UNTIL = 1, M_SCRIPT = 2, M_TAG = 3 };
 enum { SD_DATA = 0, SD_ESCAPED = 1, SD_DOUBLE = 2 };
 /* walk_tag's states */
@@ -33,7 +34,7 @@ enum { K_NONE = 0, K_T = 1, K_U = 2, K_E = 3, K_DECL = 4 };
 /* how a step ended */
 enum { STEP_ON = 0, STEP_MORE = 1, STEP_PYTHON = 2, STEP_INJECT = 3 };
 
-#define TAIL 16 /* rewrite._TAIL */
+#define TAIL 16 /* scan.TAIL */
 
 typedef struct {
     const unsigned char *b;
@@ -48,13 +49,15 @@ typedef struct {
     int mode;
     int noscript;
     int script_state;
-    int until; /* index into UNTIL_KINDS of the kind last entered; -1: none yet */
-    /* where skim() stops at a tag for the Python code to judge: where its name
-     * ends and the tag ends (-1 when the window ends first); -1 otherwise */
+    /* the UNTIL kind (its index in UNTIL_KINDS) the state is in, or the one last
+     * entered; -1: neither (the state's until_kind is not read outside UNTIL) */
+    int until;
+    /* where skim() stops at a start tag for the rewriter: where its name ends
+     * and the tag ends (-1 when the window ends first); -1 otherwise */
     Py_ssize_t name_end, tag_end;
 } State;
 
-/* The kinds of UNTIL mode: what ends it (rewrite._enter_until / _after_tag). */
+/* The kinds of UNTIL mode: what ends it (scan.ScanState.until_kind). */
 static const char *const UNTIL_KINDS[] = {
     "!--", "!", "", "style", "xmp", "iframe", "noembed", "noframes", "textarea", "title",
 };
@@ -118,7 +121,7 @@ static Py_ssize_t rfind_byte(const Scan *s, Py_ssize_t from, Py_ssize_t to, int 
 #endif
 }
 
-/* -- tags (_htmlscan.walk_tag, tag_end, last_tag_start) ------------------------ */
+/* -- tags (scan.walk_tag, tag_end, last_tag_start) ------------------------------ */
 
 /* Walk a tag from ``pos`` in state S_TAG_NAME: just past its ">", or -1 when the
  * window ends first. The same as TAG_REST / _NAMED_TAG_REST matching. */
@@ -179,7 +182,7 @@ static Py_ssize_t walk_tag(const Scan *s, Py_ssize_t pos)
     }
 }
 
-/* _htmlscan.tag_end: where the tag or bogus comment at ``q`` ends, or -1. ``q`` is
+/* scan.tag_end: where the tag or bogus comment at ``q`` ends, or -1. ``q`` is
  * one last_tag_start found: a letter or "/" follows it, and after "/" one more byte. */
 static Py_ssize_t tag_end(const Scan *s, Py_ssize_t q)
 {
@@ -195,7 +198,7 @@ static Py_ssize_t tag_end(const Scan *s, Py_ssize_t q)
     return walk_tag(s, q + 1);
 }
 
-/* _htmlscan.last_tag_start */
+/* scan.last_tag_start */
 static Py_ssize_t last_tag_start(const Scan *s, Py_ssize_t pos, Py_ssize_t before)
 {
     Py_ssize_t q = before, n = s->n;
@@ -210,7 +213,7 @@ static Py_ssize_t last_tag_start(const Scan *s, Py_ssize_t pos, Py_ssize_t befor
     return -1;
 }
 
-/* rewrite._holds */
+/* whether the tag at ``q`` may contain ``at`` (inside _pure._cut) */
 static int holds(const Scan *s, Py_ssize_t q, Py_ssize_t at)
 {
     Py_ssize_t end = tag_end(s, q);
@@ -219,14 +222,14 @@ static int holds(const Scan *s, Py_ssize_t q, Py_ssize_t at)
     return end > at && end - q <= s->max_hold;
 }
 
-/* rewrite._cut */
+/* _pure._cut */
 static Py_ssize_t cut_at(const Scan *s, Py_ssize_t pos, Py_ssize_t at)
 {
     Py_ssize_t q = last_tag_start(s, pos, at);
     return q >= 0 && holds(s, q, at) ? q : at;
 }
 
-/* rewrite._safe_cut */
+/* _pure._safe_cut */
 static Py_ssize_t safe_cut(const Scan *s, Py_ssize_t pos)
 {
     Py_ssize_t n = s->n;
@@ -238,7 +241,7 @@ static Py_ssize_t safe_cut(const Scan *s, Py_ssize_t pos)
     return cut;
 }
 
-/* -- candidates (_htmlscan.candidates, plain_tag_rest) ------------------------- */
+/* -- candidates (scan.candidates, plain_tag_rest) --------------------------------- */
 
 /* _NO_HOST at p: false where [\x00-\x20]*+/[\t\n\r]*+/ follows */
 static int no_host(const Scan *s, Py_ssize_t p)
@@ -329,7 +332,7 @@ typedef struct {
     const char *name;
     Py_ssize_t len;
     int kind;
-    int classified; /* judged by the Python code */
+    int classified; /* judged by the rewriter */
     int until;      /* the UNTIL kind after its start tag, or -1 (set at import) */
 } Name;
 
@@ -400,18 +403,18 @@ static int find_candidate(const Scan *s, Py_ssize_t pos, int noscript, Candidate
 
 static int markup_decl(const Scan *s, State *st, Py_ssize_t at, Py_ssize_t *ppos);
 
-/* A data-state step (rewrite._run, _data, _start_tag, _markup_decl). */
+/* A data-state step (_pure._data). */
 static int step_data(const Scan *s, State *st, Py_ssize_t *ppos)
 {
     Py_ssize_t pos = *ppos, n = s->n;
     Candidate m;
-    if (!find_candidate(s, pos, st->noscript, &m)) { /* _no_candidate */
+    if (!find_candidate(s, pos, st->noscript, &m)) { /* no candidate: _safe_cut */
         *ppos = s->final ? n : safe_cut(s, pos);
         return STEP_MORE;
     }
     Py_ssize_t at = m.start, name_end = m.name_end;
     if (m.kind == K_U && !s->final && n - at <= s->max_hold && walk_tag(s, name_end) < 0) {
-        *ppos = cut_at(s, pos, at); /* _cut_short */
+        *ppos = cut_at(s, pos, at); /* a candidate the window cuts short */
         return STEP_MORE;
     }
     Py_ssize_t q = find_byte(s, pos, at, '<') < 0 ? -1 : last_tag_start(s, pos, at);
@@ -434,9 +437,11 @@ static int step_data(const Scan *s, State *st, Py_ssize_t *ppos)
     }
     if (m.kind == K_T) {
         Py_ssize_t end = walk_tag(s, name_end);
-        if (end < 0)
-            return STEP_PYTHON; /* _stream_tag, or held back until its end */
-        *ppos = end; /* _after_tag */
+        if (end < 0) { /* the rewriter streams it */
+            st->name_end = name_end;
+            return STEP_PYTHON;
+        }
+        *ppos = end; /* after it, as tree construction switches the tokenizer */
         if (m.name->until >= 0) {
             st->mode = M_UNTIL;
             st->until = m.name->until;
@@ -454,7 +459,7 @@ static int step_data(const Scan *s, State *st, Py_ssize_t *ppos)
     return markup_decl(s, st, at, ppos);
 }
 
-/* rewrite._markup_decl: "<!", "<?" or "</" + non-letter at ``at`` */
+/* _pure._markup_decl: "<!", "<?" or "</" + non-letter at ``at`` */
 static int markup_decl(const Scan *s, State *st, Py_ssize_t at, Py_ssize_t *ppos)
 {
     const unsigned char *b = s->b;
@@ -483,7 +488,7 @@ static int markup_decl(const Scan *s, State *st, Py_ssize_t at, Py_ssize_t *ppos
 }
 
 /* A data-state step before the injection point, after the document's start
- * (rewrite._before_inject): STEP_INJECT where the injection goes. */
+ * (_pure._before_inject): STEP_INJECT where the injection goes. */
 static int step_before_inject(const Scan *s, State *st, Py_ssize_t *ppos)
 {
     const unsigned char *b = s->b;
@@ -517,10 +522,12 @@ static int step_before_inject(const Scan *s, State *st, Py_ssize_t *ppos)
         int html = len == 4 && ci_at(s, pos + 1, "html", 4);
         if (html || (len == 4 && (ci_at(s, pos + 1, "head", 4) || ci_at(s, pos + 1, "body", 4)))) {
             Py_ssize_t end = walk_tag(s, name_end);
-            if (end < 0)
-                return STEP_PYTHON; /* _stream_tag */
+            if (end < 0) { /* the rewriter streams it */
+                st->name_end = name_end;
+                return STEP_PYTHON;
+            }
             *ppos = end;
-            return html ? STEP_ON : STEP_INJECT; /* _after_tag */
+            return html ? STEP_ON : STEP_INJECT;
         }
     }
     return STEP_INJECT;
@@ -539,7 +546,7 @@ static Py_ssize_t find_noscript_end(const Scan *s, Py_ssize_t pos, Py_ssize_t be
     }
 }
 
-/* A step in a comment, bogus comment, raw-text element or plaintext (_until_end). */
+/* A step in a comment, bogus comment, raw-text element or plaintext (_pure._until). */
 static int step_until(const Scan *s, State *st, Py_ssize_t *ppos)
 {
     const unsigned char *b = s->b;
@@ -590,8 +597,8 @@ static int step_until(const Scan *s, State *st, Py_ssize_t *ppos)
     return STEP_ON;
 }
 
-/* A step in script data (_script). The body of an inline script held back for
- * judging stops at its end: the Python code judges it there. */
+/* A step in script data (_pure._script). The body of an inline script held back for
+ * judging stops at its end: the rewriter judges it there. */
 static int step_script(const Scan *s, State *st, Py_ssize_t *ppos, int held)
 {
     const unsigned char *b = s->b;
@@ -653,6 +660,12 @@ static int step_script(const Scan *s, State *st, Py_ssize_t *ppos, int held)
     }
 }
 
+/* -- the state object ------------------------------------------------------------ */
+
+/* The names of the scan.ScanState attributes skim() reads, interned at import. */
+static PyObject *A_MODE, *A_NOSCRIPT, *A_SCRIPT_STATE, *A_UNTIL_KIND, *A_HELD, *A_INJECTED,
+    *A_MAX_HOLD;
+
 /* The index of ``kind`` in UNTIL_KINDS; -1 with ValueError set if it is none. */
 static int until_index(PyObject *kind)
 {
@@ -670,25 +683,69 @@ static int until_index(PyObject *kind)
     return -1;
 }
 
-/* An int argument in [low, high], or -1 with an exception set. */
-static Py_ssize_t int_arg(PyObject *arg, const char *what, Py_ssize_t low, Py_ssize_t high)
+/* An int in [low, high], or -1 with an exception set. */
+static Py_ssize_t int_value(PyObject *value, const char *what, Py_ssize_t low, Py_ssize_t high)
 {
-    Py_ssize_t value = PyLong_AsSsize_t(arg);
-    if (value == -1 && PyErr_Occurred())
+    Py_ssize_t n = PyLong_AsSsize_t(value);
+    if (n == -1 && PyErr_Occurred())
         return -1;
-    if (value < low || value > high) {
-        PyErr_Format(PyExc_ValueError, "%s out of range", what);
+    if (n < low || n > high) {
+        PyErr_Format(PyExc_ValueError, "skim(): %s out of range", what);
         return -1;
     }
-    return value;
+    return n;
 }
 
-/* A truth value argument, or -1 with an exception set. */
-static int bool_arg(PyObject *arg) { return PyObject_IsTrue(arg); }
+/* An int attribute of ``obj`` in [low, high], or -1 with an exception set. */
+static Py_ssize_t int_attr(PyObject *obj, PyObject *name, const char *what, Py_ssize_t low,
+                           Py_ssize_t high)
+{
+    PyObject *value = PyObject_GetAttr(obj, name);
+    if (value == NULL)
+        return -1;
+    Py_ssize_t n = int_value(value, what, low, high);
+    Py_DECREF(value);
+    return n;
+}
+
+/* The truth of an attribute of ``obj`` (``none``: whether it is not None), or -1
+ * with an exception set. */
+static int bool_attr(PyObject *obj, PyObject *name, int none)
+{
+    PyObject *value = PyObject_GetAttr(obj, name);
+    if (value == NULL)
+        return -1;
+    int truth = none ? value != Py_None : PyObject_IsTrue(value);
+    Py_DECREF(value);
+    return truth;
+}
+
+/* The UNTIL kind the state is in (its index in UNTIL_KINDS), or -1 with an
+ * exception set. */
+static int until_attr(PyObject *obj)
+{
+    PyObject *value = PyObject_GetAttr(obj, A_UNTIL_KIND);
+    if (value == NULL)
+        return -1;
+    int kind = until_index(value);
+    Py_DECREF(value);
+    return kind;
+}
+
+/* An int attribute set to ``value``: 0, or -1 with an exception set. */
+static int set_int(PyObject *obj, PyObject *name, long value)
+{
+    PyObject *number = PyLong_FromLong(value);
+    if (number == NULL)
+        return -1;
+    int done = PyObject_SetAttr(obj, name, number);
+    Py_DECREF(number);
+    return done;
+}
 
 static void bounds(Scan *s, Py_ssize_t max_hold)
 {
-    /* as _htmlscan.plain_tag_rest computes them */
+    /* as scan.plain_bounds computes them */
     Py_ssize_t budget = max_hold / 2, per, ws, name, value;
     Py_ssize_t count = budget / 64;
     count = count > 64 ? 64 : count < 1 ? 1 : count;
@@ -703,183 +760,85 @@ static void bounds(Scan *s, Py_ssize_t max_hold)
 }
 
 PyDoc_STRVAR(skim_doc,
-"skim(buf, pos, final, max_hold, mode, noscript, script_state, until_kind, held,\n"
-"     injected, doc_start)\n"
+"skim(state, buf, pos, final, /)\n"
 "--\n\n"
-"Take the rewriter's steps that pass bytes on unchanged, from ``pos``.\n\n"
-"Returns ``(stop, status, mode, noscript, script_state, until_kind, name_end, end)``:\n"
-"``buf[pos:stop]`` goes out as it is (into the held inline script, with ``held``)\n"
-"and the state is the one reached at ``stop``. ``status`` 1: the window is done\n"
-"(what follows ``stop`` is carried to the next one); 3: the injection goes at\n"
-"``stop``; 2: the step at ``stop`` is the Python code's to take: with ``held``,\n"
-"judging the script that ends there; at a tag to judge, ``name_end`` and ``end``\n"
-"say where its name and the tag end (``end`` -1: not in this window), otherwise\n"
-"both are -1.");
-
-PyDoc_STRVAR(lower_doc,
-"lower(buf)\n"
-"--\n\n"
-"``bytes(buf).lower()``: ASCII letters in lower case, every other byte as it is.");
-
-static PyObject *lower_py(PyObject *module, PyObject *arg)
-{
-    (void)module;
-    Py_buffer view;
-    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
-        return NULL;
-    PyObject *result = PyBytes_FromStringAndSize(NULL, view.len);
-    if (result != NULL) {
-        const unsigned char *src = view.buf;
-        unsigned char *dst = (unsigned char *)PyBytes_AS_STRING(result);
-        Py_ssize_t i = 0;
-        /* eight bytes at a time: a byte gets 0x20 where it is in 'A'..'Z' */
-        const uint64_t ones = 0x0101010101010101u, high = ones * 0x80;
-        for (; i + 8 <= view.len; i += 8) {
-            uint64_t x, seven;
-            memcpy(&x, src + i, 8);
-            seven = x & ~high;
-            uint64_t upper = ((seven + ones * (0x80 - 'A')) ^ (seven + ones * (0x80 - 'Z' - 1)))
-                             & ~x & high;
-            x |= upper >> 2;
-            memcpy(dst + i, &x, 8);
-        }
-        for (; i < view.len; i++) {
-            unsigned char c = src[i];
-            dst[i] = c + (((unsigned char)(c - 'A') < 26) << 5);
-        }
-    }
-    PyBuffer_Release(&view);
-    return result;
-}
+"Take the steps that pass ``buf`` on unchanged, from ``pos``, moving ``state``\n"
+"(a consent_mw.html.scan.ScanState). The same as consent_mw.html._pure.skim:\n"
+"returns ``(stop, status, name_end, end)``; ``buf[pos:stop]`` goes on as it is.");
 
 static PyObject *skim(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)module;
-    Py_buffer view;
-    Py_ssize_t pos, max_hold;
-    int final, mode, noscript, script_state, held, injected, doc_start, until = -1;
-    if (nargs != 11) {
-        PyErr_SetString(PyExc_TypeError, "skim() takes 11 arguments");
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "skim() takes 4 arguments");
         return NULL;
     }
+    PyObject *state = args[0];
+    Py_ssize_t pos, max_hold;
+    int final, mode, noscript, script_state, held, injected, until = -1;
     /* each checked before the next is read: a conversion may run Python code */
-    if ((pos = int_arg(args[1], "skim(): pos", 0, PY_SSIZE_T_MAX)) < 0
-        || (final = bool_arg(args[2])) < 0
-        || (max_hold = int_arg(args[3], "skim(): max_hold", 64, PY_SSIZE_T_MAX / 2)) < 0
-        || (mode = (int)int_arg(args[4], "skim(): mode", M_DATA, M_TAG)) < 0
-        || (noscript = bool_arg(args[5])) < 0
-        || (script_state = (int)int_arg(args[6], "skim(): script_state", SD_DATA, SD_DOUBLE)) < 0
-        || (held = bool_arg(args[8])) < 0 || (injected = bool_arg(args[9])) < 0
-        || (doc_start = bool_arg(args[10])) < 0)
+    if ((pos = int_value(args[2], "pos", 0, PY_SSIZE_T_MAX)) < 0
+        || (final = PyObject_IsTrue(args[3])) < 0
+        || (max_hold = int_attr(state, A_MAX_HOLD, "max_hold", 64, PY_SSIZE_T_MAX / 2)) < 0
+        || (mode = (int)int_attr(state, A_MODE, "mode", M_DATA, M_TAG)) < 0
+        || (noscript = bool_attr(state, A_NOSCRIPT, 0)) < 0
+        || (script_state = (int)int_attr(state, A_SCRIPT_STATE, "script_state", SD_DATA,
+                                         SD_DOUBLE)) < 0
+        || (held = bool_attr(state, A_HELD, 1)) < 0
+        || (injected = bool_attr(state, A_INJECTED, 0)) < 0
+        || (mode == M_UNTIL && (until = until_attr(state)) < 0))
         return NULL;
-    if (mode == M_UNTIL && (until = until_index(args[7])) < 0)
+    Py_buffer view;
+    if (PyObject_GetBuffer(args[1], &view, PyBUF_SIMPLE) < 0)
         return NULL;
-    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0)
-        return NULL;
-    Scan s = {.b = view.buf, .n = view.len, .final = final};
-    bounds(&s, max_hold);
-    State st = {.mode = mode, .noscript = noscript, .script_state = script_state,
-                .until = mode == M_UNTIL ? until : -1, .name_end = -1, .tag_end = -1};
-    if (pos > s.n) {
+    if (pos > view.len) {
         PyBuffer_Release(&view);
         PyErr_SetString(PyExc_ValueError, "skim(): pos out of range");
         return NULL;
     }
-    int step = STEP_PYTHON;
+    Scan s = {.b = view.buf, .n = view.len, .final = final};
+    bounds(&s, max_hold);
+    State st = {.mode = mode, .noscript = noscript, .script_state = script_state,
+                .until = until, .name_end = -1, .tag_end = -1};
+    int step;
     for (;;) {
-        if (pos >= s.n && !s.final && st.mode != M_TAG) {
+        if (st.mode == M_TAG) {
+            step = STEP_PYTHON;
+            break;
+        }
+        if (pos >= s.n && !s.final) {
             step = STEP_MORE;
             break;
         }
-        if (st.mode == M_DATA && injected)
-            step = step_data(&s, &st, &pos);
-        else if (st.mode == M_DATA) /* a byte-order mark is the Python code's to read */
-            step = doc_start ? STEP_PYTHON : step_before_inject(&s, &st, &pos);
+        if (st.mode == M_DATA)
+            step = injected ? step_data(&s, &st, &pos) : step_before_inject(&s, &st, &pos);
         else if (st.mode == M_UNTIL)
             step = step_until(&s, &st, &pos);
-        else if (st.mode == M_SCRIPT)
-            step = step_script(&s, &st, &pos, held);
         else
-            step = STEP_PYTHON;
+            step = step_script(&s, &st, &pos, held);
         if (step != STEP_ON)
             break;
     }
     PyBuffer_Release(&view);
-    /* the kind last entered (as the Python steps keep it), or the one given */
-    PyObject *kind = st.until >= 0 ? until_objects[st.until] : args[7];
-    return Py_BuildValue("(niiNiOnn)", pos, step, st.mode,
-                         PyBool_FromLong(st.noscript), st.script_state, kind, st.name_end,
-                         st.tag_end);
-}
-
-PyDoc_STRVAR(plain_bounds_doc,
-"plain_bounds(max_hold)\n"
-"--\n\n"
-"``(ws, name, value, count)``: the bounds plain() uses for ``max_hold``.");
-
-static PyObject *plain_bounds(PyObject *module, PyObject *arg)
-{
-    (void)module;
-    Py_ssize_t max_hold = int_arg(arg, "plain_bounds(): max_hold", 64, PY_SSIZE_T_MAX / 2);
-    if (max_hold < 0)
+    /* what changed, back into the state (the kind last entered, as _pure does) */
+    if ((st.mode != mode && set_int(state, A_MODE, st.mode) < 0)
+        || (st.noscript != noscript
+            && PyObject_SetAttr(state, A_NOSCRIPT, st.noscript ? Py_True : Py_False) < 0)
+        || (st.script_state != script_state
+            && set_int(state, A_SCRIPT_STATE, st.script_state) < 0)
+        || (st.until != until && PyObject_SetAttr(state, A_UNTIL_KIND, until_objects[st.until]) < 0))
         return NULL;
-    Scan s = {0};
-    bounds(&s, max_hold);
-    return Py_BuildValue("(nnnn)", s.ws, s.name, s.value, s.count);
-}
-
-PyDoc_STRVAR(find_candidate_doc,
-"find_candidate(buf, pos, noscript, max_hold)\n"
-"--\n\n"
-"The first match of ``_htmlscan.candidates(max_hold, anycase=True)[noscript]`` from\n"
-"``pos``, as ``(start, end, group name)``, or None.");
-
-static PyObject *find_candidate_py(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
-{
-    (void)module;
-    static const char *const groups[] = {NULL, "t", "u", "e", NULL};
-    Py_buffer view;
-    if (nargs != 4) {
-        PyErr_SetString(PyExc_TypeError, "find_candidate() takes 4 arguments");
-        return NULL;
-    }
-    Py_ssize_t pos, max_hold;
-    int noscript;
-    if ((pos = PyLong_AsSsize_t(args[1])) == -1 && PyErr_Occurred())
-        return NULL;
-    if ((noscript = bool_arg(args[2])) < 0)
-        return NULL;
-    if ((max_hold = int_arg(args[3], "find_candidate(): max_hold", 64, PY_SSIZE_T_MAX / 2)) < 0)
-        return NULL;
-    if (pos < 0) /* as Pattern.search reads it */
-        pos = 0;
-    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0)
-        return NULL;
-    Scan s = {.b = view.buf, .n = view.len};
-    bounds(&s, max_hold);
-    Candidate m;
-    int found = find_candidate(&s, pos, noscript, &m);
-    PyBuffer_Release(&view);
-    if (!found)
-        Py_RETURN_NONE;
-    const char *group = groups[m.kind];
-    if (group == NULL)
-        return Py_BuildValue("(nnO)", m.start, m.name_end, Py_None);
-    return Py_BuildValue("(nns)", m.start, m.name_end, group);
+    return Py_BuildValue("(ninn)", pos, step, st.name_end, st.tag_end);
 }
 
 static PyMethodDef methods[] = {
     {"skim", (PyCFunction)(void (*)(void))skim, METH_FASTCALL, skim_doc},
-    {"find_candidate", (PyCFunction)(void (*)(void))find_candidate_py, METH_FASTCALL,
-     find_candidate_doc},
-    {"lower", lower_py, METH_O, lower_doc},
-    {"plain_bounds", plain_bounds, METH_O, plain_bounds_doc},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module_def = {
     PyModuleDef_HEAD_INIT, "_speedups",
-    "The HTML rewriter's pass-through steps in C (see rewrite.py).", -1, methods,
+    "The HTML rewriter's pass-through steps in C (see _pure.py for their twin).", -1, methods,
     NULL, NULL, NULL, NULL,
 };
 
@@ -901,40 +860,20 @@ PyMODINIT_FUNC PyInit__speedups(void)
                 return NULL;
         }
     }
-    PyObject *module = PyModule_Create(&module_def);
-    if (module == NULL)
-        return NULL;
-    /* What this file repeats of the Python code, for the tests to compare. */
-    PyObject *t_names = PyList_New(0), *u_names = PyList_New(0), *classified = PyList_New(0);
-    PyObject *kinds = PyTuple_New(N_UNTIL), *raw = PyList_New(0);
-    PyObject *constants = NULL;
-    if (t_names && u_names && classified && kinds && raw) {
-        int ok = 1;
-        for (int k = 0; k < N_NAMES && ok; k++) {
-            PyObject *name = PyBytes_FromString(NAMES[k].name);
-            ok = name != NULL && PyList_Append(NAMES[k].kind == K_T ? t_names : u_names, name) == 0
-                 && (!NAMES[k].classified || PyList_Append(classified, name) == 0)
-                 && (NAMES[k].until < U_PLAINTEXT + 1 || PyList_Append(raw, name) == 0);
-            Py_XDECREF(name);
+    struct {
+        PyObject **name;
+        const char *text;
+    } attributes[] = {
+        {&A_MODE, "mode"},         {&A_NOSCRIPT, "noscript"}, {&A_SCRIPT_STATE, "script_state"},
+        {&A_UNTIL_KIND, "until_kind"}, {&A_HELD, "held"},     {&A_INJECTED, "injected"},
+        {&A_MAX_HOLD, "max_hold"},
+    };
+    for (size_t i = 0; i < sizeof(attributes) / sizeof(attributes[0]); i++) {
+        if (*attributes[i].name == NULL) {
+            *attributes[i].name = PyUnicode_InternFromString(attributes[i].text);
+            if (*attributes[i].name == NULL)
+                return NULL;
         }
-        for (int i = 0; i < N_UNTIL && ok; i++) {
-            Py_INCREF(until_objects[i]);
-            PyTuple_SET_ITEM(kinds, i, until_objects[i]);
-        }
-        if (ok)
-            constants = Py_BuildValue("{sisOsOsOsOsO}", "TAIL", TAIL, "T_NAMES", t_names,
-                                      "U_NAMES", u_names, "CLASSIFIED", classified,
-                                      "UNTIL_KINDS", kinds, "RAW", raw);
     }
-    Py_XDECREF(t_names);
-    Py_XDECREF(u_names);
-    Py_XDECREF(classified);
-    Py_XDECREF(kinds);
-    Py_XDECREF(raw);
-    if (constants == NULL || PyModule_AddObject(module, "CONSTANTS", constants) < 0) {
-        Py_XDECREF(constants);
-        Py_DECREF(module);
-        return NULL;
-    }
-    return module;
+    return PyModule_Create(&module_def);
 }

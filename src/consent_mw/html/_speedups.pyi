@@ -1,27 +1,6 @@
-"""Types of the C extension built from _speedups.c (see setup.py)."""
+"""Types of the C extension built from _speedups.c (see setup.py); its pure-Python
+twin, with the same signature, is consent_mw.html._pure."""
 
-from typing import Any
+from .scan import ScanState
 
-from typing_extensions import Buffer
-
-CONSTANTS: dict[str, Any]
-
-def skim(
-    buf: Buffer,
-    pos: int,
-    final: bool,
-    max_hold: int,
-    mode: int,
-    noscript: bool,
-    script_state: int,
-    until_kind: bytes,
-    held: bool,
-    injected: bool,
-    doc_start: bool,
-    /,
-) -> tuple[int, int, int, bool, int, bytes, int, int]: ...
-def find_candidate(
-    buf: Buffer, pos: int, noscript: bool, max_hold: int, /
-) -> tuple[int, int, str | None] | None: ...
-def lower(buf: Buffer, /) -> bytes: ...
-def plain_bounds(max_hold: int, /) -> tuple[int, int, int, int]: ...
+def skim(state: ScanState, buf: bytes, pos: int, final: bool, /) -> tuple[int, int, int, int]: ...

@@ -1,10 +1,13 @@
-"""Byte-level pieces of the HTML tokenizer that :mod:`consent_mw.rewrite` needs.
+"""Byte-level pieces of the HTML tokenizer that :mod:`consent_mw.html.rewrite` needs,
+and the state its pass-through steps (:func:`consent_mw.html.native.skim`) move on.
 
-Everything here works on the *lowercased* bytes of a window of the document
-(markup is ASCII, so any ASCII-compatible encoding works) and follows the
-WHATWG tokenizer (https://html.spec.whatwg.org/#tokenization) for the states it
-models: tag and attribute states, comments, bogus comments, RAWTEXT/RCDATA end
-tags, and the script data escape states.
+The patterns here search the bytes of a window of the document as they are, in
+any case, unless they say otherwise (markup is ASCII, so any ASCII-compatible
+encoding works), and follow the WHATWG tokenizer
+(https://html.spec.whatwg.org/#tokenization) for the states they model: tag and
+attribute states, comments, bogus comments, RAWTEXT/RCDATA end tags, and the
+script data escape states. What is inside a tag (attributes, URLs) is
+:mod:`consent_mw.html.attrs`.
 """
 
 from __future__ import annotations
@@ -12,9 +15,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from html import unescape
-from typing import Final, NamedTuple
-from urllib.parse import unquote
+from typing import Final
 
 
 def fill(template: bytes, **parts: bytes) -> bytes:
@@ -24,14 +25,14 @@ def fill(template: bytes, **parts: bytes) -> bytes:
 
 # The tokenizer's whitespace is TAB LF FF SPACE; CR is included because input
 # preprocessing turns it into LF before the tokenizer sees it.
-_WS = rb"[\t\n\f\r ]"
+WS = rb"[\t\n\f\r ]"
 #: what ends a tag name (tag name state: whitespace, "/" or ">")
 TAG_NAME_END = rb"(?=[\t\n\f\r />])"
 _T = rb"[\t\n\f\r />]"
 
 # Attribute states: a name runs to whitespace, "/", "=" or ">"; its first byte
 # may be "=" (before attribute name state, unexpected-equals-sign parse error).
-_NAME = rb"[^\t\n\f\r />][^\t\n\f\r /=>]*+"
+ATTR_NAME = rb"[^\t\n\f\r />][^\t\n\f\r /=>]*+"
 # Before attribute value state: a quote starts a quoted value, ">" ends the tag
 # with an empty value (missing-attribute-value), anything else is unquoted.
 _VALUE = rb"\"[^\"]*+\"|'[^']*+'|[^\t\n\f\r >\"'][^\t\n\f\r >]*+|(?=>)"
@@ -40,7 +41,9 @@ _VALUE = rb"\"[^\"]*+\"|'[^']*+'|[^\t\n\f\r >\"'][^\t\n\f\r >]*+|(?=>)"
 _ATTRIBUTE = rb"%(name)s(?:%(ws)s*+=%(ws)s*+(?:%(value)s)|(?!%(ws)s*+=))"
 _TAG_REST = rb"(?:[\t\n\f\r /]++|%(attribute)s)*+>"
 #: the rest of a start or end tag after its name, up to and including ">"
-TAG_REST = re.compile(fill(_TAG_REST, attribute=fill(_ATTRIBUTE, name=_NAME, ws=_WS, value=_VALUE)))
+TAG_REST = re.compile(
+    fill(_TAG_REST, attribute=fill(_ATTRIBUTE, name=ATTR_NAME, ws=WS, value=_VALUE))
+)
 
 # The same grammar for a tag that holds nothing a tracker check could need: no
 # attribute named data-consent-*, and no value that could name another host. An
@@ -98,7 +101,7 @@ def plain_tag_rest(max_hold: int, anycase: bool = False) -> bytes:
     return _PLAIN_SIMPLE % bounds + b"|" + _PLAIN_FULL % bounds
 
 
-WS_RUN = re.compile(_WS + rb"*+")
+WS_RUN = re.compile(WS + rb"*+")
 TAG_NAME = re.compile(rb"[^\t\n\f\r />]*+")
 #: TAG_NAME then TAG_REST, in one match
 _NAMED_TAG_REST = re.compile(TAG_NAME.pattern + rb"(?:" + TAG_REST.pattern + rb")")
@@ -108,69 +111,6 @@ def run_end(run: re.Pattern[bytes], data: bytes, pos: int, end: int | None = Non
     """Where a run pattern (one that also matches nothing) starting at ``pos`` stops."""
     m = run.match(data, pos) if end is None else run.match(data, pos, end)
     return pos if m is None else m.end()
-
-
-# Groups: 1 the name; the value 2 double-quoted, 3 single-quoted, 4 unquoted, 5 empty.
-_ATTR = re.compile(
-    fill(
-        rb"[\t\n\f\r /]*+(%(name)s)(?:%(ws)s*+=%(ws)s*+"
-        rb"(?:\"([^\"]*+)\"|'([^']*+)'|([^\t\n\f\r >\"'][^\t\n\f\r >]*+)|(?=>)()))?",
-        name=_NAME,
-        ws=_WS,
-    )
-)
-
-
-#: "=" then a quoted value that the end of the visible prefix cuts short
-_CUT_VALUE = re.compile(fill(rb"=%(ws)s*+(?:\"[^\"]*+|'[^']*+)\Z", ws=_WS))
-
-
-class Attr(NamedTuple):
-    """One attribute of a tag; offsets index the window the tag was read from."""
-
-    name: bytes  # lowercased
-    start: int
-    name_end: int
-    value_start: int  # -1 without a value
-    value_end: int
-    #: the value runs past the visible prefix of an over-long tag
-    cut: bool = False
-
-
-def parse_attrs(low: bytes, start: int, end: int, *, complete: bool) -> list[Attr]:
-    """Attributes of the tag whose name ends at ``start``.
-
-    ``end`` is the tag's end (just past ``>``) when ``complete``; otherwise it is
-    where the visible prefix of an over-long tag stops: an attribute whose name
-    could still change past that point (cut, or bare and maybe yet followed by
-    ``=value``) is left out, one whose value is cut comes last, marked ``cut``.
-    """
-    attrs: list[Attr] = []
-    pos = start
-    match = _ATTR.match
-    while (m := match(low, pos, end)) is not None:
-        group = m.lastindex or 1
-        if group == 1:
-            vs = ve = -1
-        else:
-            vs, ve = m.span(group)
-        pos = m.end()
-        if not complete:
-            if group == 4 and pos >= end:
-                attrs.append(Attr(low[m.start(1) : m.end(1)], m.start(1), m.end(1), vs, end, True))
-                break
-            if group == 1:
-                after = run_end(WS_RUN, low, pos, end)
-                if after < end and low[after] == 0x3D:  # "=": its value is cut off
-                    cut = _CUT_VALUE.match(low, after, end)
-                    if cut is not None:
-                        vs = run_end(WS_RUN, low, after + 1, end) + 1
-                        attrs.append(Attr(m[1], m.start(1), m.end(1), vs, end, True))
-                    break
-                if after >= end:
-                    break
-        attrs.append(Attr(low[m.start(1) : m.end(1)], m.start(1), m.end(1), vs, ve))
-    return attrs
 
 
 # A resumable walk over a tag, for tags too long to hold: one state per
@@ -192,17 +132,17 @@ _RUNS = (
 _GT, _SLASH, _EQ, _DQ, _SQ = 0x3E, 0x2F, 0x3D, 0x22, 0x27
 
 
-def walk_tag(low: bytes, pos: int, end: int, state: int) -> tuple[int, int]:
+def walk_tag(buf: bytes, pos: int, end: int, state: int) -> tuple[int, int]:
     """Advance through a tag from ``state``; ``(position, state)``.
 
     Returns ``S_DONE`` with the position just past ``>`` when the tag ends
     before ``end``, otherwise ``end`` and the state to resume from.
     """
     while True:
-        pos = run_end(_RUNS[state], low, pos, end)
+        pos = run_end(_RUNS[state], buf, pos, end)
         if pos >= end:
             return end, state
-        c = low[pos]
+        c = buf[pos]
         pos += 1
         if c == _GT and state not in (S_DQ, S_SQ):
             return pos, S_DONE
@@ -225,16 +165,17 @@ def walk_tag(low: bytes, pos: int, end: int, state: int) -> tuple[int, int]:
 # Script data (https://html.spec.whatwg.org/#script-data-state): "<!--" enters
 # the escaped state, "<script" inside it the double-escaped state where
 # "</script" only steps back out; "-->" always returns to plain script data.
-# Inside <noscript>, its end tag ends the script too (see consent_mw.rewrite).
+# Inside <noscript>, its end tag ends the script too (see consent_mw.html.rewrite).
 # Each "<" stands outside the named groups (only whole-match offsets are used), so
 # that every alternative starts with a literal: the search then skips ahead to the
 # next "<" instead of trying the whole pattern at every byte of a script body.
+# Only the names are case-insensitive: the rest has no letters.
 SCRIPT_DATA, SCRIPT_ESCAPED, SCRIPT_DOUBLE = range(3)
-_NOSCRIPT_END = fill(rb"<(?P<ns>/noscript(?=%(t)s))", t=_T)
+_NOSCRIPT_END = fill(rb"<(?P<ns>/(?i:noscript)(?=%(t)s))", t=_T)
 _SCRIPT_EVENTS = (
-    rb"<(?P<end>/script(?=%(t)s))|<(?P<esc>!--)",
-    rb"<(?P<end>/script(?=%(t)s))|<(?P<dbl>script%(t)s)|(?P<out>-->)",
-    rb"<(?P<un>/script%(t)s)|(?P<out>-->)",
+    rb"<(?P<end>/(?i:script)(?=%(t)s))|<(?P<esc>!--)",
+    rb"<(?P<end>/(?i:script)(?=%(t)s))|<(?P<dbl>(?i:script)%(t)s)|(?P<out>-->)",
+    rb"<(?P<un>/(?i:script)%(t)s)|(?P<out>-->)",
 )
 #: by [inside noscript][script data state]: what changes the state, or ends the script
 SCRIPT_PATTERNS = tuple(
@@ -246,88 +187,19 @@ SCRIPT_PATTERNS = tuple(
 @functools.cache
 def end_pattern(kind: bytes, noscript: bool) -> re.Pattern[bytes] | None:
     """What ends a comment (``!--``), a bogus comment (``!``), a RAWTEXT/RCDATA
-    element (its name), or PLAINTEXT (``b""``: nothing, bar ``</noscript>``)."""
+    element (its lowercase name), or PLAINTEXT (``b""``: nothing, bar ``</noscript>``)."""
     if kind == b"!--":
         ends = [rb"--!?>"]  # comment end state: "-->", or "--!>" (incorrectly-closed)
     elif kind == b"!":
         ends = [rb">"]
     elif kind:
         # RCDATA/RAWTEXT end tag open: an appropriate end tag needs whitespace, "/" or ">".
-        ends = [fill(rb"</%(name)s(?=%(t)s)", name=kind, t=_T)]
+        ends = [fill(rb"</(?i:%(name)s)(?=%(t)s)", name=kind, t=_T)]
     else:
         ends = []
     if noscript:
         ends.append(_NOSCRIPT_END)
     return re.compile(b"|".join(ends)) if ends else None
-
-
-_SCHEME = re.compile(r"(https?):/*", re.IGNORECASE)
-_C0_SPACE = "".join(chr(i) for i in range(0x21))
-
-
-def absolute_url(raw: bytes) -> str | None:
-    """An attribute value as the URL parser would see its host, or None if relative.
-
-    Character references are decoded (the tokenizer does that), leading and
-    trailing C0/space are stripped and TAB/LF/CR removed, "\\" counts as "/"
-    (all as in the URL standard for http and https), and ``https:host``
-    without slashes is read as a host — what it means from a page of the other
-    scheme.
-    """
-    url = raw.decode("latin-1")
-    if "&" in url:
-        url = unescape(url)
-    url = url.strip(_C0_SPACE).replace("\t", "").replace("\n", "").replace("\r", "")
-    url = url.replace("\\", "/")
-    if url.startswith("//"):
-        scheme, rest = "https", url.lstrip("/")
-    elif (m := _SCHEME.match(url)) is not None:
-        scheme, rest = m.group(1).lower(), url[m.end() :]
-    else:
-        return None
-    if "%" in rest:
-        # The host parser percent-decodes: "%63onnect.facebook.net" is that host.
-        authority, sep, tail = rest.partition("/")
-        rest = unquote(authority) + sep + tail
-    return scheme + "://" + rest
-
-
-_SRCSET_GAP = re.compile(rb"[\t\n\f\r ,]*+")
-_SRCSET_URL = re.compile(rb"[^\t\n\f\r ]*+")
-
-
-def names_a_host(url: str) -> bool:
-    """Whether the start of a URL cut short already holds its whole host."""
-    rest = url.partition("://")[2]
-    return any(c in rest for c in "/?#")
-
-
-def srcset_urls(raw: bytes) -> list[bytes]:
-    """The URLs of a ``srcset`` value (https://html.spec.whatwg.org/#parse-a-srcset-attribute)."""
-    urls: list[bytes] = []
-    pos, n = 0, len(raw)
-    while True:
-        pos = run_end(_SRCSET_GAP, raw, pos)
-        if pos >= n:
-            return urls
-        end = run_end(_SRCSET_URL, raw, pos)
-        url = raw[pos:end]
-        pos = end
-        if url.endswith(b","):
-            urls.append(url.rstrip(b","))
-            continue
-        urls.append(url)
-        # Descriptors run to the next comma outside parentheses.
-        depth = 0
-        while pos < n:
-            c = raw[pos]
-            if c == 0x28:
-                depth += 1
-            elif c == 0x29 and depth:
-                depth -= 1
-            elif c == 0x2C and not depth:
-                break
-            pos += 1
 
 
 # -- finding the elements that matter ------------------------------------------
@@ -345,11 +217,10 @@ def candidates(max_hold: int, anycase: bool = False) -> tuple[re.Pattern[bytes],
     """Where something the rewriter acts on may start; the second one also finds
     ``</noscript>`` (for inside a <noscript>).
 
-    They search the lowercased bytes or, with ``anycase``, the bytes as they are
-    (finding the same matches, whose groups are then not lowercased): a window
-    without a candidate then needs no lowercased copy. Only the names and the
-    ``data-consent-`` prefix become case-insensitive there; the runs over
-    attribute values have no letters and stay as they are.
+    With ``anycase`` (as the rewriter searches) they search the bytes as they
+    are; without it, lowercased bytes, finding the same matches (the tests
+    compare the two). Only the names and the ``data-consent-`` prefix are
+    case-insensitive; the runs over attribute values have no letters.
     """
     ci: Callable[[bytes], bytes] = (lambda p: b"(?i:" + p + b")") if anycase else (lambda p: p)
     body = fill(
@@ -381,113 +252,69 @@ CLASSIFIED: Final = SKIPPABLE | {b"script", b"iframe"}
 RAW: Final = frozenset(
     {b"style", b"xmp", b"iframe", b"noembed", b"noframes", b"textarea", b"title"}
 )
-URL_ATTRS: Final = {
-    b"script": (b"src", b"href", b"xlink:href"),
-    b"img": (b"src", b"srcset"),
-    b"image": (b"src", b"srcset", b"href", b"xlink:href"),
-    b"iframe": (b"src",),
-    b"link": (b"href", b"imagesrcset"),
-    b"source": (b"src", b"srcset"),
-    b"embed": (b"src",),
-}
-SRCSETS: Final = frozenset({b"srcset", b"imagesrcset"})
-MOVED: Final = {a: b"data-consent-" + a.replace(b":", b"-") for a in URL_ATTRS[b"image"]}
-MOVED[b"imagesrcset"] = b"data-consent-imagesrcset"
-MARKS: Final = frozenset(MOVED.values())
-CATEGORY: Final = b"data-consent-category"
-# https://html.spec.whatwg.org/#javascript-mime-type
-JS_TYPES: Final = frozenset(
-    [
-        "module",
-        "application/ecmascript",
-        "application/javascript",
-        "application/x-ecmascript",
-        "application/x-javascript",
-        "text/ecmascript",
-        "text/javascript",
-        "text/jscript",
-        "text/livescript",
-        "text/x-ecmascript",
-        "text/x-javascript",
-    ]
-    + [f"text/javascript1.{i}" for i in range(6)]
-)
 
 
-def last_tag_start(low: bytes, pos: int, before: int, n: int) -> int:
-    """The last ``<`` in ``low[pos:before]`` that starts a tag, or -1.
+def last_tag_start(buf: bytes, pos: int, before: int, n: int) -> int:
+    """The last ``<`` in ``buf[pos:before]`` that starts a tag, or -1.
 
     ``</`` followed by neither a letter nor ``>`` counts: a bogus comment up to
     the next ``>`` (end tag open state), which the candidate patterns leave to
-    this walk. ``low`` may also be the document's bytes before lowercasing.
+    this walk.
     """
     q = before
     for _ in range(32):
-        q = low.rfind(b"<", pos, q)
+        q = buf.rfind(b"<", pos, q)
         if q < 0:
             return -1
-        c = low[q + 1] if q + 1 < n else 0
+        c = buf[q + 1] if q + 1 < n else 0
         # c | 0x20: a letter in either case
-        if 0x61 <= c | 0x20 <= 0x7A or (c == 0x2F and q + 2 < n and low[q + 2] != 0x3E):
+        if 0x61 <= c | 0x20 <= 0x7A or (c == 0x2F and q + 2 < n and buf[q + 2] != 0x3E):
             return q
     return -1
 
 
-def text(raw: bytes) -> str:
-    value = raw.decode("latin-1")
-    return unescape(value) if "&" in value else value
-
-
-def runs(type_: bytes | None, language: bytes | None) -> bool:
-    """Whether a script with these attributes is classic or module JavaScript.
-
-    https://html.spec.whatwg.org/#prepare-the-script-element: other types are
-    data blocks the browser never runs.
-    """
-    if type_ is not None:
-        kind = text(type_).strip(" \t\n\f\r").lower()
-    elif language:
-        kind = "text/" + text(language).lower()
-    else:
-        return True
-    return not kind or kind in JS_TYPES
-
-
-def neutralise(
-    buf: bytes,
-    s: int,
-    name_end: int,
-    end: int,
-    attrs: list[Attr],
-    name: bytes,
-    category: str,
-) -> bytes:
-    added = b' type="text/plain"' if name == b"script" else b""
-    if name == b"iframe":
-        added = b' src="about:blank"'
-    if all(a.name != CATEGORY for a in attrs):
-        value = category.replace("&", "&amp;").replace('"', "&quot;")
-        added += b' data-consent-category="' + value.encode("ascii", "xmlcharrefreplace") + b'"'
-    moved = URL_ATTRS[name] + ((b"type",) if name == b"script" else ())
-    pieces = [buf[s:name_end], added]
-    pos = name_end
-    for attr in attrs:
-        if attr.name in moved:  # every duplicate, or the next one would take over
-            pieces += (buf[pos : attr.start], MOVED.get(attr.name, b"data-consent-type"))
-            pos = attr.name_end
-    pieces.append(buf[pos:end])
-    return b"".join(pieces)
-
-
-def tag_end(low: bytes, q: int) -> int:
-    """Where the tag or bogus comment at ``q`` ends, or -1 if not in ``low`` (which
-    may also be the document's bytes before lowercasing: nothing here has a case)."""
-    if low[q + 1] == 0x2F:
-        if not 0x61 <= low[q + 2] | 0x20 <= 0x7A:
-            end = low.find(b">", q + 2)
+def tag_end(buf: bytes, q: int) -> int:
+    """Where the tag or bogus comment at ``q`` ends, or -1 if not in ``buf``."""
+    if buf[q + 1] == 0x2F:
+        if not 0x61 <= buf[q + 2] | 0x20 <= 0x7A:
+            end = buf.find(b">", q + 2)
             return end + 1 if end >= 0 else -1
         name_at = q + 2
     else:
         name_at = q + 1
-    rest = _NAMED_TAG_REST.match(low, name_at)
+    rest = _NAMED_TAG_REST.match(buf, name_at)
     return -1 if rest is None else rest.end()
+
+
+# -- the state the pass-through steps move on --------------------------------------
+
+#: the rewriter's modes: the tokenizer state a step starts in (data, a comment or
+#: raw-text element, script data, the rest of a tag too long to hold)
+DATA, UNTIL, SCRIPT, TAG = range(4)
+#: how skim() stopped: the window is done (what follows waits for the next one);
+#: the next step is the rewriter's (a tag to judge, a held script's end, a tag in
+#: TAG mode); the injection goes here
+MORE, PYTHON, INJECT = 1, 2, 3
+#: bytes kept back at a window's end so that an end marker cut in two is found next time
+TAIL: Final = 16
+
+
+class ScanState:
+    """What :func:`consent_mw.html.native.skim` reads, and moves on as it steps."""
+
+    __slots__ = ("held", "injected", "max_hold", "mode", "noscript", "script_state", "until_kind")
+
+    def __init__(self, max_hold: int, *, injected: bool) -> None:
+        self.mode = DATA
+        #: inside <noscript>: its end tag ends a comment or raw text opened there
+        self.noscript = False
+        self.script_state = SCRIPT_DATA
+        #: what ends the comment, bogus comment or raw-text element in UNTIL mode
+        #: (``!--``, ``!``, a lowercase element name, or ``b""`` for PLAINTEXT)
+        self.until_kind = b""
+        #: an inline script held back until its end: its start tag, then its body
+        #: (read only: skim stops at the end of a held script)
+        self.held: list[bytes] | None = None
+        #: the injection is done (read only: until then skim stops where it goes)
+        self.injected = injected
+        self.max_hold = max_hold
