@@ -5,7 +5,7 @@
  * It reads the texts, categories and the visitor's state from the server,
  * saves choices there (the server sets the consent cookie, never this file),
  * and re-activates the elements the server neutralised once their category is
- * allowed. Under Node (no `document`) it does nothing but export its pure
+ * allowed (under an enforced CSP it reloads the page instead). Under Node (no `document`) it does nothing but export its pure
  * helpers through `module.exports`, for the unit tests.
  *
  * CSP: no eval, no string timers, no inline styles, no injected <style>; the

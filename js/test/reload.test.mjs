@@ -131,6 +131,7 @@ describe('reload under csp = "enforce"', () => {
     const local = w.ConsentBanner.state;
     assert.equal(local.pending, true);
     assert.deepEqual(local.allowed, ALL, 'applied locally meanwhile');
+    assert.equal(w.document.log.length, 0, 'but not re-activated in place: the reload brings the tags');
     assert.deepEqual(w.log.at(-1), ['event', 'consent:change', local]);
     assert.equal(w.status(), 'Saving…');
     assert.deepEqual(b.loadPending(w.localStorage).body, { action: 'accept_all' });
