@@ -5,7 +5,7 @@
  * It reads the texts, categories and the visitor's state from the server,
  * saves choices there (the server sets the consent cookie, never this file),
  * and re-activates the elements the server neutralised once their category is
- * allowed. Under Node (no `document`) it does nothing but export its pure
+ * allowed (under an enforced CSP it reloads the page instead). Under Node (no `document`) it does nothing but export its pure
  * helpers through `module.exports`, for the unit tests.
  *
  * CSP: no eval, no string timers, no inline styles, no injected <style>; the
@@ -169,6 +169,20 @@
     } catch (e) {
       return '';
     }
+  }
+
+  // Whether the page must be reloaded for `state` to take effect. Under an
+  // enforced CSP the page's policy names only the hosts of the categories
+  // allowed when it was served (`served`: the first state the server sent),
+  // and a page's CSP cannot widen once loaded: a wider set needs the reload
+  // for the newly allowed tags to load, a narrower one for withdrawn tags to
+  // stop. The same set (in any order) never reloads, so the reloaded page,
+  // served under the new decision, does not loop.
+  function needsReload(served, state) {
+    var set = function (s) {
+      return (s.allowed || []).slice().sort().join();
+    };
+    return !!(served && state && served.csp === 'enforce') && set(served) !== set(state);
   }
 
   /* ----------------------------------------------------------- activation */
@@ -376,6 +390,7 @@
     localState: localState,
     changeNotice: changeNotice,
     safeUrl: safeUrl,
+    needsReload: needsReload,
     recreate: recreate,
     revive: revive,
     createActivator: createActivator,
@@ -427,6 +442,8 @@
     var subs = [];
     var S = null; // the state applied on the page
     var known = null; // the last state the server sent
+    var served = null; // the first one: the page's CSP was compiled from it
+    var reloading = false;
     var localOp = null; // the unacknowledged choice S was computed from
     var D = null; // the last GET answer (texts, categories, policy)
     var T = {};
@@ -455,7 +472,10 @@
         }
         win.gtag('consent', 'update', copy(s.consent_mode));
       }
-      activate(allows);
+      // Under an enforced CSP nothing is re-activated in place: what the page
+      // was served under already runs, and the rest would be refused by its
+      // CSP (inline tags would run twice, here and after the reload).
+      if (!served || served.csp !== 'enforce') activate(allows);
       subs.slice().forEach(function (cb) {
         guard(cb)(copy(s));
       });
@@ -478,9 +498,14 @@
       storage: storage,
       setTimeout: win.setTimeout.bind(win),
       clearTimeout: win.clearTimeout.bind(win),
+      // Subscribers get the new state before a reload.
       onAck: guard(function (op, state) {
+        var reload = !reloading && needsReload(served, state);
         applyState(known = state || known);
-        status(T.saved);
+        if (reload) {
+          reloading = true;
+          win.location.reload();
+        } else status(T.saved);
       }),
       onFail: guard(function (op, n) {
         if (!n && D && localOp !== op) {
@@ -729,7 +754,7 @@
         D = data;
         T = data.texts || {};
         var op = localOp = loadPending(storage);
-        known = data.state;
+        served = known = data.state;
         applyState(op ? localState(known, data.categories, op) : known);
         if (op) sender.submit(op);
         var st = data.state;
