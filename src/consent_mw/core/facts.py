@@ -7,6 +7,8 @@ from typing import Any
 
 __all__ = ["RequestFacts", "is_gpc", "join_header", "normal_origin"]
 
+_new = object.__new__
+
 
 class RequestFacts:
     """What the core needs to know about a request, framework-free.
@@ -67,6 +69,45 @@ class RequestFacts:
         self.user_agent = user_agent
         #: read up front too: a validator of ours is translated for the app (see .validators)
         self.if_none_match = if_none_match
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        method: str,
+        path: str,
+        query_string: str,
+        scheme: str,
+        host: str,
+        client_ip: str | None,
+        cookie_header: str,
+        gpc: bool,
+        user_agent: str | None,
+        if_none_match: str | None,
+        load_headers: Callable[[Any], dict[str, str]],
+        raw: Any,
+    ) -> RequestFacts:
+        """The facts an adapter read from its request, every one named; the other
+        headers are decoded by ``load_headers(raw)`` when first asked for.
+
+        The adapters' constructor, on every request: it fills the slots itself, because
+        calling the class with keywords costs about 0.4 µs more (CPython packs them into
+        a dict on the way to ``__init__``)."""
+        facts = _new(cls)
+        facts.method = method
+        facts.path = path
+        facts.query_string = query_string
+        facts.scheme = scheme
+        facts.host = host
+        facts.client_ip = client_ip
+        facts.cookie_header = cookie_header
+        facts.gpc = gpc
+        facts._headers = None
+        facts._load = load_headers
+        facts._raw = raw
+        facts.user_agent = user_agent
+        facts.if_none_match = if_none_match
+        return facts
 
     @classmethod
     def from_headers(cls, headers: dict[str, str], **facts: object) -> RequestFacts:
