@@ -59,24 +59,6 @@ class Runtime:
         self._current = self._pairs[0]
         self._valid_until = 0.0
 
-    def response_started(
-        self, engine: Engine, visit: Visit, status: int, *, error_page: bool = False
-    ) -> None:
-        """The one place that decides what a visit leaves for the recorder, called by both
-        adapters when the app's response starts (its status is known): a hit to record
-        (``record_requests``) and a sign-in to link. An error page put in the place of a
-        started response (WSGI's ``exc_info``) is not the visit's answer and leaves
-        nothing. Only a queue append: the recorder writes later, off the response path."""
-        decision = visit.decision
-        user = decision._login_user
-        if error_page or not (self.config.record_requests or user is not None):
-            return
-        if self.config.record_requests and self.recorder.wants(visit.facts.path):
-            self.recorder.add(engine.hit(visit, status))
-        consent = decision._verdict.consent
-        if user is not None and consent is not None:
-            self.recorder.link(consent.id, user)
-
     def current(self) -> tuple[Engine, Endpoints]:
         """The engine and endpoints of the version in force now (checked once a minute
         at most: versions change on a date)."""
@@ -151,7 +133,10 @@ class Adapter(Generic[App]):
         engine, endpoints = self.runtime.current()
         if self.config.trust_forwarded:
             facts.trust_forwarded()
-        return engine, endpoints, engine.begin(facts), engine.is_endpoint(facts.path)
+        path = facts.path
+        # The prefix test first: it is all most requests need, and costs no call.
+        for_us = path.startswith(engine.endpoint_starts) and engine.is_endpoint(path)
+        return engine, endpoints, engine.begin(facts), for_us
 
     def _response_start(
         self,
@@ -160,13 +145,25 @@ class Adapter(Generic[App]):
         status: int,
         headers: Headers,
         nonce: Callable[[], str | None],
-        *,
         error_page: bool = False,
     ) -> tuple[HTMLBody | None, Headers]:
         """The app's response starts (its status known): the visit is left for the
         recorder, consent applied to the headers and the HTML body planned. Returns
-        ``(the body rewriter or None, the headers)``, ``headers`` itself when unchanged."""
-        self.runtime.response_started(engine, visit, status, error_page=error_page)
+        ``(the body rewriter or None, the headers)``, ``headers`` itself when unchanged.
+
+        The one place that decides what a visit leaves for the recorder: a hit to record
+        (``record_requests``) and a sign-in to link. An error page put in the place of a
+        started response (WSGI's ``exc_info``) is not the visit's answer and leaves
+        nothing. Only a queue append: the recorder writes later, off the response path."""
+        decision = visit.decision
+        user = decision._login_user
+        record = self.config.record_requests
+        if (record or user is not None) and not error_page:
+            if record and self.recorder.wants(visit.facts.path):
+                self.recorder.add(engine.hit(visit, status))
+            consent = decision._verdict.consent
+            if user is not None and consent is not None:
+                self.recorder.link(consent.id, user)
         new = engine.response_headers(visit, headers)
         planned = headers if new is None else new
         if visit.content_type is None and visit.revalidated is None:

@@ -182,37 +182,22 @@ class ConsentMiddleware(Adapter[ASGIApp]):
                 await html.message(message)
                 return
             if message["type"] == "http.response.start":
-                html, start = await self._start(engine, endpoints, visit, scope, message, send)
-                if start is None:
-                    return
-                message = start
+                if visit.decision._login_user is not None:
+                    message = await self._carry(endpoints, visit, message)
+                # After the carry: a sign-in links the consent id the browser now has.
+                original = message.get("headers", [])
+                body, headers = self._response_start(
+                    engine, visit, message["status"], original, lambda: self.nonce(scope)
+                )
+                if headers is not original:
+                    message = {**message, "headers": headers}
+                if body is not None:
+                    html = _HTMLStream(RewrittenBody(body), message, send)
+                    if html.body.hold:
+                        return
             await send(message)
 
         await self.app(scope, receive, send_with_consent)
-
-    async def _start(
-        self,
-        engine: Engine,
-        endpoints: Endpoints,
-        visit: Visit,
-        scope: Scope,
-        message: Message,
-        send: Send,
-    ) -> tuple[_HTMLStream | None, Message | None]:
-        """``(the HTML body's stream or None, the start message to send now or None)``."""
-        if visit.decision._login_user is not None:
-            message = await self._carry(endpoints, visit, message)
-        # After the carry: a sign-in links the consent id the browser now has.
-        original = message.get("headers", [])
-        body, headers = self._response_start(
-            engine, visit, message["status"], original, lambda: self.nonce(scope)
-        )
-        if headers is not original:
-            message = {**message, "headers": headers}
-        if body is None:
-            return None, message
-        rewritten = RewrittenBody(body)
-        return _HTMLStream(rewritten, message, send), None if rewritten.hold else message
 
     async def _carry(self, endpoints: Endpoints, visit: Visit, message: Message) -> Message:
         """At sign-in: the user's earlier choice for a browser without one (a store read)."""

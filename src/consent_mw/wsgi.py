@@ -158,7 +158,7 @@ class _Response:
             _status_code(status),
             raw,
             lambda: middleware.nonce(self.environ),
-            error_page=exc_info is not None,
+            exc_info is not None,  # an error page
         )
         if planned is not raw:
             headers = _to_str(planned)
