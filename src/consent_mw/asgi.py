@@ -83,35 +83,22 @@ def _facts(scope: Scope) -> RequestFacts:
     )
 
 
-def _scope_for_app(scope: Scope, visit: Visit) -> Scope:
-    """The scope the app sees: the decision in it, and the Cookie header, query string
-    and validators the decision changed."""
-    extensions = scope.get("extensions")
-    pathsend = extensions is not None and _PATHSEND in extensions
-    if (
-        visit.cookie_header is not None
-        or visit.query_string is not None
-        or visit.if_none_match is not None
-        or pathsend
-    ):
-        scope = dict(scope)
-        if pathsend:
-            # A file sent by path would bypass the HTML rewriter: ask for a body.
-            scope["extensions"] = {k: v for k, v in scope["extensions"].items() if k != _PATHSEND}
-        if visit.cookie_header is not None:
-            headers = [(n, v) for n, v in scope["headers"] if n != b"cookie"]
-            if visit.cookie_header:
-                headers.append((b"cookie", visit.cookie_header.encode("latin-1")))
-            scope["headers"] = headers
-        if visit.if_none_match is not None:
-            scope["headers"] = _validators_for_app(scope["headers"], visit.if_none_match)
-        if visit.query_string is not None:
-            scope["query_string"] = visit.query_string.encode("latin-1")
-    scope["consent"] = visit.decision
-    state = scope.get("state")
-    if state is None:
-        state = scope["state"] = {}
-    state["consent"] = visit.decision
+def _scope_for_app(scope: Scope, visit: Visit, pathsend: bool) -> Scope:
+    """A copy of the scope with the Cookie header, query string and validators the
+    decision changed, and without the path-send extension."""
+    scope = dict(scope)
+    if pathsend:
+        # A file sent by path would bypass the HTML rewriter: ask for a body.
+        scope["extensions"] = {k: v for k, v in scope["extensions"].items() if k != _PATHSEND}
+    if visit.cookie_header is not None:
+        headers = [(n, v) for n, v in scope["headers"] if n != b"cookie"]
+        if visit.cookie_header:
+            headers.append((b"cookie", visit.cookie_header.encode("latin-1")))
+        scope["headers"] = headers
+    if visit.if_none_match is not None:
+        scope["headers"] = _validators_for_app(scope["headers"], visit.if_none_match)
+    if visit.query_string is not None:
+        scope["query_string"] = visit.query_string.encode("latin-1")
     return scope
 
 
@@ -173,7 +160,20 @@ class ConsentMiddleware(Adapter[ASGIApp]):
         if for_us:
             await self._endpoint(engine, endpoints, visit, receive, send)
             return
-        scope = _scope_for_app(scope, visit)
+        extensions = scope.get("extensions")
+        pathsend = extensions is not None and _PATHSEND in extensions
+        if (
+            visit.cookie_header is not None
+            or visit.query_string is not None
+            or visit.if_none_match is not None
+            or pathsend
+        ):
+            scope = _scope_for_app(scope, visit, pathsend)
+        scope["consent"] = visit.decision
+        state = scope.get("state")
+        if state is None:
+            state = scope["state"] = {}
+        state["consent"] = visit.decision
         html: _HTMLStream | None = None
 
         async def send_with_consent(message: Message) -> None:

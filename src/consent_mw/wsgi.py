@@ -74,9 +74,7 @@ def _facts(environ: Environ) -> RequestFacts:
 
 
 def _environ_for_app(environ: Environ, visit: Visit) -> None:
-    """The decision into the environ, and the Cookie header, query string and validators
-    the decision changed."""
-    environ[ENVIRON_KEY] = visit.decision
+    """The Cookie header, query string and validators the decision changed."""
     if visit.cookie_header:
         environ["HTTP_COOKIE"] = visit.cookie_header
     elif visit.cookie_header is not None:
@@ -235,7 +233,13 @@ class WSGIConsentMiddleware(Adapter[WSGIApp]):
         engine, endpoints, visit, for_us = self._begin(_facts(environ))
         if for_us:
             return self._endpoint(engine, endpoints, visit, environ, start_response)
-        _environ_for_app(environ, visit)
+        environ[ENVIRON_KEY] = visit.decision
+        if (
+            visit.cookie_header is not None
+            or visit.query_string is not None
+            or visit.if_none_match is not None
+        ):
+            _environ_for_app(environ, visit)
         response = _Response(self, engine, endpoints, visit, environ, start_response)
         return response.run()
 
