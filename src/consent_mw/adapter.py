@@ -144,12 +144,13 @@ class Adapter(Generic[App]):
         visit: Visit,
         status: int,
         headers: Headers,
-        nonce: Callable[[], str | None],
+        request: Any,
         error_page: bool = False,
     ) -> tuple[HTMLBody | None, Headers]:
         """The app's response starts (its status known): the visit is left for the
         recorder, consent applied to the headers and the HTML body planned. Returns
-        ``(the body rewriter or None, the headers)``, ``headers`` itself when unchanged.
+        ``(the body rewriter or None, the headers)``, ``headers`` itself when unchanged;
+        ``request`` (the scope or environ) is what :meth:`nonce` reads.
 
         The one place that decides what a visit leaves for the recorder: a hit to record
         (``record_requests``) and a sign-in to link. An error page put in the place of a
@@ -168,7 +169,11 @@ class Adapter(Generic[App]):
         planned = headers if new is None else new
         if visit.content_type is None and visit.revalidated is None:
             return None, planned
-        return plan_html(engine, visit, planned, nonce, status)
+        return plan_html(engine, visit, planned, lambda: self.nonce(request), status)
+
+    def nonce(self, request: Any) -> str | None:
+        """The CSP nonce of this response, for the tags the middleware injects."""
+        raise NotImplementedError  # each adapter reads its own request (scope or environ)
 
     def _nonce(self, request: Request, named: Callable[[Request, str], object]) -> str | None:
         """Option ``csp_nonce``: a callable given the request, or a key ``named`` looks up."""

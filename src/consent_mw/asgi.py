@@ -187,7 +187,7 @@ class ConsentMiddleware(Adapter[ASGIApp]):
                 # After the carry: a sign-in links the consent id the browser now has.
                 original = message.get("headers", [])
                 body, headers = self._response_start(
-                    engine, visit, message["status"], original, lambda: self.nonce(scope)
+                    engine, visit, message["status"], original, scope
                 )
                 if headers is not original:
                     message = {**message, "headers": headers}

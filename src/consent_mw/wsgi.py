@@ -155,7 +155,7 @@ class _Response:
             visit,
             _status_code(status),
             raw,
-            lambda: middleware.nonce(self.environ),
+            self.environ,
             exc_info is not None,  # an error page
         )
         if planned is not raw:
