@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any, ClassVar, Generic, TypeVar, Unpack
 
 from .core.audit import CookieAudit
@@ -57,13 +58,26 @@ class Runtime:
         for engine, _ in self._pairs:
             engine.audit = audit
         self._current = self._pairs[0]
+        self._single = len(self._pairs) == 1
         self._valid_until = 0.0
+
+    def begin(self, facts: RequestFacts) -> tuple[Engine, Endpoints, Visit, bool]:
+        """A request arrives (the adapters' first step): ``(engine, endpoints, visit,
+        whether the request is for our endpoints)`` under the version in force."""
+        engine, endpoints = self._current if self._single else self._in_force()
+        if self.config.trust_forwarded:
+            facts.trust_forwarded()
+        path = facts.path
+        # The prefix test first: it is all most requests need, and costs no call.
+        for_us = path.startswith(engine.endpoint_starts) and engine.is_endpoint(path)
+        return engine, endpoints, engine.begin(facts), for_us
 
     def current(self) -> tuple[Engine, Endpoints]:
         """The engine and endpoints of the version in force now (checked once a minute
         at most: versions change on a date)."""
-        if len(self._pairs) == 1:
-            return self._current
+        return self._current if self._single else self._in_force()
+
+    def _in_force(self) -> tuple[Engine, Endpoints]:
         now = time.time()
         if now >= self._valid_until:
             today = dt.datetime.fromtimestamp(now, dt.UTC).date()
@@ -128,16 +142,6 @@ class Adapter(Generic[App]):
     def endpoints(self) -> Endpoints:
         return self.runtime.endpoints
 
-    def _begin(self, facts: RequestFacts) -> tuple[Engine, Endpoints, Visit, bool]:
-        """``(engine, endpoints, visit, whether the request is for our endpoints)``."""
-        engine, endpoints = self.runtime.current()
-        if self.config.trust_forwarded:
-            facts.trust_forwarded()
-        path = facts.path
-        # The prefix test first: it is all most requests need, and costs no call.
-        for_us = path.startswith(engine.endpoint_starts) and engine.is_endpoint(path)
-        return engine, endpoints, engine.begin(facts), for_us
-
     def _response_start(
         self,
         engine: Engine,
@@ -169,7 +173,8 @@ class Adapter(Generic[App]):
         planned = headers if new is None else new
         if visit.content_type is None and visit.revalidated is None:
             return None, planned
-        return plan_html(engine, visit, planned, lambda: self.nonce(request), status)
+        # partial, not a lambda: a closure would cost this call two cells on every response.
+        return plan_html(engine, visit, planned, partial(self.nonce, request), status)
 
     def nonce(self, request: Any) -> str | None:
         """The CSP nonce of this response, for the tags the middleware injects."""

@@ -156,7 +156,7 @@ class ConsentMiddleware(Adapter[ASGIApp]):
                 send = self._lifespan_send(send)
             await self.app(scope, receive, send)
             return
-        engine, endpoints, visit, for_us = self._begin(_facts(scope))
+        engine, endpoints, visit, for_us = self.runtime.begin(_facts(scope))
         if for_us:
             await self._endpoint(engine, endpoints, visit, receive, send)
             return

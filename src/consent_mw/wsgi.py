@@ -230,7 +230,7 @@ class WSGIConsentMiddleware(Adapter[WSGIApp]):
     _has_lifespan = False
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
-        engine, endpoints, visit, for_us = self._begin(_facts(environ))
+        engine, endpoints, visit, for_us = self.runtime.begin(_facts(environ))
         if for_us:
             return self._endpoint(engine, endpoints, visit, environ, start_response)
         environ[ENVIRON_KEY] = visit.decision
