@@ -11,6 +11,7 @@ import pytest
 from conftest import SECRET, consent_token
 from consent_mw import ConsentMiddleware, MemoryStore, Policy, WSGIConsentMiddleware
 from consent_mw.adapter import Adapter
+from consent_mw.core.facts import RequestFacts
 from consent_mw.stores.base import Event
 from helpers_html import (
     ANDROID_PHONE,
@@ -150,3 +151,67 @@ def test_both_adapters_record_the_same_visits() -> None:
     assert "'/health'" not in paths and "'/_consent'" not in paths
     assert {"'/shop'", "'/missing'", "'/page'", "'/login'"} <= set(paths)
     assert len(subjects) == 1
+
+
+# -- the same request read from a scope and from an environ --------------------------------
+
+FACT_NAMES = (
+    "method",
+    "path",
+    "query_string",
+    "scheme",
+    "host",
+    "client_ip",
+    "cookie_header",
+    "gpc",
+    "user_agent",
+    "if_none_match",
+    "headers",
+)
+
+
+@pytest.mark.parametrize("host", ["shop.example:8443", None])
+def test_a_scope_and_an_environ_give_the_same_facts(host: str | None) -> None:
+    headers = [
+        ("cookie", "a=1"),
+        ("cookie", "b=2"),
+        ("sec-gpc", "1"),
+        ("user-agent", IPAD),
+        ("if-none-match", '"x"'),
+        ("accept", "text/html"),
+        *([("host", host)] if host else []),
+    ]
+    path = "/caf\u00e9/menu"
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "scheme": "https",
+        "path": path,
+        "query_string": b"q=1&r=2",
+        "headers": [(n.encode(), v.encode("latin-1")) for n, v in headers],
+        "client": ("203.0.113.9", 5000),
+        "server": ("shop.example", 8443),
+    }
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": "POST",
+        "SCRIPT_NAME": "",
+        "PATH_INFO": path.encode("utf-8").decode("latin-1"),  # PEP 3333
+        "QUERY_STRING": "q=1&r=2",
+        "wsgi.url_scheme": "https",
+        "REMOTE_ADDR": "203.0.113.9",
+        "SERVER_NAME": "shop.example",
+        "SERVER_PORT": "8443",
+        "HTTP_COOKIE": "a=1; b=2",
+        "HTTP_SEC_GPC": "1",
+        "HTTP_USER_AGENT": IPAD,
+        "HTTP_IF_NONE_MATCH": '"x"',
+        "HTTP_ACCEPT": "text/html",
+    }
+    if host:
+        environ["HTTP_HOST"] = host
+    from_scope, from_environ = RequestFacts.from_asgi(scope), RequestFacts.from_environ(environ)
+    for name in FACT_NAMES:
+        assert getattr(from_scope, name) == getattr(from_environ, name), name
+    assert from_scope.path == path and from_scope.gpc is True
+    assert from_scope.host == "shop.example:8443"
+    assert from_scope.headers["cookie"] == "a=1; b=2"

@@ -18,7 +18,7 @@ from anyio import to_thread
 
 from .adapter import Adapter, RewrittenBody, carried_cookies, declared_length
 from .core.engine import Engine, Visit
-from .core.facts import RequestFacts, is_gpc, join_header
+from .core.facts import RequestFacts
 from .exceptions import StoreError
 from .web.endpoints import Endpoints
 from .web.responses import Response, Result, StoreCall, unavailable
@@ -32,55 +32,6 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _PATHSEND = "http.response.pathsend"
-
-
-def _load_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
-    headers: dict[str, str] = {}
-    for name, value in raw:
-        join_header(headers, name.decode("latin-1").lower(), value.decode("latin-1"))
-    return headers
-
-
-def _facts(scope: Scope) -> RequestFacts:
-    raw = scope["headers"]
-    cookie = ""
-    host = ""
-    gpc = False
-    agent = None
-    if_none_match = None
-    # ASGI servers lowercase request header names, so bytes compare directly.
-    for name, value in raw:
-        if name == b"cookie":
-            cookie = f"{cookie}; {value.decode('latin-1')}" if cookie else value.decode("latin-1")
-        elif name == b"host":
-            host = value.decode("latin-1")
-        elif name == b"sec-gpc":
-            gpc = is_gpc(value)
-        elif name == b"user-agent":
-            text = value.decode("latin-1")
-            agent = f"{agent}, {text}" if agent is not None else text  # as headers joins them
-        elif name == b"if-none-match":
-            text = value.decode("latin-1")
-            if_none_match = f"{if_none_match}, {text}" if if_none_match is not None else text
-    if not host:
-        server = scope.get("server")
-        host = f"{server[0]}:{server[1]}" if server else "localhost"
-    client = scope.get("client")
-    query = scope.get("query_string")
-    return RequestFacts.of(
-        method=scope["method"],
-        path=scope["path"],
-        query_string=query.decode("latin-1") if query else "",
-        scheme=scope.get("scheme", "http"),
-        host=host,
-        client_ip=client[0] if client else None,
-        cookie_header=cookie,
-        gpc=gpc,
-        user_agent=agent,
-        if_none_match=if_none_match,
-        load_headers=_load_headers,
-        raw=raw,
-    )
 
 
 def _scope_for_app(scope: Scope, visit: Visit, pathsend: bool) -> Scope:
@@ -156,7 +107,7 @@ class ConsentMiddleware(Adapter[ASGIApp]):
                 send = self._lifespan_send(send)
             await self.app(scope, receive, send)
             return
-        engine, endpoints, visit, for_us = self.runtime.begin(_facts(scope))
+        engine, endpoints, visit, for_us = self.runtime.begin(RequestFacts.from_asgi(scope))
         if for_us:
             await self._endpoint(engine, endpoints, visit, receive, send)
             return

@@ -18,7 +18,7 @@ from typing import Any
 
 from .adapter import Adapter, RewrittenBody, carried_cookies, declared_length
 from .core.engine import Engine, Visit
-from .core.facts import RequestFacts, is_gpc
+from .core.facts import RequestFacts
 from .exceptions import StoreError
 from .web.endpoints import Endpoints
 from .web.responses import Response, StoreCall, unavailable
@@ -30,47 +30,6 @@ StartResponse = Callable[..., Callable[[bytes], object]]
 WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
 
 ENVIRON_KEY = "consent_mw.consent"
-
-
-def _load_headers(environ: Environ) -> dict[str, str]:
-    headers: dict[str, str] = {}
-    for key, value in environ.items():
-        if key.startswith("HTTP_"):
-            headers[key[5:].replace("_", "-").lower()] = value
-    if "CONTENT_TYPE" in environ:
-        headers["content-type"] = environ["CONTENT_TYPE"]
-    if "CONTENT_LENGTH" in environ:
-        headers["content-length"] = environ["CONTENT_LENGTH"]
-    return headers
-
-
-def _facts(environ: Environ) -> RequestFacts:
-    host = environ.get("HTTP_HOST") or (
-        f"{environ.get('SERVER_NAME', 'localhost')}:{environ.get('SERVER_PORT', '80')}"
-    )
-    # PEP 3333: PATH_INFO is bytes decoded as latin-1, where the ASGI path is UTF-8;
-    # re-decode so both adapters see the same path.
-    path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
-    if not path.isascii():
-        try:
-            path = path.encode("latin-1").decode("utf-8")
-        except (UnicodeEncodeError, UnicodeDecodeError):
-            pass
-    gpc = environ.get("HTTP_SEC_GPC")
-    return RequestFacts.of(
-        method=environ.get("REQUEST_METHOD", "GET"),
-        path=path or "/",
-        query_string=environ.get("QUERY_STRING", ""),
-        scheme=environ.get("wsgi.url_scheme", "http"),
-        host=host,
-        client_ip=environ.get("REMOTE_ADDR"),
-        cookie_header=environ.get("HTTP_COOKIE", ""),
-        gpc=False if gpc is None else is_gpc(gpc),
-        user_agent=environ.get("HTTP_USER_AGENT"),
-        if_none_match=environ.get("HTTP_IF_NONE_MATCH"),
-        load_headers=_load_headers,
-        raw=environ,
-    )
 
 
 def _environ_for_app(environ: Environ, visit: Visit) -> None:
@@ -230,7 +189,7 @@ class WSGIConsentMiddleware(Adapter[WSGIApp]):
     _has_lifespan = False
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
-        engine, endpoints, visit, for_us = self.runtime.begin(_facts(environ))
+        engine, endpoints, visit, for_us = self.runtime.begin(RequestFacts.from_environ(environ))
         if for_us:
             return self._endpoint(engine, endpoints, visit, environ, start_response)
         environ[ENVIRON_KEY] = visit.decision
