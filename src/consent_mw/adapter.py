@@ -1,8 +1,9 @@
 """What both adapters share: :class:`Adapter`, the base of ``ConsentMiddleware`` and
 ``WSGIConsentMiddleware`` (options, the public attributes, what a visit leaves, the
 endpoint answers, the held HTML body) over :class:`Runtime` (the engine and endpoints
-of each policy version, the ledger and the recorder). Protocol-free: the adapters add
-only the I/O (scope or environ in, messages or ``start_response`` out)."""
+of each policy version, the start of each visit, the ledger and the recorder).
+Protocol-free: the adapters add only the I/O (scope or environ in, messages or
+``start_response`` out)."""
 
 from __future__ import annotations
 
@@ -37,7 +38,8 @@ _BODY_METHODS = frozenset(("POST", "PUT", "PATCH", "DELETE"))
 
 
 class Runtime:
-    """One per middleware instance; ``current()`` answers which version is in force."""
+    """One per middleware instance; ``current()`` answers which version is in force,
+    ``begin()`` starts a visit under it."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
