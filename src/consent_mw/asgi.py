@@ -12,17 +12,14 @@ Non-HTTP scopes pass through; the lifespan shutdown closes the store.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any, Unpack
+from typing import Any
 
 from anyio import to_thread
 
-from .adapter import Runtime
-from .core.config import Config
+from .adapter import Adapter, RewrittenBody, carried_cookies, declared_length
 from .core.engine import Engine, Visit
-from .core.facts import RequestFacts, is_gpc, join_header
-from .core.options import Options, PolicySource, SecretKey, StoreSource
+from .core.facts import RequestFacts
 from .exceptions import StoreError
-from .html.body import REPORT_HEADER, HTMLBody, plan_html
 from .web.endpoints import Endpoints
 from .web.responses import Response, Result, StoreCall, unavailable
 
@@ -34,59 +31,30 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-
-def _load_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
-    headers: dict[str, str] = {}
-    for name, value in raw:
-        join_header(headers, name.decode("latin-1").lower(), value.decode("latin-1"))
-    return headers
+_PATHSEND = "http.response.pathsend"
 
 
-def _facts(scope: Scope, trust_forwarded: bool) -> RequestFacts:
-    raw = scope["headers"]
-    cookie = ""
-    host = ""
-    gpc = False
-    agent = None
-    if_none_match = None
-    # ASGI servers lowercase request header names, so bytes compare directly.
-    for name, value in raw:
-        if name == b"cookie":
-            cookie = f"{cookie}; {value.decode('latin-1')}" if cookie else value.decode("latin-1")
-        elif name == b"host":
-            host = value.decode("latin-1")
-        elif name == b"sec-gpc":
-            gpc = is_gpc(value)
-        elif name == b"user-agent":
-            text = value.decode("latin-1")
-            agent = f"{agent}, {text}" if agent is not None else text  # as headers joins them
-        elif name == b"if-none-match":
-            text = value.decode("latin-1")
-            if_none_match = f"{if_none_match}, {text}" if if_none_match is not None else text
-    if not host:
-        server = scope.get("server")
-        host = f"{server[0]}:{server[1]}" if server else "localhost"
-    client = scope.get("client")
-    query = scope.get("query_string")
-    # Positional: this runs on every request.
-    facts = RequestFacts(
-        scope["method"],
-        scope["path"],
-        query.decode("latin-1") if query else "",
-        scope.get("scheme", "http"),
-        host,
-        client[0] if client else None,
-        cookie,
-        gpc,
-        None,
-        _load_headers,
-        raw,
-        agent,
-        if_none_match,
-    )
-    if trust_forwarded:
-        facts.trust_forwarded()
-    return facts
+def _scope_for_app(scope: Scope, visit: Visit, pathsend: bool) -> Scope:
+    """A copy of the scope with the Cookie header, query string and validators the
+    decision changed, and without the path-send extension."""
+    scope = dict(scope)
+    if pathsend:
+        # A file sent by path would bypass the HTML rewriter: ask for a body.
+        scope["extensions"] = {k: v for k, v in scope["extensions"].items() if k != _PATHSEND}
+    if visit.cookie_header is not None:
+        headers = [(n, v) for n, v in scope["headers"] if n != b"cookie"]
+        if visit.cookie_header:
+            headers.append((b"cookie", visit.cookie_header.encode("latin-1")))
+        scope["headers"] = headers
+    if visit.if_none_match is not None:
+        scope["headers"] = _validators_for_app(scope["headers"], visit.if_none_match)
+    if visit.query_string is not None:
+        scope["query_string"] = visit.query_string.encode("latin-1")
+    return scope
+
+
+def _scope_nonce(scope: Scope, key: str) -> object:
+    return scope.get(key) or (scope.get("state") or {}).get(key)
 
 
 def _validators_for_app(
@@ -100,19 +68,16 @@ def _validators_for_app(
     return out
 
 
-def _encode(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
-    return [(n.lower().encode("latin-1"), v.encode("latin-1")) for n, v in headers]
-
-
 class _HTMLStream:
-    """An HTML body rewritten on its way out; report mode holds it whole for its count."""
+    """The body messages of a rewritten HTML response; in report mode the start message
+    waits for the whole body."""
 
-    __slots__ = ("body", "held", "send")
+    __slots__ = ("body", "send", "start")
 
-    def __init__(self, body: HTMLBody, start: Message, send: Send) -> None:
+    def __init__(self, body: RewrittenBody, start: Message, send: Send) -> None:
         self.body = body
         self.send = send
-        self.held: list[Message] | None = [start] if body.hold else None
+        self.start = start
 
     async def message(self, message: Message) -> None:
         body = self.body
@@ -120,96 +85,46 @@ class _HTMLStream:
         chunk = body.feed(message.get("body", b""))
         if not more:
             chunk += body.close()
-        rewritten = {"type": "http.response.body", "body": chunk, "more_body": more}
-        if self.held is None:
-            await self.send(rewritten)
-            return
-        self.held.append(rewritten)
-        if not more:
-            start, *parts = self.held
-            content = b"".join(part["body"] for part in parts)
-            headers = [
-                *start.get("headers", []),
-                (REPORT_HEADER, str(body.blocked).encode()),
-                (b"content-length", str(len(content)).encode()),
-            ]
-            await self.send({**start, "headers": headers})
+        if not body.hold:
+            await self.send({"type": "http.response.body", "body": chunk, "more_body": more})
+        elif not more:
+            extra, content = body.held()
+            start = self.start
+            await self.send({**start, "headers": [*start.get("headers", []), *extra]})
             await self.send({"type": "http.response.body", "body": content})
 
 
-class ConsentMiddleware:
+class ConsentMiddleware(Adapter[ASGIApp]):
     """Enforce cookie consent on the server for any ASGI app (Starlette, FastAPI, …).
 
     Options are keyword-only and shared with :class:`~consent_mw.wsgi.WSGIConsentMiddleware`
     (see :class:`~consent_mw.config.Config`).
     """
 
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        policy: PolicySource,
-        secret_key: SecretKey,
-        store: StoreSource = None,
-        **options: Unpack[Options],
-    ) -> None:
-        self.app = app
-        self.config = Config.build(policy=policy, secret_key=secret_key, store=store, **options)
-        self.runtime = Runtime(self.config)
-        self.store = self.config.store
-        self.recorder = self.runtime.recorder
-
-    @property
-    def engine(self) -> Engine:
-        """The engine of the policy version in force now."""
-        return self.runtime.engine
-
-    @property
-    def endpoints(self) -> Endpoints:
-        return self.runtime.endpoints
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             if scope["type"] == "lifespan":
-                await self.app(scope, receive, self._lifespan_send(send))
-            else:
-                await self.app(scope, receive, send)
+                send = self._lifespan_send(send)
+            await self.app(scope, receive, send)
             return
-        engine, endpoints = self.runtime.current()
-        facts = _facts(scope, self.config.trust_forwarded)
-        visit = engine.begin(facts)
-        if facts.path.startswith(engine.endpoint_starts) and engine.is_endpoint(facts.path):
+        engine, endpoints, visit, for_us = self.runtime.begin(RequestFacts.from_asgi(scope))
+        if for_us:
             await self._endpoint(engine, endpoints, visit, receive, send)
             return
-
         extensions = scope.get("extensions")
+        pathsend = extensions is not None and _PATHSEND in extensions
         if (
             visit.cookie_header is not None
             or visit.query_string is not None
             or visit.if_none_match is not None
-            or (extensions and "http.response.pathsend" in extensions)
+            or pathsend
         ):
-            scope = dict(scope)
-            if extensions and "http.response.pathsend" in extensions:
-                # A file sent by path would bypass the HTML rewriter: ask for a body.
-                scope["extensions"] = {
-                    k: v for k, v in extensions.items() if k != "http.response.pathsend"
-                }
-            if visit.cookie_header is not None:
-                headers = [(n, v) for n, v in scope["headers"] if n != b"cookie"]
-                if visit.cookie_header:
-                    headers.append((b"cookie", visit.cookie_header.encode("latin-1")))
-                scope["headers"] = headers
-            if visit.if_none_match is not None:
-                scope["headers"] = _validators_for_app(scope["headers"], visit.if_none_match)
-            if visit.query_string is not None:
-                scope["query_string"] = visit.query_string.encode("latin-1")
+            scope = _scope_for_app(scope, visit, pathsend)
         scope["consent"] = visit.decision
         state = scope.get("state")
         if state is None:
             state = scope["state"] = {}
         state["consent"] = visit.decision
-
         html: _HTMLStream | None = None
 
         async def send_with_consent(message: Message) -> None:
@@ -218,36 +133,30 @@ class ConsentMiddleware:
                 await html.message(message)
                 return
             if message["type"] == "http.response.start":
-                status = message["status"]
                 if visit.decision._login_user is not None:
                     message = await self._carry(endpoints, visit, message)
                 # After the carry: a sign-in links the consent id the browser now has.
-                self.runtime.response_started(engine, visit, status)
                 original = message.get("headers", [])
-                new = engine.response_headers(visit, original)
-                headers = original if new is None else new
-                if visit.content_type is not None or visit.revalidated is not None:
-                    body, headers = plan_html(
-                        engine, visit, headers, lambda: self.nonce(scope), status
-                    )
-                    if body is not None:
-                        message = {**message, "headers": headers}
-                        html = _HTMLStream(body, message, send)
-                        if body.hold:
-                            return
+                body, headers = self._response_start(
+                    engine, visit, message["status"], original, scope
+                )
                 if headers is not original:
                     message = {**message, "headers": headers}
+                if body is not None:
+                    html = _HTMLStream(RewrittenBody(body), message, send)
+                    if html.body.hold:
+                        return
             await send(message)
 
         await self.app(scope, receive, send_with_consent)
 
     async def _carry(self, endpoints: Endpoints, visit: Visit, message: Message) -> Message:
         """At sign-in: the user's earlier choice for a browser without one (a store read)."""
-        carried = await self.complete(endpoints.carry(visit))
-        cookies = _encode([(k, v) for k, v in carried.headers if k == "set-cookie"])
+        cookies = carried_cookies(await self.complete(endpoints.carry(visit)))
         if not cookies:
             return message
-        return {**message, "headers": [*message.get("headers", []), *cookies]}
+        encoded = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in cookies]
+        return {**message, "headers": [*message.get("headers", []), *encoded]}
 
     async def complete(self, result: Result) -> Response:
         """Run the store calls an endpoint asks for; 503 if the ledger is down."""
@@ -260,20 +169,12 @@ class ConsentMiddleware:
         return result
 
     def nonce(self, scope: Scope) -> str | None:
-        source = self.config.csp_nonce
-        if source is None:
-            return None
-        if callable(source):
-            value = source(scope)
-        else:
-            value = scope.get(source) or (scope.get("state") or {}).get(source)
-        return value if isinstance(value, str) and value else None
+        return self._nonce(scope, _scope_nonce)
 
     async def _read_body(self, visit: Visit, receive: Receive) -> bytes | None:
-        limit = self.config.max_body_size
-        declared = visit.facts.headers.get("content-length", "")
-        if declared.isascii() and declared.isdigit() and int(declared) > limit:
+        if self._too_long(declared_length(visit.facts.headers.get("content-length"))):
             return None
+        limit = self.config.max_body_size
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -291,27 +192,16 @@ class ConsentMiddleware:
     async def _endpoint(
         self, engine: Engine, endpoints: Endpoints, visit: Visit, receive: Receive, send: Send
     ) -> None:
-        body = b""
-        if visit.facts.method in ("POST", "PUT", "PATCH", "DELETE"):
-            read = await self._read_body(visit, receive)
-            if read is None:
-                await self._send(engine, visit, endpoints.too_large(), send)
-                return
-            body = read
-        response = await self.complete(endpoints.dispatch(visit, body))
-        await self._send(engine, visit, response, send)
-
-    async def _send(self, engine: Engine, visit: Visit, response: Response, send: Send) -> None:
-        headers = _encode([*response.headers, ("content-length", str(len(response.body)))])
-        headers = engine.response_headers(visit, headers) or headers
-        body = b"" if visit.facts.method == "HEAD" else response.body
+        body = await self._read_body(visit, receive) if self._reads_body(visit) else b""
+        response = await self.complete(self._dispatch(endpoints, visit, body))
+        headers, content = self._reply(engine, visit, response)
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        await send({"type": "http.response.body", "body": content})
 
     def _lifespan_send(self, send: Send) -> Send:
         async def lifespan_send(message: Message) -> None:
             if message["type"] == "lifespan.shutdown.complete":
-                await to_thread.run_sync(self.recorder.close)
+                await to_thread.run_sync(self.runtime.close)
                 await self.store.aclose()
             await send(message)
 

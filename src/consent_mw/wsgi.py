@@ -12,18 +12,14 @@ The app reads ``environ["consent_mw.consent"]``. Same options and behaviour as
 
 from __future__ import annotations
 
-import atexit
 from collections.abc import Callable, Iterable, Iterator
 from http import HTTPStatus
-from typing import Any, Unpack
+from typing import Any
 
-from .adapter import Runtime
-from .core.config import Config
+from .adapter import Adapter, RewrittenBody, carried_cookies, declared_length
 from .core.engine import Engine, Visit
-from .core.facts import RequestFacts, is_gpc
-from .core.options import Options, PolicySource, SecretKey, StoreSource
+from .core.facts import RequestFacts
 from .exceptions import StoreError
-from .html.body import REPORT_HEADER, HTMLBody, plan_html
 from .web.endpoints import Endpoints
 from .web.responses import Response, StoreCall, unavailable
 
@@ -36,50 +32,24 @@ WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
 ENVIRON_KEY = "consent_mw.consent"
 
 
-def _load_headers(environ: Environ) -> dict[str, str]:
-    headers: dict[str, str] = {}
-    for key, value in environ.items():
-        if key.startswith("HTTP_"):
-            headers[key[5:].replace("_", "-").lower()] = value
-    if "CONTENT_TYPE" in environ:
-        headers["content-type"] = environ["CONTENT_TYPE"]
-    if "CONTENT_LENGTH" in environ:
-        headers["content-length"] = environ["CONTENT_LENGTH"]
-    return headers
+def _environ_for_app(environ: Environ, visit: Visit) -> None:
+    """The Cookie header, query string and validators the decision changed."""
+    if visit.cookie_header:
+        environ["HTTP_COOKIE"] = visit.cookie_header
+    elif visit.cookie_header is not None:
+        del environ["HTTP_COOKIE"]
+    if visit.query_string is not None:
+        environ["QUERY_STRING"] = visit.query_string
+    if visit.if_none_match:
+        environ["HTTP_IF_NONE_MATCH"] = visit.if_none_match
+    elif visit.if_none_match is not None:
+        # None of the tags is this decision's: the app must answer with a body.
+        del environ["HTTP_IF_NONE_MATCH"]
+        environ.pop("HTTP_IF_MODIFIED_SINCE", None)
 
 
-def _facts(environ: Environ, trust_forwarded: bool) -> RequestFacts:
-    host = environ.get("HTTP_HOST") or (
-        f"{environ.get('SERVER_NAME', 'localhost')}:{environ.get('SERVER_PORT', '80')}"
-    )
-    # PEP 3333: PATH_INFO is bytes decoded as latin-1, where the ASGI path is UTF-8;
-    # re-decode so both adapters see the same path.
-    path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
-    if not path.isascii():
-        try:
-            path = path.encode("latin-1").decode("utf-8")
-        except (UnicodeEncodeError, UnicodeDecodeError):
-            pass
-    gpc = environ.get("HTTP_SEC_GPC")
-    # Positional: this runs on every request.
-    facts = RequestFacts(
-        environ.get("REQUEST_METHOD", "GET"),
-        path or "/",
-        environ.get("QUERY_STRING", ""),
-        environ.get("wsgi.url_scheme", "http"),
-        host,
-        environ.get("REMOTE_ADDR"),
-        environ.get("HTTP_COOKIE", ""),
-        False if gpc is None else is_gpc(gpc),
-        None,
-        _load_headers,
-        environ,
-        environ.get("HTTP_USER_AGENT"),
-        environ.get("HTTP_IF_NONE_MATCH"),
-    )
-    if trust_forwarded:
-        facts.trust_forwarded()
-    return facts
+def _environ_nonce(environ: Environ, key: str) -> object:
+    return environ.get(key)
 
 
 # PEP 3333 headers are latin-1 str pairs, the core's are bytes pairs (as ASGI's).
@@ -95,7 +65,6 @@ class _Response:
     """One response through the middleware: headers filtered, HTML rewritten as it streams."""
 
     __slots__ = (
-        "_chunks",
         "body",
         "drop",
         "endpoints",
@@ -124,46 +93,41 @@ class _Response:
         self.visit = visit
         self.environ = environ
         self.start_response = start_response
-        self.body: HTMLBody | None = None
+        self.body: RewrittenBody | None = None
+        #: report mode: the start_response arguments, sent with the whole body
         self.held: tuple[str, list[tuple[str, str]], Any] | None = None
         self.write: Callable[[bytes], object] | None = None
         self.started = False
         #: a HEAD answered with an HTML page's headers: the app's body bytes are not sent
         self.drop = False
-        self._chunks: list[bytes] = []
 
     def start(
         self, status: str, headers: list[tuple[str, str]], exc_info: Any = None
     ) -> Callable[[bytes], object]:
         self.started = True
-        middleware, engine = self.middleware, self.engine
-        if self.visit.decision._login_user is not None:
-            carried = middleware.complete(self.endpoints.carry(self.visit))
-            headers = [*headers, *((k, v) for k, v in carried.headers if k == "set-cookie")]
+        middleware, visit = self.middleware, self.visit
+        if visit.decision._login_user is not None:
+            headers = [*headers, *carried_cookies(middleware.complete(self.endpoints.carry(visit)))]
         raw = _to_bytes(headers)
-        new = engine.response_headers(self.visit, raw)
-        planned = raw if new is None else new
-        code = _status_code(status)
-        if self.visit.content_type is not None or self.visit.revalidated is not None:
-            self.body, planned = plan_html(
-                engine, self.visit, planned, lambda: self.middleware.nonce(self.environ), code
-            )
+        body, planned = middleware._response_start(
+            self.engine,
+            visit,
+            _status_code(status),
+            raw,
+            self.environ,
+            exc_info is not None,  # an error page
+        )
         if planned is not raw:
             headers = _to_str(planned)
         # Some WSGI apps answer HEAD with the GET body and leave dropping it to the
         # server; not every server does (wsgiref), and the headers describe another body.
-        self.drop = self.visit.rewritten and self.visit.facts.method == "HEAD"
-        middleware.runtime.response_started(
-            engine, self.visit, code, error_page=exc_info is not None
-        )
+        self.drop = visit.rewritten and visit.facts.method == "HEAD"
+        self.body = None if body is None else RewrittenBody(body)
         if self.body is not None and self.body.hold:
             self.held = (status, headers, exc_info)
-            return self._buffer_write
+            return self.body.feed
         self.write = self.start_response(status, headers, exc_info)
         return self._rewrite_write if self.body is not None else self.write
-
-    def _buffer_write(self, data: bytes) -> None:
-        self._chunks.append(self.body.feed(data) if self.body is not None else data)
 
     def _rewrite_write(self, data: bytes) -> object:
         if self.write is None or self.body is None:
@@ -183,27 +147,19 @@ class _Response:
         try:
             for chunk in result:
                 body = self.body
-                if body is None:
-                    if not self.drop:
-                        yield chunk
-                elif body.hold:
-                    self._chunks.append(body.feed(chunk))
-                else:
+                if body is not None:
                     out = body.feed(chunk)
                     if out:
                         yield out
+                elif not self.drop:
+                    yield chunk
             body = self.body
             if body is not None:
                 tail = body.close()
-                if body.hold and self.held is not None:
-                    content = b"".join([*self._chunks, tail])
+                if self.held is not None:
+                    extra, content = body.held()
                     status, headers, exc_info = self.held
-                    headers = [
-                        *headers,
-                        (REPORT_HEADER.decode(), str(body.blocked)),
-                        ("Content-Length", str(len(content))),
-                    ]
-                    self.start_response(status, headers, exc_info)
+                    self.start_response(status, [*headers, *_to_str(extra)], exc_info)
                     yield content
                 elif tail:
                     yield tail
@@ -226,55 +182,23 @@ def _status_line(status: int) -> str:
         return f"{status} Unknown"
 
 
-class WSGIConsentMiddleware:
+class WSGIConsentMiddleware(Adapter[WSGIApp]):
     """Enforce cookie consent on the server for any WSGI app."""
 
-    def __init__(
-        self,
-        app: WSGIApp,
-        *,
-        policy: PolicySource,
-        secret_key: SecretKey,
-        store: StoreSource = None,
-        **options: Unpack[Options],
-    ) -> None:
-        self.app = app
-        self.config = Config.build(policy=policy, secret_key=secret_key, store=store, **options)
-        self.runtime = Runtime(self.config)
-        self.store = self.config.store
-        self.recorder = self.runtime.recorder
-        # No lifespan in WSGI: flush what is queued when the process exits.
-        atexit.register(self.recorder.close)
-
-    @property
-    def engine(self) -> Engine:
-        """The engine of the policy version in force now."""
-        return self.runtime.engine
-
-    @property
-    def endpoints(self) -> Endpoints:
-        return self.runtime.endpoints
+    # No lifespan in WSGI: the recorder's queue is flushed when the process exits.
+    _has_lifespan = False
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
-        engine, endpoints = self.runtime.current()
-        facts = _facts(environ, self.config.trust_forwarded)
-        visit = engine.begin(facts)
-        if engine.is_endpoint(facts.path):
+        engine, endpoints, visit, for_us = self.runtime.begin(RequestFacts.from_environ(environ))
+        if for_us:
             return self._endpoint(engine, endpoints, visit, environ, start_response)
         environ[ENVIRON_KEY] = visit.decision
-        if visit.cookie_header:
-            environ["HTTP_COOKIE"] = visit.cookie_header
-        elif visit.cookie_header is not None:
-            del environ["HTTP_COOKIE"]
-        if visit.query_string is not None:
-            environ["QUERY_STRING"] = visit.query_string
-        if visit.if_none_match:
-            environ["HTTP_IF_NONE_MATCH"] = visit.if_none_match
-        elif visit.if_none_match is not None:
-            # None of the tags is this decision's: the app must answer with a body.
-            del environ["HTTP_IF_NONE_MATCH"]
-            environ.pop("HTTP_IF_MODIFIED_SINCE", None)
-
+        if (
+            visit.cookie_header is not None
+            or visit.query_string is not None
+            or visit.if_none_match is not None
+        ):
+            _environ_for_app(environ, visit)
         response = _Response(self, engine, endpoints, visit, environ, start_response)
         return response.run()
 
@@ -288,29 +212,15 @@ class WSGIConsentMiddleware:
             result = result.then(value)
         return result
 
-    def _apply(
-        self, engine: Engine, visit: Visit, headers: list[tuple[str, str]]
-    ) -> list[tuple[str, str]]:
-        # The core works on ASGI's bytes pairs; WSGI headers are latin-1 strings (PEP 3333).
-        new = engine.response_headers(visit, _to_bytes(headers))
-        if new is None:
-            return headers
-        return _to_str(new)
-
     def nonce(self, environ: Environ) -> str | None:
-        source = self.config.csp_nonce
-        if source is None:
-            return None
-        value = source(environ) if callable(source) else environ.get(source)
-        return value if isinstance(value, str) and value else None
+        return self._nonce(environ, _environ_nonce)
 
-    def _read_body(self, visit: Visit, environ: Environ) -> bytes | None:
+    def _read_body(self, environ: Environ) -> bytes | None:
         limit = self.config.max_body_size
         stream = environ.get("wsgi.input")
-        declared = environ.get("CONTENT_LENGTH") or ""
-        if declared.isascii() and declared.isdigit():
-            length = int(declared)
-            if length > limit:
+        length = declared_length(environ.get("CONTENT_LENGTH"))
+        if length is not None:
+            if self._too_long(length):
                 return None
             return stream.read(length) if stream is not None and length else b""
         if stream is None or not environ.get("wsgi.input_terminated"):
@@ -328,20 +238,8 @@ class WSGIConsentMiddleware:
         environ: Environ,
         start_response: StartResponse,
     ) -> Iterable[bytes]:
-        body = b""
-        if visit.facts.method in ("POST", "PUT", "PATCH", "DELETE"):
-            read = self._read_body(visit, environ)
-            if read is None:
-                return self._send(engine, visit, endpoints.too_large(), start_response)
-            body = read
-        response = self.complete(endpoints.dispatch(visit, body))
-        return self._send(engine, visit, response, start_response)
-
-    def _send(
-        self, engine: Engine, visit: Visit, response: Response, start_response: StartResponse
-    ) -> Iterable[bytes]:
-        headers = self._apply(
-            engine, visit, [*response.headers, ("content-length", str(len(response.body)))]
-        )
-        start_response(_status_line(response.status), headers)
-        return [b"" if visit.facts.method == "HEAD" else response.body]
+        body = self._read_body(environ) if self._reads_body(visit) else b""
+        response = self.complete(self._dispatch(endpoints, visit, body))
+        headers, content = self._reply(engine, visit, response)
+        start_response(_status_line(response.status), _to_str(headers))
+        return [content]

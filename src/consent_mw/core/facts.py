@@ -1,11 +1,14 @@
-"""Plain request facts the adapters extract from an ASGI scope or a WSGI environ."""
+"""Plain request facts, read from an ASGI scope or a WSGI environ: the adapters' first
+step on every request, and all the core knows of the request."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 __all__ = ["RequestFacts", "is_gpc", "join_header", "normal_origin"]
+
+_new = object.__new__
 
 
 class RequestFacts:
@@ -69,6 +72,83 @@ class RequestFacts:
         self.if_none_match = if_none_match
 
     @classmethod
+    def from_asgi(cls, scope: Mapping[str, Any]) -> RequestFacts:
+        """The facts of an ASGI HTTP scope (``ConsentMiddleware``, on every request)."""
+        raw = scope["headers"]
+        cookie = ""
+        host = ""
+        gpc = False
+        agent = None
+        if_none_match = None
+        # ASGI servers lowercase request header names, so bytes compare directly.
+        for name, value in raw:
+            if name == b"cookie":
+                text = value.decode("latin-1")
+                cookie = f"{cookie}; {text}" if cookie else text
+            elif name == b"host":
+                host = value.decode("latin-1")
+            elif name == b"sec-gpc":
+                gpc = is_gpc(value)
+            elif name == b"user-agent":
+                text = value.decode("latin-1")
+                agent = f"{agent}, {text}" if agent is not None else text  # as headers joins them
+            elif name == b"if-none-match":
+                text = value.decode("latin-1")
+                if_none_match = f"{if_none_match}, {text}" if if_none_match is not None else text
+        if not host:
+            server = scope.get("server")
+            host = f"{server[0]}:{server[1]}" if server else "localhost"
+        client = scope.get("client")
+        query = scope.get("query_string")
+        # The slots filled here, not through __init__: calling the class costs more
+        # (CPython 3.11 does not specialise it), and this runs on every request.
+        facts = _new(cls)
+        facts.method = scope["method"]
+        facts.path = scope["path"]
+        facts.query_string = query.decode("latin-1") if query else ""
+        facts.scheme = scope.get("scheme", "http")
+        facts.host = host
+        facts.client_ip = client[0] if client else None
+        facts.cookie_header = cookie
+        facts.gpc = gpc
+        facts.user_agent = agent
+        facts.if_none_match = if_none_match
+        facts._headers = None
+        facts._load = _asgi_headers
+        facts._raw = raw
+        return facts
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, Any]) -> RequestFacts:
+        """The facts of a WSGI environ (``WSGIConsentMiddleware``, on every request)."""
+        # PEP 3333: PATH_INFO is bytes decoded as latin-1, where the ASGI path is UTF-8;
+        # re-decode so both adapters see the same path.
+        path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+        if not path.isascii():
+            try:
+                path = path.encode("latin-1").decode("utf-8")
+            except (UnicodeEncodeError, UnicodeDecodeError):
+                pass
+        gpc = environ.get("HTTP_SEC_GPC")
+        facts = _new(cls)  # as in from_asgi
+        facts.method = environ.get("REQUEST_METHOD", "GET")
+        facts.path = path or "/"
+        facts.query_string = environ.get("QUERY_STRING", "")
+        facts.scheme = environ.get("wsgi.url_scheme", "http")
+        facts.host = environ.get("HTTP_HOST") or (
+            f"{environ.get('SERVER_NAME', 'localhost')}:{environ.get('SERVER_PORT', '80')}"
+        )
+        facts.client_ip = environ.get("REMOTE_ADDR")
+        facts.cookie_header = environ.get("HTTP_COOKIE", "")
+        facts.gpc = False if gpc is None else is_gpc(gpc)
+        facts.user_agent = environ.get("HTTP_USER_AGENT")
+        facts.if_none_match = environ.get("HTTP_IF_NONE_MATCH")
+        facts._headers = None
+        facts._load = _environ_headers
+        facts._raw = environ
+        return facts
+
+    @classmethod
     def from_headers(cls, headers: dict[str, str], **facts: object) -> RequestFacts:
         """Facts from an already decoded header dict (tests, custom adapters)."""
         return cls(
@@ -107,6 +187,25 @@ class RequestFacts:
     @property
     def is_secure(self) -> bool:
         return self.scheme in ("https", "wss")
+
+
+def _asgi_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for name, value in raw:
+        join_header(headers, name.decode("latin-1").lower(), value.decode("latin-1"))
+    return headers
+
+
+def _environ_headers(environ: Mapping[str, Any]) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            headers[key[5:].replace("_", "-").lower()] = value
+    if "CONTENT_TYPE" in environ:
+        headers["content-type"] = environ["CONTENT_TYPE"]
+    if "CONTENT_LENGTH" in environ:
+        headers["content-length"] = environ["CONTENT_LENGTH"]
+    return headers
 
 
 def join_header(headers: dict[str, str], name: str, value: str) -> None:
