@@ -27,6 +27,7 @@ from collections.abc import Iterable
 from typing import Literal
 
 from ..policy.model import Policy
+from .facts import RequestFacts
 
 __all__ = [
     "AD_FEATURES",
@@ -58,6 +59,9 @@ AD_FEATURES: tuple[str, ...] = (
     "shared-storage-select-url",
 )
 _AD_POLICY = ", ".join(f"{feature}=()" for feature in AD_FEATURES).encode("ascii")
+
+# The request destinations whose response governs a worker.
+_WORKERS = frozenset({"worker", "sharedworker", "serviceworker"})
 
 # Always allowed: the page's own origin (with its ws:/wss:), inline code and eval (the
 # app's own policy governs those), and the data:/blob: URLs pages build for themselves.
@@ -130,6 +134,16 @@ class BrowserPolicy:
         value = f"default-src {_BASE}{' ' + sources if sources else ''}"
         value = f"{value}; report-uri {self.report_path}"
         return f"{value}; report-to {REPORT_GROUP}" if secure else value
+
+    def response_headers(
+        self, allowed: frozenset[str], facts: RequestFacts, html_type: bytes | None
+    ) -> list[tuple[bytes, bytes]] | None:
+        """The headers for one response: an HTML page (``html_type`` is its Content-Type)
+        or a worker's script (a worker loaded from a URL is governed by the policy of
+        its own response, not by the page's); None for anything else."""
+        if html_type is None and facts.headers.get("sec-fetch-dest") not in _WORKERS:
+            return None
+        return self.headers(allowed, secure=facts.is_secure)
 
     def headers(self, allowed: frozenset[str], *, secure: bool) -> list[tuple[bytes, bytes]]:
         key = (allowed, secure)

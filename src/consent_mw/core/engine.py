@@ -62,9 +62,6 @@ CACHE_SIZE = 4096
 _CACHEABLE_HEADER = 4096
 
 
-_WORKER_DESTINATIONS = frozenset({"worker", "sharedworker", "serviceworker"})
-
-
 @dataclass(slots=True)
 class Visit:
     """One request's consent state, shared by the request and response halves."""
@@ -452,17 +449,11 @@ class Engine:
             out.append(header)
         stale = visit.stale_cookies
         # The browser policy differs per decision: a page with it is consent-dependent.
-        # A worker's script gets it too: a worker loaded from a URL is governed by the
-        # policy of its own response, not by the page's.
         browser = self.browser
-        if browser is not None and (
-            visit.content_type is None
-            and visit.facts.headers.get("sec-fetch-dest") not in _WORKER_DESTINATIONS
-        ):
-            browser = None
-        if browser is not None:
-            out += browser.headers(allowed, secure=visit.facts.is_secure)
-        dependent = stripped or passed or stale or decision._consulted or visit.rewritten or browser
+        added = browser and browser.response_headers(allowed, visit.facts, visit.content_type)
+        if added:
+            out += added
+        dependent = stripped or passed or stale or decision._consulted or visit.rewritten or added
         if not dependent:
             return None if visit.opt_out is None else out
         # Only cookies the browser has (it sent them) need expiring; a stripped
