@@ -19,6 +19,7 @@ from consent_mw.query import (
     TooManyIds,
     UnknownSubject,
 )
+from consent_mw.query.plans import Op
 from consent_mw.stores import AccessEntry
 from consent_mw.stores.base import BaseStore
 from support.query import NOW, gdpr_policy, make_record
@@ -436,3 +437,12 @@ def test_a_query_whose_log_entry_fails_is_not_answered() -> None:
             await service.alookup(["s"])
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("op", list(Op))
+def test_every_plan_operation_is_a_store_method_with_an_async_twin(op: Op) -> None:
+    from consent_mw.stores.redis import RedisStore
+
+    for store_class in (BaseStore, MemoryStore, SQLiteStore, RedisStore):
+        assert callable(getattr(store_class, op.value, None)), (store_class, op)
+        assert callable(getattr(store_class, "a" + op.value, None)), (store_class, op)

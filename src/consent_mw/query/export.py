@@ -29,7 +29,7 @@ from .caller import Caller
 from .cursors import decode_cursor, encode_cursor
 from .errors import BadQuery
 from .filters import Filters
-from .plans import Both, Call, Emit, Plan, astream, stream
+from .plans import Both, Call, Emit, Op, Plan, astream, stream
 from .stats import stats_of
 from .views import CSV_FIELDS, AdsJudge, SubjectState, state_of
 
@@ -126,7 +126,7 @@ class ExportRun:
         if limit is not None:
             params["limit"] = limit
         log = service._log(self.caller, "export", params)
-        _, counts = yield Both((log, Call("counts", (None,))))
+        _, counts = yield Both((log, Call(Op.COUNTS, (None,))))
         categories = {category for _, category, _ in counts}
         if service.policy is not None:
             categories.update(service.policy.optional_ids)
@@ -138,7 +138,7 @@ class ExportRun:
         position = self._position
         while True:
             count = self.batch if limit is None else min(self.batch, max(limit - self.exported, 1))
-            batch = yield Call("scan_current", (position,), {"count": count})
+            batch = yield Call(Op.SCAN_CURRENT, (position,), {"count": count})
             self.scanned += len(batch.records)
             matched = batch.records if keep is None else [r for r in batch.records if keep(r)]
             now = clock()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Generator, Iterator, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, TypeVar
 
 import anyio
@@ -19,16 +20,34 @@ from ..stores import BaseStore
 from ..stores.paging import CursorError
 from .errors import BadQuery
 
-__all__ = ["Both", "Call", "Emit", "Plan", "arun", "astream", "run", "stream"]
+__all__ = ["Both", "Call", "Emit", "Op", "Plan", "arun", "astream", "run", "stream"]
 
 T = TypeVar("T")
+
+
+class Op(StrEnum):
+    """The store methods a plan may call: each is a method of
+    :class:`~consent_mw.stores.BaseStore` with an ``a``-prefixed async twin (a test
+    checks both exist), so a plan names no method by a bare string."""
+
+    ACCESS_LOG = "access_log"
+    COUNTS = "counts"
+    CURRENT = "current"
+    DELETE_SUBJECT = "delete_subject"
+    EVENTS = "events"
+    HISTORY_PAGE = "history_page"
+    LOG_ACCESS = "log_access"
+    LOOKUP = "lookup"
+    PURGE = "purge"
+    SCAN_CURRENT = "scan_current"
+    SUBJECTS_OF = "subjects_of"
 
 
 @dataclass(frozen=True, slots=True)
 class Call:
     """``store.<method>(*args, **kwargs)`` (or ``await store.a<method>(…)``)."""
 
-    method: str
+    method: Op
     args: tuple[Any, ...] = ()
     kwargs: Mapping[str, Any] = field(default_factory=dict)
 

@@ -35,7 +35,7 @@ from .cursors import decode_cursor, encode_cursor
 from .errors import BadQuery, TooManyIds, UnknownSubject
 from .export import ExportRun
 from .filters import Filters
-from .plans import Both, Call, Plan, arun, run
+from .plans import Both, Call, Op, Plan, arun, run
 from .stats import StatsAnswer, stats_of
 from .views import AdsJudge, RecordView, SubjectState, record_view, state_of
 
@@ -153,7 +153,7 @@ class QueryService:
             scope=who.scope,
             route=who.route,
         )
-        return Call("log_access", (entry,))
+        return Call(Op.LOG_ACCESS, (entry,))
 
     def state(self, record: Record, now: float | None = None) -> SubjectState:
         return state_of(record, self.judge, self.clock() if now is None else now)
@@ -165,7 +165,7 @@ class QueryService:
         by = check_by(by)
         log = self._log(caller, "subject", {"id": subject_id, "by": by})
         if by == "consent":
-            _, record = yield Both((log, Call("current", (subject_id,))))
+            _, record = yield Both((log, Call(Op.CURRENT, (subject_id,))))
             if record is None:
                 raise UnknownSubject(f"No current consent state for consent id {subject_id!r}.")
             return {
@@ -174,9 +174,9 @@ class QueryService:
                 "state": self.state(record),
                 "linked_subjects": None,
             }
-        _, subjects = yield Both((log, Call("subjects_of", (subject_id,))))
+        _, subjects = yield Both((log, Call(Op.SUBJECTS_OF, (subject_id,))))
         subjects = subjects[:MAX_USER_SUBJECTS]
-        found = (yield Call("lookup", (subjects,))) if subjects else {}
+        found = (yield Call(Op.LOOKUP, (subjects,))) if subjects else {}
         record = latest(found.values())
         if record is None:
             raise UnknownSubject(f"No consent state linked to user id {subject_id!r}.")
@@ -197,7 +197,7 @@ class QueryService:
             )
         wanted = list(dict.fromkeys(check_id(i, "every id") for i in given))
         log = self._log(caller, "lookup", {"ids": wanted})
-        _, found = yield Both((log, Call("lookup", (wanted,))))
+        _, found = yield Both((log, Call(Op.LOOKUP, (wanted,))))
         now, judge = self.clock(), self.judge
         results: list[LookupResult] = [
             {
@@ -239,7 +239,7 @@ class QueryService:
 
     @staticmethod
     def _page_call(subject_id: str, limit: int, before: str | None) -> Call:
-        return Call("history_page", (subject_id,), {"limit": limit, "before": before})
+        return Call(Op.HISTORY_PAGE, (subject_id,), {"limit": limit, "before": before})
 
     def _user_history(
         self, user_id: str, limit: int, position: Any, fingerprint: str, log: Call
@@ -251,7 +251,7 @@ class QueryService:
             or not all(isinstance(v, str | None) for v in position.values())
         ):
             raise BadQuery("cursor is damaged; start again without one.", code="bad_cursor")
-        _, subjects = yield Both((log, Call("subjects_of", (user_id,))))
+        _, subjects = yield Both((log, Call(Op.SUBJECTS_OF, (user_id,))))
         subjects = subjects[:MAX_USER_SUBJECTS]
         if not subjects:
             raise UnknownSubject(f"No consent ids linked to user id {user_id!r}.")
@@ -286,13 +286,13 @@ class QueryService:
     def _stats(self, policy_version: str | None, caller: Caller | None) -> Plan[StatsAnswer]:
         params = {} if policy_version is None else {"policy_version": policy_version}
         log = self._log(caller, "stats", params)
-        _, counts = yield Both((log, Call("counts", (policy_version,))))
+        _, counts = yield Both((log, Call(Op.COUNTS, (policy_version,))))
         return stats_of(counts, self.policy)
 
     def _purge(self, now: float | None, caller: Caller | None) -> Plan[int]:
         log = self._log(caller, "purge", {} if now is None else {"now": now})
         yield log
-        purged: int = yield Call("purge", (now,))
+        purged: int = yield Call(Op.PURGE, (now,))
         return purged
 
     def _delete(self, subject_id: str, caller: Caller | None) -> Plan[int]:
@@ -300,7 +300,7 @@ class QueryService:
         who = caller or self.caller
         log = self._log(caller, "delete", {"id": subject_id})
         _, current, page = yield Both(
-            (log, Call("current", (subject_id,)), self._page_call(subject_id, 1, None))
+            (log, Call(Op.CURRENT, (subject_id,)), self._page_call(subject_id, 1, None))
         )
         if current is None and not page.records:
             raise UnknownSubject(f"No ledger records for consent id {subject_id!r}.")
@@ -319,19 +319,19 @@ class QueryService:
             country=basis.country,
             extra={"requested_by": who.name, "via": who.via},
         )
-        removed: int = yield Call("delete_subject", (subject_id,), {"proof": proof})
+        removed: int = yield Call(Op.DELETE_SUBJECT, (subject_id,), {"proof": proof})
         return removed
 
     def _inventory(self, limit: int, caller: Caller | None) -> Plan[list[dict[str, Any]]]:
         check_limit(limit, 100_000)
         log = self._log(caller, "inventory", {"limit": limit})
-        _, events = yield Both((log, Call("events", (None, None, limit))))
+        _, events = yield Both((log, Call(Op.EVENTS, (None, None, limit))))
         return summarise_hosts(events)
 
     def _access_log(self, limit: int, caller: Caller | None) -> Plan[list[AccessEntry]]:
         check_limit(limit, 10_000)
         yield self._log(caller, "access_log", {"limit": limit})
-        entries: list[AccessEntry] = yield Call("access_log", (limit,))
+        entries: list[AccessEntry] = yield Call(Op.ACCESS_LOG, (limit,))
         return entries
 
     # -- the sync face ---------------------------------------------------------------------
