@@ -141,7 +141,7 @@ class BrowserPolicy:
         """The headers for one response: an HTML page (``html_type`` is its Content-Type)
         or a worker's script (a worker loaded from a URL is governed by the policy of
         its own response, not by the page's); None for anything else."""
-        if html_type is None and facts.headers.get("sec-fetch-dest") not in _WORKERS:
+        if html_type is None and facts.fetch_dest not in _WORKERS:
             return None
         return self.headers(allowed, secure=facts.is_secure)
 

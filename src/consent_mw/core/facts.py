@@ -167,6 +167,23 @@ class RequestFacts:
         return self._headers
 
     @property
+    def fetch_dest(self) -> str | None:
+        """The request's ``Sec-Fetch-Dest``, read without decoding every header (the
+        browser policy asks it of each response that is not a page)."""
+        if self._headers is None:
+            raw = self._raw
+            if self._load is _asgi_headers:
+                # ASGI servers lowercase request header names.
+                for name, value in raw:
+                    if name == b"sec-fetch-dest":
+                        return str(value.decode("latin-1"))
+                return None
+            if self._load is _environ_headers:
+                found = raw.get("HTTP_SEC_FETCH_DEST")
+                return None if found is None else str(found)
+        return self.headers.get("sec-fetch-dest")
+
+    @property
     def origin(self) -> str:
         return normal_origin(f"{self.scheme}://{self.host}")
 
