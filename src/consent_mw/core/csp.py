@@ -44,20 +44,13 @@ CSP_MODES: tuple[str, ...] = ("off", "report", "enforce")
 # The Reporting API group the CSP names in ``report-to``.
 REPORT_GROUP = "consent-mw"
 
-# Permissions-Policy features through which the browser itself personalises ads or
-# measures them for ads: the Topics API, Protected Audience (interest groups and their
-# auctions), Attribution Reporting, Private Aggregation and Shared Storage, which ad
-# auctions and reach measurement read. Each is a feature Chromium recognises (an
-# unknown name makes it log an error for every page), see tests/test_csp_browser.py.
-AD_FEATURES: tuple[str, ...] = (
-    "browsing-topics",
-    "join-ad-interest-group",
-    "run-ad-auction",
-    "attribution-reporting",
-    "private-aggregation",
-    "shared-storage",
-    "shared-storage-select-url",
-)
+# Permissions-Policy features through which the browser itself would personalise ads:
+# the Topics API (``browsing-topics``) and its predecessor's name (``interest-cohort``,
+# FLoC, still recognised). Only features the browser recognises are named: Chromium 156
+# logs "Unrecognized feature" for every page for the retired Privacy Sandbox ones
+# (join-ad-interest-group, run-ad-auction, attribution-reporting, private-aggregation,
+# shared-storage), so they are left out (tests/browser/test_browser_enforce.py checks).
+AD_FEATURES: tuple[str, ...] = ("browsing-topics", "interest-cohort")
 _AD_POLICY = ", ".join(f"{feature}=()" for feature in AD_FEATURES).encode("ascii")
 
 # The request destinations whose response governs a worker.

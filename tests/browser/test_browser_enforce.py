@@ -1,0 +1,367 @@
+"""The browser enforces the decision (``csp="enforce"``): trackers a first-party script
+injects at run time never leave the browser, whatever route they take; the app's own
+CSP still governs; ``report`` blocks nothing and its reports reach the inventory.
+
+Each site runs behind both adapters on a real server (uvicorn, wsgiref); Debian's
+Chromium loads it with every off-host request intercepted and answered by a stub, so a
+request that shows up in ``Site.requests`` is one the browser really sent. The HTML
+rewriter is off in the enforcing cases, so that only the browser's policy can block.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from consent_mw import ConsentMiddleware, MemoryStore, WSGIConsentMiddleware
+from consent_mw.core.consent import Consent
+from consent_mw.core.cookies import ConsentCookieCodec
+from consent_mw.core.host_audit import HOST_AUDIT_KIND, summarise_hosts
+from consent_mw.policy.presets import preset_dict
+from support.app_servers import uvicorn_server, wsgiref_server
+
+from .conftest import GIF, SECRET
+
+pytestmark = pytest.mark.browser
+
+# Written here, not taken from the registry: a gap there shows up as a failure.
+ADVERTISING = ("facebook.com", "facebook.net", "tiktok.com")
+ANALYTICS = ("googletagmanager.com", "google-analytics.com")
+UNDECLARED = ("segment.com", "tracker.example")
+
+# A first-party bundle that loads its trackers at run time: the rewriter never sees
+# these tags, only the browser does.
+APP_JS = """
+(function () {
+  function add(src) { var s = document.createElement('script'); s.src = src;
+    document.head.appendChild(s); }
+  add('https://connect.facebook.net/en_US/fbevents.js');
+  add('https://analytics.tiktok.com/i18n/pixel/events.js?sdkid=T1');
+  add('https://www.googletagmanager.com/gtm.js?id=GTM-T1');
+  add('https://cdn.segment.com/analytics.js/v1/KEY/analytics.min.js');
+  new Image().src = 'https://www.facebook.com/tr?id=1&ev=PageView';
+  fetch('https://www.google-analytics.com/g/collect?v=2&tid=G-T1', {mode: 'no-cors'})
+    .catch(function () {});
+  fetch('https://tracker.example/collect', {mode: 'no-cors'}).catch(function () {});
+  navigator.sendBeacon('https://analytics.tiktok.com/api/v2/pixel', 'x');
+})();
+"""
+
+# Tracker URLs a page assembles at run time, and the other ways a page fetches.
+TRICKS = r"""<!doctype html><html><head><meta charset=utf-8><title>tricks</title>
+<style>@import url("https://analytics.tiktok.com/import.css");</style>
+<style>body { background: url("https://www.facebook.com/tr?css=1"); }</style>
+</head><body>
+<video src="https://www.facebook.com/v.mp4"></video>
+<audio src="https://analytics.tiktok.com/a.mp3"></audio>
+<object data="https://www.facebook.com/o.swf"></object>
+<script>
+  var host = 'connect.' + 'face' + 'book' + '.net';
+  var s = document.createElement('script'); s.src = 'https://' + host + '/concat.js';
+  document.head.appendChild(s);
+  new Image().src = String.fromCharCode(104,116,116,112,115,58,47,47,119,119,119,46,102,
+    97,99,101,98,111,111,107,46,99,111,109,47,116,114,63,99,61,49);
+  fetch(atob('aHR0cHM6Ly9hbmFseXRpY3MudGlrdG9rLmNvbS9hdG9i'), {mode: 'no-cors'})
+    .catch(function () {});
+  new Image().src = 'https://www\x2efacebook\u002ecom/tr?e=1';
+  var w = new Worker('/worker.js');
+  w.onmessage = function (e) { document.title = 'worker:' + e.data; };
+</script></body></html>"""
+
+WORKER_JS = """
+fetch('https://www.facebook.com/tr?worker=1', {mode: 'no-cors'})
+  .then(function () { postMessage('sent'); }, function () { postMessage('refused'); });
+"""
+
+STUB_JS = "window.__stubs = (window.__stubs || 0) + 1;"
+
+
+def page(body: str, head: str = "") -> bytes:
+    return (
+        f"<!doctype html><html><head><meta charset=utf-8><title>t</title>{head}</head>"
+        f"<body>{body}</body></html>"
+    ).encode()
+
+
+class Site:
+    """A small site's routes: path -> (content type, body, extra headers)."""
+
+    def __init__(self, routes: dict[str, tuple[str, bytes, list[tuple[str, str]]]]) -> None:
+        self.routes = routes
+
+    def answer(self, path: str) -> tuple[int, list[tuple[str, str]], bytes]:
+        found = self.routes.get(path)
+        if found is None:
+            return 404, [("content-type", "text/plain")], b"no"
+        ctype, body, extra = found
+        return 200, [("content-type", ctype), ("content-length", str(len(body))), *extra], body
+
+    def asgi(self) -> Any:
+        async def app(scope: Any, receive: Any, send: Any) -> None:
+            status, headers, body = self.answer(scope["path"])
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": status,
+                    "headers": [(k.encode(), v.encode()) for k, v in headers],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+
+        return app
+
+    def wsgi(self) -> Any:
+        def app(environ: Any, start_response: Any) -> list[bytes]:
+            status, headers, body = self.answer(environ["PATH_INFO"])
+            start_response(f"{status} {'OK' if status == 200 else 'Not Found'}", headers)
+            return [body]
+
+        return app
+
+
+def base_site(extra: dict[str, tuple[str, bytes, list[tuple[str, str]]]] | None = None) -> Site:
+    return Site(
+        {
+            "/run": ("text/html; charset=utf-8", page('<script src="/app.js"></script>'), []),
+            "/app.js": ("text/javascript", APP_JS.encode(), []),
+            "/tricks": ("text/html; charset=utf-8", TRICKS.encode(), []),
+            "/worker.js": ("text/javascript", WORKER_JS.encode(), []),
+            **(extra or {}),
+        }
+    )
+
+
+class Running:
+    """One site behind one adapter on a real server, and a browser context on it."""
+
+    def __init__(self, browser: Any, port: int, middleware: Any, store: MemoryStore) -> None:
+        self.base = f"http://127.0.0.1:{port}"
+        self.middleware = middleware
+        self.store = store
+        self.requests: list[str] = []
+        self.console: list[str] = []
+        self.context = browser.new_context()
+        self.context.route("**/*", self._route)
+        self.page = self.context.new_page()
+        self.page.on("console", lambda m: self.console.append(f"{m.type}: {m.text}"))
+
+    def _route(self, route: Any) -> None:
+        url = route.request.url
+        if urlsplit(url).hostname == "127.0.0.1":
+            route.continue_()
+            return
+        self.requests.append(url)
+        path = urlsplit(url).path
+        if path.endswith(".js") or "gtm.js" in url:
+            route.fulfill(status=200, content_type="text/javascript", body=STUB_JS)
+        elif "/tr" in path or "collect" in path:
+            route.fulfill(status=200, content_type="image/gif", body=GIF)
+        else:
+            route.fulfill(status=204, body="")
+
+    def consent(self, **choices: bool) -> None:
+        consent = Consent.create(self.middleware.config.policy, choices, action="custom")
+        value = ConsentCookieCodec(SECRET).dumps(consent)
+        self.context.add_cookies([{"name": "consent_mw", "value": value, "url": self.base}])
+
+    def visit(self, path: str) -> None:
+        self.page.goto(self.base + path)
+        self.page.wait_for_load_state("networkidle")
+
+    def hosts(self, suffixes: tuple[str, ...]) -> list[str]:
+        found = []
+        for url in self.requests:
+            host = urlsplit(url).hostname or ""
+            if any(host == s or host.endswith("." + s) for s in suffixes):
+                found.append(url)
+        return found
+
+
+@pytest.fixture(params=["asgi", "wsgi"])
+def serve(request: pytest.FixtureRequest, browser: Any) -> Iterator[Callable[..., Running]]:
+    """``serve(site, **options)``: the site behind the middleware, on a real server."""
+    opened: list[Any] = []
+    contexts: list[Running] = []
+
+    def start(site: Site, **options: Any) -> Running:
+        store = MemoryStore()
+        options = {"policy": "gdpr", "secret_key": SECRET, "store": store, **options}
+        if request.param == "asgi":
+            middleware: Any = ConsentMiddleware(site.asgi(), **options)
+            server = uvicorn_server(middleware)
+        else:
+            middleware = WSGIConsentMiddleware(site.wsgi(), **options)
+            server = wsgiref_server(middleware)
+        port = server.__enter__()
+        opened.append(server)
+        running = Running(browser, port, middleware, store)
+        contexts.append(running)
+        return running
+
+    yield start
+    for running in contexts:
+        running.context.close()
+    for server in opened:
+        server.__exit__(None, None, None)
+
+
+ENFORCE = {"csp": "enforce", "rewrite_html": False}
+
+
+def test_enforce_without_consent_no_tracker_is_reached(serve: Callable[..., Running]) -> None:
+    site = serve(base_site(), **ENFORCE)
+    site.visit("/run")
+    assert site.page.evaluate("() => document.readyState") == "complete"
+    reached = site.hosts(ADVERTISING + ANALYTICS + UNDECLARED)
+    assert reached == []
+
+
+def test_enforce_with_analytics_only(serve: Callable[..., Running]) -> None:
+    site = serve(base_site(), **ENFORCE)
+    site.consent(analytics=True)
+    site.visit("/run")
+    assert site.hosts(ANALYTICS), site.requests
+    assert {urlsplit(u).hostname for u in site.hosts(ANALYTICS)} >= {
+        "www.googletagmanager.com",
+        "www.google-analytics.com",
+    }
+    assert site.hosts(ADVERTISING) == []
+    assert site.hosts(UNDECLARED) == []
+
+
+def test_without_a_policy_every_tracker_is_reached(serve: Callable[..., Running]) -> None:
+    # The control: the same page with csp off reaches them all, so the cases above
+    # measure the policy, not a broken page.
+    site = serve(base_site(), rewrite_html=False)
+    site.visit("/run")
+    hosts = {urlsplit(u).hostname for u in site.requests}
+    assert {"connect.facebook.net", "www.facebook.com", "analytics.tiktok.com"} <= hosts
+    assert {"www.googletagmanager.com", "cdn.segment.com", "tracker.example"} <= hosts
+
+
+def test_enforce_stops_assembled_urls_workers_css_media_and_objects(
+    serve: Callable[..., Running],
+) -> None:
+    site = serve(base_site(), **ENFORCE)
+    site.visit("/tricks")
+    site.page.wait_for_function("() => document.title.startsWith('worker:')")
+    assert site.page.title() == "worker:refused"
+    assert site.hosts(ADVERTISING + ANALYTICS) == []
+    # The control: without the policy the same page reaches them.
+    control = serve(base_site(), rewrite_html=False)
+    control.visit("/tricks")
+    control.page.wait_for_function("() => document.title.startsWith('worker:')")
+    assert control.page.title() == "worker:sent"
+    reached = " ".join(control.requests)
+    for marker in ("concat.js", "tr?c=1", "/atob", "tr?e=1", "worker=1", "import.css", "css=1"):
+        assert marker in reached, marker
+
+
+def test_report_blocks_nothing_and_feeds_the_inventory(serve: Callable[..., Running]) -> None:
+    site = serve(base_site(), csp="report", rewrite_html=False)
+    site.visit("/run")
+    hosts = {urlsplit(u).hostname for u in site.requests}
+    assert {"connect.facebook.net", "www.googletagmanager.com", "cdn.segment.com"} <= hosts
+    deadline = time.monotonic() + 20
+    rows: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        rows = summarise_hosts(
+            [e for e in site.store.events(limit=1000) if e.kind == HOST_AUDIT_KIND]
+        )
+        if {"connect.facebook.net", "cdn.segment.com"} <= {r["host"] for r in rows}:
+            break
+        time.sleep(0.2)
+    found = {r["host"]: r for r in rows}
+    assert found["connect.facebook.net"]["category"] == "advertising"
+    assert found["connect.facebook.net"]["path"] == "/run"
+    assert found["cdn.segment.com"]["category"] is None
+    assert found["www.googletagmanager.com"]["category"] == "analytics"
+
+
+def test_the_apps_host_list_policy_still_governs(serve: Callable[..., Running]) -> None:
+    own = [("Content-Security-Policy", "script-src 'self' 'unsafe-inline'")]
+    html = page('<script src="https://www.googletagmanager.com/gtm.js?id=GTM-OWN"></script>')
+    site = serve(base_site({"/own": ("text/html", html, own)}), **ENFORCE)
+    site.consent(analytics=True)  # ours allows GTM; the app's own policy does not
+    site.visit("/own")
+    assert site.hosts(ANALYTICS) == []
+
+
+def test_a_strict_nonce_policy_keeps_working(serve: Callable[..., Running]) -> None:
+    own = [("Content-Security-Policy", "script-src 'nonce-n0nce' 'strict-dynamic'")]
+    html = page(
+        "<script nonce=n0nce>window.__a = 1; var s = document.createElement('script');"
+        " s.src = '/loaded.js'; document.head.appendChild(s);</script>"
+        "<script>window.__c = 1;</script>"
+    )
+    extra = {
+        "/strict": ("text/html", html, own),
+        "/loaded.js": ("text/javascript", b"window.__b = 1;", []),
+    }
+    site = serve(base_site(extra), csp="enforce", inject_banner=False, consent_mode=False)
+    site.visit("/strict")
+    site.page.wait_for_function("() => window.__b === 1")
+    assert site.page.evaluate("() => [window.__a, window.__b, window.__c]") == [1, 1, None]
+
+
+def test_a_declared_host_loads_without_a_console_error(serve: Callable[..., Running]) -> None:
+    policy = preset_dict("gdpr")
+    for category in policy["categories"]:
+        if category["id"] == "necessary":
+            category["hosts"] = ["cdn.shop.example"]
+    html = page('<script src="https://cdn.shop.example/lib.js"></script>')
+    site = serve(base_site({"/cdn": ("text/html", html, [])}), policy=policy, **ENFORCE)
+    site.visit("/cdn")
+    assert [u for u in site.requests if "cdn.shop.example" in u]
+    assert site.page.evaluate("() => window.__stubs") == 1
+    assert not [m for m in site.console if "Content Security Policy" in m]
+
+
+def test_the_browsers_ad_api_is_off_without_advertising_consent(
+    serve: Callable[..., Running],
+) -> None:
+    site = serve(base_site(), **ENFORCE)
+    site.visit("/run")
+    allows = "() => document.featurePolicy.allowsFeature('browsing-topics')"
+    assert site.page.evaluate(allows) is False
+    # Every feature named is one this Chromium recognises.
+    assert not [m for m in site.console if "Permissions-Policy" in m], site.console
+    site.consent(analytics=True, advertising=True)
+    site.visit("/run")
+    assert site.page.evaluate(allows) is True
+
+
+def test_the_policy_reaches_the_page_as_sent(serve: Callable[..., Running]) -> None:
+    site = serve(base_site(), **ENFORCE)
+    response = site.page.goto(site.base + "/run")
+    assert response is not None
+    header = response.headers["content-security-policy"]
+    assert header.startswith("default-src 'self'")
+    assert header.count("report-uri") == 1 and "report-to" not in header  # plain http
+
+
+def test_the_demo_in_enforce_mode_refuses_only_refused_trackers(browser: Any) -> None:
+    from consent_mw.demo import create_app
+
+    app = create_app(store=MemoryStore(), secret_key=SECRET, csp="enforce")
+    with uvicorn_server(app) as port:
+        site = Running(browser, port, app, app.store)
+        try:
+            for choices in ({}, {"analytics": True}):
+                if choices:
+                    site.consent(**choices)
+                site.console.clear()
+                site.visit("/")
+                refused = [m for m in site.console if "Content Security Policy" in m]
+                # Nothing first-party (banner, styles, Consent Mode default) is refused.
+                assert not [m for m in refused if "127.0.0.1" in m], refused
+                if choices:
+                    assert site.hosts(ANALYTICS), site.requests
+                    assert not [m for m in refused if "googletagmanager" in m], refused
+                assert site.hosts(ADVERTISING) == []
+        finally:
+            site.context.close()
