@@ -162,6 +162,12 @@ def main() -> int:
     planned = (len(SCENARIOS) * 2 + 1) * (args.warmup + args.rounds * args.duration)
     if planned > BUDGET_SECONDS - 8:
         parser.error(f"{planned:.0f} s of load planned; the budget is {BUDGET_SECONDS} s in all")
+    missing = [tool for tool in ("wrk", "redis-server") if shutil.which(tool) is None]
+    if missing:
+        raise SystemExit(
+            f"{' and '.join(missing)} not found: apt-get install {' '.join(missing)}"
+            " (./scripts/bench installs them)"
+        )
     started = time.monotonic()
     machine_lines = machine()
     cookie = consent_cookie()
