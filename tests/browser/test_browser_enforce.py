@@ -365,3 +365,31 @@ def test_the_demo_in_enforce_mode_refuses_only_refused_trackers(browser: Any) ->
                 assert site.hosts(ADVERTISING) == []
         finally:
             site.context.close()
+
+
+def test_the_banner_reloads_once_after_a_wider_choice_under_enforce(browser: Any) -> None:
+    from consent_mw.demo import create_app, demo_policy
+
+    accept_all = demo_policy().ui_texts("en")["accept_all"]
+    app = create_app(store=MemoryStore(), secret_key=SECRET, csp="enforce")
+    with uvicorn_server(app) as port:
+        site = Running(browser, port, app, app.store)
+        try:
+            loads: list[str] = []
+            site.page.on("load", lambda _: loads.append(site.page.url))
+            site.visit("/?lang=en")
+            site.page.wait_for_function("() => !!(window.ConsentBanner && ConsentBanner.state)")
+            assert site.hosts(ANALYTICS + ADVERTISING) == []
+            button = site.page.locator(".cmw-l1").get_by_role("button", name=accept_all)
+            with site.page.expect_navigation():
+                button.click()
+            site.page.wait_for_load_state("networkidle")
+            # Served again under the new decision: the page's CSP now allows them all.
+            csp = site.page.evaluate(
+                "() => fetch(location.href).then(r => r.headers.get('content-security-policy'))"
+            )
+            assert "connect.facebook.net" in csp and "googletagmanager.com" in csp
+            assert site.hosts(ANALYTICS) and site.hosts(ADVERTISING)
+            assert len(loads) == 2, loads  # the first load and exactly one reload
+        finally:
+            site.context.close()
