@@ -225,3 +225,33 @@ def test_a_workers_script_gets_the_policy_too(kind: str) -> None:
     assert len(csp_of(script)) == 1
     assert "private" in (script.header("cache-control") or "")
     assert csp_of(client.get("/data", headers={"sec-fetch-dest": "script"})) == []
+
+
+def test_a_large_reporting_batch_is_taken_beyond_max_body_size(kind: str) -> None:
+    # A Reporting API batch repeats the whole policy in every report: 30 reports are
+    # well over the default max_body_size (8 KiB), within the report limit (64 KiB).
+    store = MemoryStore()
+    client = harness(kind, store, csp="report")
+    report = {
+        "type": "csp-violation",
+        "url": f"https://{HOST}/p",
+        "body": {
+            "documentURL": f"https://{HOST}/p",
+            "blockedURL": "https://cdn.segment.com/a.js",
+            "effectiveDirective": "script-src-elem",
+            "originalPolicy": "default-src 'self' " + "x.example " * 60,
+        },
+    }
+    body = json.dumps([report] * 30).encode()
+    assert 8192 < len(body) < 64 * 1024
+    sent = client.request("POST", REPORT, body=body, content_type="application/reports+json")
+    assert sent.status == 204
+    # Other endpoints keep max_body_size.
+    big = client.request(
+        "POST",
+        "/_consent",
+        body=b"{" + b" " * 9000 + b"}",
+        content_type="application/json",
+        headers={"origin": f"http://{HOST}"},
+    )
+    assert big.status == 413

@@ -34,6 +34,9 @@ Headers = list[tuple[bytes, bytes]]
 App = TypeVar("App")
 Request = TypeVar("Request")
 
+#: the body a CSP report request may have, whatever max_body_size says
+REPORT_BODY_LIMIT = 64 * 1024
+
 #: the methods whose body an endpoint reads
 _BODY_METHODS = frozenset(("POST", "PUT", "PATCH", "DELETE"))
 
@@ -142,6 +145,7 @@ class Adapter(Generic[App]):
         self.runtime = Runtime(self.config)
         self.store = self.config.store
         self.recorder = self.runtime.recorder
+        self._report_path = self.config.prefix + "/csp-report"
         if not self._has_lifespan:
             atexit.register(self.runtime.close)
 
@@ -205,8 +209,14 @@ class Adapter(Generic[App]):
         """Whether the endpoint request's body is read (and so limited)."""
         return visit.facts.method in _BODY_METHODS
 
-    def _too_long(self, length: int | None) -> bool:
-        return length is not None and length > self.config.max_body_size
+    def _body_limit(self, visit: Visit) -> int:
+        """The largest body an endpoint reads: ``max_body_size``, and at least
+        :data:`REPORT_BODY_LIMIT` for browsers' CSP reports (a Reporting API batch
+        repeats the whole policy in each of its reports)."""
+        limit = self.config.max_body_size
+        if visit.facts.path == self._report_path:
+            return max(limit, REPORT_BODY_LIMIT)
+        return limit
 
     @staticmethod
     def _dispatch(endpoints: Endpoints, visit: Visit, body: bytes | None) -> Result:

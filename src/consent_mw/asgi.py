@@ -172,9 +172,10 @@ class ConsentMiddleware(Adapter[ASGIApp]):
         return self._nonce(scope, _scope_nonce)
 
     async def _read_body(self, visit: Visit, receive: Receive) -> bytes | None:
-        if self._too_long(declared_length(visit.facts.headers.get("content-length"))):
+        limit = self._body_limit(visit)
+        length = declared_length(visit.facts.headers.get("content-length"))
+        if length is not None and length > limit:
             return None
-        limit = self.config.max_body_size
         chunks: list[bytes] = []
         size = 0
         while True:

@@ -215,12 +215,11 @@ class WSGIConsentMiddleware(Adapter[WSGIApp]):
     def nonce(self, environ: Environ) -> str | None:
         return self._nonce(environ, _environ_nonce)
 
-    def _read_body(self, environ: Environ) -> bytes | None:
-        limit = self.config.max_body_size
+    def _read_body(self, environ: Environ, limit: int) -> bytes | None:
         stream = environ.get("wsgi.input")
         length = declared_length(environ.get("CONTENT_LENGTH"))
         if length is not None:
-            if self._too_long(length):
+            if length > limit:
                 return None
             return stream.read(length) if stream is not None and length else b""
         if stream is None or not environ.get("wsgi.input_terminated"):
@@ -238,7 +237,7 @@ class WSGIConsentMiddleware(Adapter[WSGIApp]):
         environ: Environ,
         start_response: StartResponse,
     ) -> Iterable[bytes]:
-        body = self._read_body(environ) if self._reads_body(visit) else b""
+        body = self._read_body(environ, self._body_limit(visit)) if self._reads_body(visit) else b""
         response = self.complete(self._dispatch(endpoints, visit, body))
         headers, content = self._reply(engine, visit, response)
         start_response(_status_line(response.status), _to_str(headers))
