@@ -83,6 +83,8 @@ class Visit:
     if_none_match: str | None = None
     #: the decision tag of the request's validator of ours that matched (see .validators)
     revalidated: str | None = None
+    #: the response headers say already that it depends on consent (Vary, Cache-Control)
+    marked: bool = False
 
 
 class Engine:
@@ -397,6 +399,7 @@ class Engine:
         stripped = passed = False
         vary_at = cache_at = -1
         visit.content_type = visit.content_encoding = visit.opt_out = None
+        visit.marked = False
         kinds = _RESPONSE_HEADERS
         categories: dict[bytes, str | None] = self._set_cookie_categories
         for header in headers:
@@ -466,6 +469,7 @@ class Engine:
         else:
             merge_vary(out, vary_at)
             make_private(out, cache_at)
+        visit.marked = True
         return out
 
     # -- the consent cookie ----------------------------------------------------

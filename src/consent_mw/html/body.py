@@ -111,7 +111,8 @@ def plan_html(
     if gzip:
         out.append((b"content-encoding", b"gzip"))
         out.append((b"vary", b"Accept-Encoding"))
-    mark_dependent(out)
+    if not visit.marked:  # Engine.response_headers may have done it already
+        mark_dependent(out)
     if visit.facts.method == "HEAD":
         return None, out
 
