@@ -64,6 +64,9 @@ def policy_with_hosts() -> Policy:
         ("evil.example; script-src *", []),
         ("https://x.example", []),
         ("a b.example", []),
+        ("cdn.example/x; script-src *", []),
+        ("cdn.example/a,b", []),
+        ("cdn.example/\u00e9", []),
     ],
 )
 def test_host_sources(entry: str, sources: list[str]) -> None:

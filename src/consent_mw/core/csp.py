@@ -70,7 +70,7 @@ def host_sources(entry: str) -> list[str]:
     """
     name, _, path = entry.strip().lower().partition("/")
     name = name.strip(".")
-    if not name or not _is_host(name):
+    if not name or not _is_host(name) or not _is_path(path):
         return []
     hosts = [name] if name.startswith("*.") else [name, f"*.{name}"]
     if not path:
@@ -78,6 +78,12 @@ def host_sources(entry: str) -> list[str]:
     path = "/" + path.strip("/")
     # A CSP path without a trailing slash matches that path only; with one, a prefix.
     return [f"{host}{suffix}" for host in hosts for suffix in (path, path + "/")]
+
+
+def _is_path(path: str) -> bool:
+    # Nothing that would end the source or the directive in the header (space, ";",
+    # ","), nor a quote or a control character.
+    return all(c.isascii() and c.isprintable() and c not in " ;,'\"" for c in path)
 
 
 def _is_host(name: str) -> bool:
