@@ -195,7 +195,7 @@ def serve(request: pytest.FixtureRequest, browser: Any) -> Iterator[Callable[...
             server = uvicorn_server(middleware)
         else:
             middleware = WSGIConsentMiddleware(site.wsgi(), **options)
-            server = wsgiref_server(middleware)
+            server = wsgiref_server(middleware, threaded=True)
         port = server.__enter__()
         opened.append(server)
         running = Running(browser, port, middleware, store)

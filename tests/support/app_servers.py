@@ -1,5 +1,7 @@
 """Real servers for tests, in threads of the test process, on 127.0.0.1: uvicorn (h11)
-for an ASGI app, wsgiref for a WSGI app. Each stops when its ``with`` block ends."""
+for an ASGI app, wsgiref for a WSGI app (``threaded=True``: a thread per connection,
+for a browser, which opens several at once and may hold one open unused). Each stops
+when its ``with`` block ends."""
 
 from __future__ import annotations
 
@@ -7,8 +9,9 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from socketserver import ThreadingMixIn
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, make_server
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import uvicorn
 
@@ -39,9 +42,16 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
+class _ThreadingServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
 @contextmanager
-def wsgiref_server(app: Any) -> Iterator[int]:
-    server = make_server("127.0.0.1", 0, app, handler_class=_QuietHandler)
+def wsgiref_server(app: Any, *, threaded: bool = False) -> Iterator[int]:
+    server_class = _ThreadingServer if threaded else WSGIServer
+    server = make_server(
+        "127.0.0.1", 0, app, server_class=server_class, handler_class=_QuietHandler
+    )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
