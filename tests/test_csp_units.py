@@ -308,3 +308,15 @@ def test_inventory_memory_is_bounded() -> None:
     for n in range(10_050):
         audit.notice(f"h{n}.example", "img-src", "/")
     assert len(events) == 10_000
+
+
+def test_the_report_limiter_keeps_a_bounded_number_of_clients() -> None:
+    from consent_mw.web.csp_reports import ReportLimiter
+
+    limiter = ReportLimiter(burst=2, per_minute=0, clients=100)
+    assert [limiter.allow("198.51.100.1") for _ in range(3)] == [True, True, False]
+    for n in range(1000):
+        assert limiter.allow(f"10.0.{n // 256}.{n % 256}")
+    assert len(limiter._buckets) == 100
+    # The flooding client was forgotten long ago: it starts with a full bucket again.
+    assert limiter.allow("198.51.100.1")

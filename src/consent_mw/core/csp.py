@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Literal
 
+from .._memo import remember
 from ..policy.model import Policy
 from .facts import RequestFacts
 
@@ -157,8 +158,7 @@ class BrowserPolicy:
                 out.append((b"reporting-endpoints", endpoint.encode("latin-1")))
             if "advertising" not in allowed:
                 out.append((b"permissions-policy", _AD_POLICY))
-        if len(self._memo) < 256:  # a few sets per site; never grows with traffic
-            self._memo[key] = out
+        remember(self._memo, key, out, 256)  # a few sets per site
         return out
 
 

@@ -20,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from .._memo import remember
+
 __all__ = ["MAX_REPORTS", "ReportError", "ReportLimiter", "Violation", "read_reports"]
 
 MAX_REPORTS = 100  # per request; a browser batches far fewer
@@ -176,7 +178,7 @@ class ReportLimiter:
     """At most ``burst`` report requests per client at once, refilled at ``per_minute``
     a minute (a token bucket per client IP). A browser sends a few per page; a flood
     from one client gets 429 and costs the ledger nothing. At most ``clients`` buckets
-    are kept: when full, the oldest half is forgotten (a forgotten client starts full,
+    are kept: when full, the one seen longest ago is forgotten (a forgotten client starts full,
     which only lets an attacker with many addresses through at the burst rate)."""
 
     def __init__(
@@ -198,13 +200,9 @@ class ReportLimiter:
         key = client or ""
         now = self._clock()
         with self._lock:
+            # Popped and put back, so the bucket of a client just seen is the newest.
             tokens, then = self._buckets.pop(key, (self.burst, now))
             tokens = min(self.burst, tokens + (now - then) * self.rate)
-            if len(self._buckets) >= self.clients:
-                for old in list(self._buckets)[: self.clients // 2]:
-                    del self._buckets[old]
-            if tokens < 1.0:
-                self._buckets[key] = (tokens, now)
-                return False
-            self._buckets[key] = (tokens - 1.0, now)
-            return True
+            allowed = tokens >= 1.0
+            remember(self._buckets, key, (tokens - 1.0 if allowed else tokens, now), self.clients)
+            return allowed
