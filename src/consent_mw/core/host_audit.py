@@ -42,12 +42,7 @@ class HostAudit:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._report = report
-        # A host's category: the registry's or the policy's entry for that host or
-        # a parent domain, whatever path the entry names (facebook.com/tr: advertising).
-        self._by_host: dict[str, str] = {}
-        for tracker in matcher.trackers:
-            for entry in tracker.hosts:
-                self._by_host.setdefault(entry.lower().partition("/")[0], tracker.category)
+        self._matcher = matcher
         self._clock = clock
         self._lock = threading.Lock()
         # key -> [count not yet written, time of the last write]
@@ -55,12 +50,7 @@ class HostAudit:
 
     def category(self, host: str) -> str | None:
         """The consent category the registry or the policy gives ``host``."""
-        labels = host.split(".")
-        for start in range(len(labels) - 1):
-            found = self._by_host.get(".".join(labels[start:]))
-            if found is not None:
-                return found
-        return None
+        return self._matcher.host_category(host)
 
     def notice(self, host: str, directive: str, path: str) -> None:
         now = self._clock()

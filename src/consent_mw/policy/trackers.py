@@ -304,6 +304,17 @@ class Matcher:
             _, _, host = host.partition(".")
         return None
 
+    def host_category(self, host: str) -> str | None:
+        """The category of the first entry for ``host`` or a parent domain, whatever path
+        the entry names (``www.facebook.com``: "advertising", from ``facebook.com/tr``)."""
+        host = host.lower().rstrip(".")
+        while host:
+            entries = self._hosts.get(host)
+            if entries:
+                return entries[0][1]
+            _, _, host = host.partition(".")
+        return None
+
     def url_category(self, url: str) -> str | None:
         found = self.url_owner(url)
         return found[0] if found else None
