@@ -19,7 +19,14 @@ from typing import Any
 
 from ..stores.base import Event
 
-__all__ = ["AUDIT_KIND", "CookieAudit", "parse_set_cookie", "suggest_category", "summarise"]
+__all__ = [
+    "AUDIT_KIND",
+    "CookieAudit",
+    "finding",
+    "parse_set_cookie",
+    "suggest_category",
+    "summarise",
+]
 
 AUDIT_KIND = "cookie_audit"
 _KEEP_SECONDS = 365 * 86400
@@ -78,6 +85,20 @@ def parse_set_cookie(value: str) -> dict[str, Any]:
     return found
 
 
+def finding(kind: str, path: str, details: dict[str, Any], now: float) -> Event:
+    """What an audit found, as an event of the ledger's log: about the site, not a
+    visitor (necessary, no subject), kept a year."""
+    return Event(
+        time=now,
+        kind=kind,
+        purpose="necessary",
+        expires_at=now + _KEEP_SECONDS,
+        path=path,
+        status=0,
+        device=details,
+    )
+
+
 class CookieAudit:
     """Remembers which unknown cookie names were reported, so each is reported once."""
 
@@ -99,17 +120,7 @@ class CookieAudit:
         details = parse_set_cookie(set_cookie)
         now = time.time()
         details["suggested_category"] = suggest_category(name)
-        self._report(
-            Event(
-                time=now,
-                kind=AUDIT_KIND,
-                purpose="necessary",
-                expires_at=now + _KEEP_SECONDS,
-                path=route,
-                status=0,
-                device=details,
-            )
-        )
+        self._report(finding(AUDIT_KIND, route, details, now))
 
 
 def summarise(events: Iterable[Event]) -> list[dict[str, Any]]:

@@ -20,11 +20,11 @@ from typing import Any
 
 from ..policy.trackers import Matcher
 from ..stores.base import Event
+from .audit import finding
 
 __all__ = ["HOST_AUDIT_KIND", "HostAudit", "summarise_hosts"]
 
 HOST_AUDIT_KIND = "csp_audit"
-_KEEP_SECONDS = 365 * 86400
 _FLUSH_SECONDS = 60.0
 _KEYS_LIMIT = 10_000  # distinct (host, directive, path) kept in memory per process
 
@@ -82,22 +82,13 @@ class HostAudit:
 
     def _write(self, key: Key, count: int, now: float) -> None:
         host, directive, path = key
-        self._report(
-            Event(
-                time=now,
-                kind=HOST_AUDIT_KIND,
-                purpose="necessary",
-                expires_at=now + _KEEP_SECONDS,
-                path=path,
-                status=0,
-                device={
-                    "host": host,
-                    "directive": directive,
-                    "count": count,
-                    "category": self.category(host),
-                },
-            )
-        )
+        details = {
+            "host": host,
+            "directive": directive,
+            "count": count,
+            "category": self.category(host),
+        }
+        self._report(finding(HOST_AUDIT_KIND, path, details, now))
 
 
 def summarise_hosts(events: Iterable[Event]) -> list[dict[str, Any]]:
