@@ -212,16 +212,17 @@
     return s;
   }
 
-  // Moves data-consent-X to X on a non-script element (srcset before src);
-  // gives it the banner's nonce if it has none (a stylesheet <link> needs one
-  // under a nonce-based style-src).
+  // Moves data-consent-X to X on a non-script element (srcset before src; an
+  // SVG xlink-href to href; text, a <style> sheet, to its content); gives it
+  // the banner's nonce if it has none (a stylesheet <link> needs one under a
+  // nonce-based style-src).
   function revive(el, nonce) {
     if (nonce && !el.nonce) el.nonce = nonce;
     var a = el.attributes;
     var todo = [];
     for (var i = 0; i < a.length; i++) {
       var n = a[i].name;
-      var real = n.slice(PREFIX.length);
+      var real = n.slice(PREFIX.length).replace('xlink-', '');
       if (n.indexOf(PREFIX) === 0 && real !== 'category' && real !== 'active' &&
           !/^on/i.test(real)) todo.push([real, a[i].value]);
     }
@@ -229,7 +230,8 @@
       return (x[0] === 'src' || x[0] === 'href') - (y[0] === 'src' || y[0] === 'href');
     });
     todo.forEach(function (p) {
-      el.setAttribute(p[0], p[1]);
+      if (p[0] === 'text') el.textContent = p[1];
+      else el.setAttribute(p[0], p[1]);
     });
   }
 

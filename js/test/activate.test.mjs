@@ -104,6 +104,23 @@ describe('other elements', () => {
     b.revive(own, 'N');
     assert.equal(own.nonce, 'OWN');
   });
+  test('an SVG xlink-href comes back as href, which SVG 2 reads', () => {
+    const el = new FakeElement('image', { 'data-consent-category': 'a', 'data-consent-xlink-href': '/p.gif' });
+    b.revive(el);
+    assert.equal(el.getAttribute('href'), '/p.gif');
+    assert.equal(el.hasAttribute('xlink-href'), false);
+  });
+  test("a <style> gets its original sheet back as its text; a style attribute its value", () => {
+    const sheet = new FakeElement('style', { 'data-consent-category': 'a',
+      'data-consent-text': 'p{background:url(https://t.example/p.gif)}' }, 'p{background:url()}');
+    b.revive(sheet);
+    assert.equal(sheet.textContent, 'p{background:url(https://t.example/p.gif)}');
+    assert.equal(sheet.hasAttribute('text'), false);
+    const div = new FakeElement('div', { 'data-consent-category': 'a', style: 'background:url()',
+      'data-consent-style': 'background:url(/x.png)' });
+    b.revive(div);
+    assert.equal(div.getAttribute('style'), 'background:url(/x.png)');
+  });
   test('never turns data-consent-on* into an event handler attribute', () => {
     const el = new FakeElement('img', { 'data-consent-category': 'a', 'data-consent-onerror': 'alert(1)' });
     b.revive(el);
