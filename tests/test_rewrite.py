@@ -215,7 +215,10 @@ def test_srcset_link_source_and_embed() -> None:
         b'<embed src="https://bat.bing.com/action/0">'
     )
     out = rewrite(html)
-    assert b'data-consent-srcset="/a2.png 2x' in out and b" src=" not in out.split(b">")[0]
+    # Only the attribute that names the tracker moves: the image still shows (from src).
+    assert out.startswith(
+        b'<img data-consent-category="advertising" src="/a.png" data-consent-srcset="/a2.png 2x'
+    )
     assert b'data-consent-href="https://www.googletagmanager.com"' in out
     assert b'<source data-consent-category="analytics" data-consent-srcset=' in out
     assert b'<embed data-consent-category="advertising" data-consent-src=' in out
@@ -797,10 +800,17 @@ def test_category_values_are_escaped() -> None:
 
 
 def test_a_link_moves_imagesrcset_too() -> None:
+    # The preload then takes its own href (the page's host), not the tracker.
     html = b'<link rel=preload as=image imagesrcset="//www.facebook.com/tr 1x" href=/a.png>'
     assert rewrite(html) == (
         b'<link data-consent-category="advertising" rel=preload as=image '
-        b'data-consent-imagesrcset="//www.facebook.com/tr 1x" data-consent-href=/a.png>'
+        b'data-consent-imagesrcset="//www.facebook.com/tr 1x" href=/a.png>'
+    )
+    both = b'<link imagesrcset="//www.facebook.com/tr 1x" href=https://bat.bing.com/a.png>'
+    assert rewrite(both) == (
+        b'<link data-consent-category="advertising" '
+        b'data-consent-imagesrcset="//www.facebook.com/tr 1x" '
+        b"data-consent-href=https://bat.bing.com/a.png>"
     )
 
 

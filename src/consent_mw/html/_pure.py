@@ -7,9 +7,12 @@ the rewriter with each and compare them on the same inputs.
 
 from __future__ import annotations
 
+import functools
+import re
+
 from .scan import (
-    CLASSIFIED,
     DATA,
+    FOLLOWED,
     INJECT,
     MORE,
     PYTHON,
@@ -26,12 +29,20 @@ from .scan import (
     ScanState,
     candidates,
     end_pattern,
+    generic_tag_rest,
     last_tag_start,
     run_end,
     tag_end,
 )
 
 __all__ = ["skim"]
+
+
+@functools.cache
+def generic_rest(max_hold: int) -> re.Pattern[bytes]:
+    """:func:`~consent_mw.html.scan.generic_tag_rest`, compiled, for bytes in any case."""
+    return re.compile(generic_tag_rest(max_hold, True))
+
 
 #: a step that went on: the next one follows in the same call
 _ON = 0
@@ -48,7 +59,7 @@ def skim(state: ScanState, buf: bytes, pos: int, final: bool, /) -> _Step:
     done (the rest waits for the next one, unless ``final``);
     :data:`~consent_mw.html.scan.INJECT`: the injection goes at ``stop``; or
     :data:`~consent_mw.html.scan.PYTHON`: the step at ``stop`` is the rewriter's:
-    the end of the held script, a tag in TAG mode, or a start tag to judge or to
+    the end of the held script or style sheet, a tag in TAG mode, or a start tag to judge or to
     stream, whose name ends at ``name_end`` and which ends at ``end`` (-1: not in
     this window). ``name_end`` and ``end`` are -1 but at a start tag.
     """
@@ -75,16 +86,16 @@ def skim(state: ScanState, buf: bytes, pos: int, final: bool, /) -> _Step:
 
 def _data(state: ScanState, buf: bytes, pos: int, n: int, final: bool) -> _Step:
     max_hold = state.max_hold
-    m = candidates(max_hold, True)[state.noscript].search(buf, pos)
+    m = candidates(max_hold, True, state.based)[state.noscript].search(buf, pos)
     if m is None:
         return (n if final else _safe_cut(buf, pos, n, max_hold)), MORE, -1, -1
     s, name_end = m.span()
     kind = m.lastgroup
-    tag = kind == "t" or kind == "u"
+    tag = kind == "t" or kind == "u" or kind == "g"
     rest = TAG_REST.match(buf, name_end) if tag else None
-    # An <img>/<link>/… the window cuts short: the next window reads it whole, as
-    # the whole document would (skipped whole when nothing in it can name a host).
-    if kind == "u" and not final and n - s <= max_hold and rest is None:
+    # An <img>/<a>/… the window cuts short: the next window reads it whole, as the
+    # whole document would (skipped whole when nothing in it can name a host).
+    if tag and kind != "t" and not final and n - s <= max_hold and rest is None:
         return _cut(buf, pos, s, n, max_hold), MORE, -1, -1
     # Only candidates are tokenized, so one may sit inside an attribute value of the
     # tag before it (<div title='<img src=…>'>): then that tag is skipped whole.
@@ -100,7 +111,7 @@ def _data(state: ScanState, buf: bytes, pos: int, n: int, final: bool) -> _Step:
     if tag:
         end = -1 if rest is None else rest.end()
         name = buf[s + 1 : name_end].lower()
-        if end < 0 or name in CLASSIFIED:
+        if end < 0 or name not in FOLLOWED:
             return s, PYTHON, name_end, end
         # After the start tag, as tree construction switches the tokenizer.
         if name == b"noscript":
@@ -140,6 +151,8 @@ def _until(state: ScanState, buf: bytes, pos: int, n: int, final: bool) -> _Step
     if m is None:
         return (n if final or rx is None else max(pos, n - TAIL)), MORE, -1, -1
     state.mode = DATA
+    if state.held is not None:  # a held <style>: its body ends here
+        return m.start(), PYTHON, -1, -1
     # "</noscript" stays for the data state to read
     return (m.start() if m.lastgroup == "ns" else m.end()), _ON, -1, -1
 
@@ -193,6 +206,8 @@ def _before_inject(state: ScanState, buf: bytes, pos: int, n: int, final: bool) 
             rest = TAG_REST.match(buf, name_end)
             if rest is None:
                 return pos, PYTHON, name_end, -1
+            if not generic_rest(state.max_hold).match(buf, name_end):  # <body background=…>
+                return pos, PYTHON, name_end, rest.end()
             return rest.end(), (_ON if name == b"html" else INJECT), -1, -1
     return pos, INJECT, -1, -1
 

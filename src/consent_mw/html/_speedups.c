@@ -2,13 +2,14 @@
  *
  * The rewriter (consent_mw/html/rewrite.py) walks a window of the document in
  * steps, each starting in one tokenizer mode (data, a comment or raw-text
- * element, script data). Most steps change nothing: text, comments, <style>,
- * <title>, script bodies and the tags that cannot concern a tracker pass on byte
+ * element, script data). Most steps change nothing: text, comments, <title>,
+ * script and sheet bodies and the tags that cannot concern a tracker pass on byte
  * for byte. skim() takes those steps and stops where the rewriter must act: a
- * tag it has to judge (<script>, <iframe>, an <img>/<link>/... that could name a
- * host), the end of an inline script being held, a tag that does not end in the
- * window, the injection point. The rewriter takes that step and calls skim()
- * again.
+ * tag it has to judge (<script>, <style>, <iframe>, <base>, an <img>/<video>/...
+ * whose attributes could name a host, any other tag with a style, background,
+ * ping, manifest or http-equiv that could make it fetch), the end of an inline
+ * script or sheet being held, a tag that does not end in the window, the
+ * injection point. The rewriter takes that step and calls skim() again.
  *
  * This is the one function the module exports. Its twin, with the same
  * signature and the same results, is skim() in _pure.py, and each step here
@@ -30,7 +31,7 @@ enum { SD_DATA = 0, SD_ESCAPED = 1, SD_DOUBLE = 2 };
 /* walk_tag's states */
 enum { S_TAG_NAME, S_BEFORE_NAME, S_NAME, S_AFTER_NAME, S_BEFORE_VALUE, S_DQ, S_SQ, S_UNQUOTED };
 /* what find_candidate found, as the candidate pattern's group names */
-enum { K_NONE = 0, K_T = 1, K_U = 2, K_E = 3, K_DECL = 4 };
+enum { K_NONE = 0, K_T = 1, K_U = 2, K_E = 3, K_DECL = 4, K_G = 5 };
 /* how a step ended */
 enum { STEP_ON = 0, STEP_MORE = 1, STEP_PYTHON = 2, STEP_INJECT = 3 };
 
@@ -261,8 +262,43 @@ static inline int in_name(int c) { return !(CLASS[c] & (C_WS | C_SLASH | C_GT | 
 /* [\t\n\f\r /] */
 static inline int is_sep(int c) { return CLASS[c] & (C_WS | C_SLASH); }
 
-/* One attribute of _PLAIN_FULL at *pp; advances it on a match. */
-static int plain_attribute(const Scan *s, Py_ssize_t *pp)
+/* What a generic tag's attribute is to generic_tag_rest: no trigger (any value),
+ * a URL trigger (background, ping, manifest), style, or http-equiv (never plain). */
+enum { A_ANY, A_URL, A_STYLE, A_NEVER };
+
+static int trigger(const Scan *s, Py_ssize_t p, Py_ssize_t len)
+{
+    switch (len) {
+    case 4: return ci_at(s, p, "ping", 4) ? A_URL : A_ANY;
+    case 5: return ci_at(s, p, "style", 5) ? A_STYLE : A_ANY;
+    case 8: return ci_at(s, p, "manifest", 8) ? A_URL : A_ANY;
+    case 10:
+        if (ci_at(s, p, "background", 10))
+            return A_URL;
+        return ci_at(s, p, "http-equiv", 10) ? A_NEVER : A_ANY;
+    default: return A_ANY;
+    }
+}
+
+/* _PAREN: whether the "(" at ``p`` opens url( or (-webkit-)image-set( */
+static int opens_url(const Scan *s, Py_ssize_t p)
+{
+    return ci_at(s, p - 3, "url", 3) || ci_at(s, p - 3, "set", 3);
+}
+
+/* Whether the byte at ``p`` may stand in a style value that cannot fetch, where
+ * ``stop`` are the byte classes that end the value. */
+static int style_byte(const Scan *s, Py_ssize_t p, int stop)
+{
+    int c = s->b[p];
+    if ((CLASS[c] & stop) || c == '\\' || c == '&')
+        return 0;
+    return c != '(' || !opens_url(s, p);
+}
+
+/* One attribute of _PLAIN_FULL (``generic``: of _GENERIC_FULL) at *pp; advances
+ * it on a match. */
+static int plain_attribute(const Scan *s, Py_ssize_t *pp, int generic)
 {
     const unsigned char *b = s->b;
     Py_ssize_t n = s->n, p = *pp, k;
@@ -270,10 +306,13 @@ static int plain_attribute(const Scan *s, Py_ssize_t *pp)
         return 0;
     if (p >= n || is_t(b[p]))
         return 0;
-    p++;
-    for (k = 0; k < s->name && p < n && in_name(b[p]); k++) p++;
-    if (p < n && in_name(b[p]))
-        return 0; /* (?![^\t\n\f\r /=>]): longer than the bound */
+    Py_ssize_t name_at = p++;
+    while (p < n && in_name(b[p])) p++;
+    /* a trigger's name is taken whole; any other is bounded (?![^\t\n\f\r /=>]) */
+    int kind = generic ? trigger(s, name_at, p - name_at) : A_URL;
+    int bounded = !generic || kind == A_ANY;
+    if (kind == A_NEVER || (bounded && p - name_at > 1 + s->name))
+        return 0;
     /* "=" and a value that cannot name a host, or no "=" at all */
     Py_ssize_t a = p;
     int ok = 0;
@@ -283,23 +322,39 @@ static int plain_attribute(const Scan *s, Py_ssize_t *pp)
         for (k = 0; k < s->ws && a < n && is_ws(b[a]); k++) a++;
         if (a < n && (b[a] == '"' || b[a] == '\'')) {
             int quote = b[a++];
-            int stop = C_URL | (quote == '"' ? C_DQ : C_SQ);
-            if (no_host(s, a)) {
-                for (k = 0; k < s->value && a < n && !(CLASS[b[a]] & stop); k++)
-                    a++;
-                if (a < n && b[a] == quote) {
-                    a++;
-                    ok = 1;
-                }
+            int stop = quote == '"' ? C_DQ : C_SQ;
+            if (kind == A_STYLE) {
+                for (k = 0; k < s->value && a < n && style_byte(s, a, stop); k++) a++;
+            }
+            else if (kind == A_ANY) { /* anything up to the quote, within the bound */
+                Py_ssize_t to = a + s->value + 1 < n ? a + s->value + 1 : n;
+                Py_ssize_t q = find_byte(s, a, to, quote);
+                a = q >= 0 ? q : n; /* longer than the bound: no match */
+            }
+            else if (no_host(s, a)) {
+                stop |= C_URL;
+                for (k = 0; k < s->value && a < n && !(CLASS[b[a]] & stop); k++) a++;
+            }
+            if (a < n && b[a] == quote) {
+                a++;
+                ok = 1;
             }
         }
         else if (a < n && b[a] == '>') {
             ok = 1; /* (?=>): an empty value */
         }
-        else if (a < n && no_host(s, a) && !(CLASS[b[a]] & (C_WS | C_DQ | C_URL))) {
-            a++;
-            for (k = 0; k < s->value && a < n && !(CLASS[b[a]] & (C_WS | C_GT | C_URL)); k++)
+        else if (kind == A_STYLE) {
+            if (a < n && !(CLASS[b[a]] & (C_DQ | C_SQ)) && style_byte(s, a, C_WS | C_GT)) {
                 a++;
+                for (k = 0; k < s->value && a < n && style_byte(s, a, C_WS | C_GT); k++) a++;
+                ok = a < n && (is_ws(b[a]) || b[a] == '>');
+            }
+        }
+        else if (a < n && (kind == A_ANY || no_host(s, a))
+                 && !(CLASS[b[a]] & (C_WS | C_DQ | C_SQ | C_GT | (kind == A_URL ? C_URL : 0)))) {
+            int stop = C_WS | C_GT | (kind == A_URL ? C_URL : 0);
+            a++;
+            for (k = 0; k < s->value && a < n && !(CLASS[b[a]] & stop); k++) a++;
             ok = a < n && (is_ws(b[a]) || b[a] == '>');
         }
     }
@@ -317,13 +372,14 @@ static int plain_attribute(const Scan *s, Py_ssize_t *pp)
     return 1;
 }
 
-/* Whether plain_tag_rest(max_hold) matches at ``p`` (the end of an <img>/… name):
- * its simple form only ever matches where the full one does. */
-static int plain(const Scan *s, Py_ssize_t p)
+/* Whether plain_tag_rest(max_hold) (``generic``: generic_tag_rest) matches at ``p``,
+ * the end of the tag's name: plain_tag_rest's simple form only ever matches where
+ * its full one does. */
+static int plain(const Scan *s, Py_ssize_t p, int generic)
 {
     Py_ssize_t k;
     for (k = 0; k < s->ws && p < s->n && is_sep(s->b[p]); k++) p++;
-    for (k = 0; k < s->count && plain_attribute(s, &p); k++)
+    for (k = 0; k < s->count && plain_attribute(s, &p, generic); k++)
         ;
     return p < s->n && s->b[p] == '>';
 }
@@ -337,19 +393,33 @@ typedef struct {
 } Name;
 
 static Name NAMES[] = {
-    {"script", 6, K_T, 1, -1},   {"style", 5, K_T, 0, -1},    {"iframe", 6, K_T, 1, -1},
+    {"script", 6, K_T, 1, -1},   {"style", 5, K_T, 1, -1},    {"iframe", 6, K_T, 1, -1},
     {"textarea", 8, K_T, 0, -1}, {"title", 5, K_T, 0, -1},    {"xmp", 3, K_T, 0, -1},
     {"noembed", 7, K_T, 0, -1},  {"noframes", 8, K_T, 0, -1}, {"noscript", 8, K_T, 0, -1},
-    {"plaintext", 9, K_T, 0, -1}, {"img", 3, K_U, 1, -1},     {"image", 5, K_U, 1, -1},
-    {"link", 4, K_U, 1, -1},     {"source", 6, K_U, 1, -1},   {"embed", 5, K_U, 1, -1},
+    {"plaintext", 9, K_T, 0, -1}, {"base", 4, K_T, 1, -1},    {"img", 3, K_U, 1, -1},
+    {"image", 5, K_U, 1, -1},    {"input", 5, K_U, 1, -1},    {"link", 4, K_U, 1, -1},
+    {"source", 6, K_U, 1, -1},   {"embed", 5, K_U, 1, -1},    {"object", 6, K_U, 1, -1},
+    {"video", 5, K_U, 1, -1},    {"audio", 5, K_U, 1, -1},    {"track", 5, K_U, 1, -1},
+    {"frame", 5, K_U, 1, -1},    {"feimage", 7, K_U, 1, -1},  {"form", 4, K_U, 1, -1},
+    {"use", 3, K_U, 1, -1},      {"button", 6, K_U, 1, -1},
 };
 #define N_NAMES ((int)(sizeof(NAMES) / sizeof(NAMES[0])))
+#define MAX_NAME 9 /* "plaintext" */
 
-/* The first letters of NAMES, in either case. */
-static const unsigned char FIRST[256] = {
-    ['s'] = 1, ['i'] = 1, ['t'] = 1, ['x'] = 1, ['n'] = 1, ['p'] = 1, ['l'] = 1, ['e'] = 1,
-    ['S'] = 1, ['I'] = 1, ['T'] = 1, ['X'] = 1, ['N'] = 1, ['P'] = 1, ['L'] = 1, ['E'] = 1,
-};
+/* NAMES by first letter and length (set at import): the first one's index, and
+ * each one's next; -1 ends a list. Most tags (<a, <div, <span ...) find none. */
+static signed char HEAD[26][MAX_NAME + 1];
+static signed char NEXT[N_NAMES];
+
+static const Name *known_name(const Scan *s, Py_ssize_t at, Py_ssize_t len)
+{
+    if (len > MAX_NAME)
+        return NULL;
+    for (int k = HEAD[lower(s->b[at]) - 'a'][len]; k >= 0; k = NEXT[k])
+        if (ci_at(s, at, NAMES[k].name, len))
+            return &NAMES[k];
+    return NULL;
+}
 
 typedef struct {
     Py_ssize_t start, name_end;
@@ -379,23 +449,16 @@ static int find_candidate(const Scan *s, Py_ssize_t pos, int noscript, Candidate
             }
             continue;
         }
-        if (!FIRST[c])
-            continue; /* most tags: <a, <div, <h2, <span ... */
-        /* the longest name is 9 bytes ("plaintext"), and one must end it */
-        Py_ssize_t j = i + 1, stop = i + 11 < n ? i + 11 : n;
-        while (j < stop && !is_t(b[j])) j++;
-        if (j >= stop)
-            continue;
-        Py_ssize_t len = j - i - 1;
-        for (int k = 0; k < N_NAMES; k++) {
-            const Name *name = &NAMES[k];
-            if (name->len != len || !ci_at(s, i + 1, name->name, len))
-                continue;
-            if (name->kind == K_U && plain(s, j))
-                break;
-            m->start = i, m->name_end = j, m->kind = name->kind, m->name = name;
-            return 1;
-        }
+        if (!is_letter(c))
+            continue; /* "<" as text */
+        Py_ssize_t j = i + 2;
+        while (j < n && !is_t(b[j])) j++;
+        /* a name the window cuts short is a generic one (the next window reads it) */
+        const Name *name = j < n ? known_name(s, i + 1, j - i - 1) : NULL;
+        if (name == NULL ? plain(s, j, 1) : name->kind == K_U && plain(s, j, 0))
+            continue; /* nothing in it could make the browser fetch from another host */
+        m->start = i, m->name_end = j, m->kind = name ? name->kind : K_G, m->name = name;
+        return 1;
     }
 }
 
@@ -413,7 +476,8 @@ static int step_data(const Scan *s, State *st, Py_ssize_t *ppos)
         return STEP_MORE;
     }
     Py_ssize_t at = m.start, name_end = m.name_end;
-    if (m.kind == K_U && !s->final && n - at <= s->max_hold && walk_tag(s, name_end) < 0) {
+    if ((m.kind == K_U || m.kind == K_G) && !s->final && n - at <= s->max_hold
+        && walk_tag(s, name_end) < 0) {
         *ppos = cut_at(s, pos, at); /* a candidate the window cuts short */
         return STEP_MORE;
     }
@@ -430,7 +494,7 @@ static int step_data(const Scan *s, State *st, Py_ssize_t *ppos)
         }
     }
     *ppos = at; /* the text before the candidate */
-    if (m.kind == K_U || (m.kind == K_T && m.name->classified)) {
+    if (m.kind == K_U || m.kind == K_G || (m.kind == K_T && m.name->classified)) {
         st->name_end = name_end;
         st->tag_end = walk_tag(s, name_end);
         return STEP_PYTHON;
@@ -522,8 +586,9 @@ static int step_before_inject(const Scan *s, State *st, Py_ssize_t *ppos)
         int html = len == 4 && ci_at(s, pos + 1, "html", 4);
         if (html || (len == 4 && (ci_at(s, pos + 1, "head", 4) || ci_at(s, pos + 1, "body", 4)))) {
             Py_ssize_t end = walk_tag(s, name_end);
-            if (end < 0) { /* the rewriter streams it */
+            if (end < 0 || !plain(s, name_end, 1)) { /* the rewriter judges it */
                 st->name_end = name_end;
+                st->tag_end = end;
                 return STEP_PYTHON;
             }
             *ppos = end;
@@ -546,8 +611,9 @@ static Py_ssize_t find_noscript_end(const Scan *s, Py_ssize_t pos, Py_ssize_t be
     }
 }
 
-/* A step in a comment, bogus comment, raw-text element or plaintext (_pure._until). */
-static int step_until(const Scan *s, State *st, Py_ssize_t *ppos)
+/* A step in a comment, bogus comment, raw-text element or plaintext (_pure._until).
+ * A <style> held back for judging stops at its end: the rewriter judges it there. */
+static int step_until(const Scan *s, State *st, Py_ssize_t *ppos, int held)
 {
     const unsigned char *b = s->b;
     Py_ssize_t pos = *ppos, n = s->n, start = -1, end = -1;
@@ -592,8 +658,12 @@ static int step_until(const Scan *s, State *st, Py_ssize_t *ppos)
         *ppos = s->final || open_ended ? n : (n - TAIL > pos ? n - TAIL : pos);
         return STEP_MORE;
     }
-    *ppos = end;
     st->mode = M_DATA;
+    if (held) {
+        *ppos = start;
+        return STEP_PYTHON;
+    }
+    *ppos = end;
     return STEP_ON;
 }
 
@@ -813,7 +883,7 @@ static PyObject *skim(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         if (st.mode == M_DATA)
             step = injected ? step_data(&s, &st, &pos) : step_before_inject(&s, &st, &pos);
         else if (st.mode == M_UNTIL)
-            step = step_until(&s, &st, &pos);
+            step = step_until(&s, &st, &pos, held);
         else
             step = step_script(&s, &st, &pos, held);
         if (step != STEP_ON)
@@ -844,8 +914,13 @@ static struct PyModuleDef module_def = {
 
 PyMODINIT_FUNC PyInit__speedups(void)
 {
+    memset(HEAD, -1, sizeof(HEAD));
+    for (int k = N_NAMES - 1; k >= 0; k--) {
+        signed char *head = &HEAD[NAMES[k].name[0] - 'a'][NAMES[k].len];
+        NEXT[k] = *head;
+        *head = (signed char)k;
+    }
     for (int k = 0; k < N_NAMES; k++) {
-        assert(FIRST[(unsigned char)NAMES[k].name[0]]);
         NAMES[k].until = -1;
         for (int i = 0; i < N_UNTIL; i++)
             if (strcmp(NAMES[k].name, UNTIL_KINDS[i]) == 0)

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 from html import unescape
+from html.entities import html5
 from typing import Final, NamedTuple
-from urllib.parse import unquote
+from urllib.parse import unquote, urljoin
 
+from .fetches import moved
 from .scan import ATTR_NAME, WS, WS_RUN, fill, run_end
 
 # Groups: 1 the name; the value 2 double-quoted, 3 single-quoted, 4 unquoted, 5 empty.
@@ -77,19 +79,6 @@ def parse_attrs(low: bytes, start: int, end: int, *, complete: bool) -> list[Att
     return attrs
 
 
-URL_ATTRS: Final = {
-    b"script": (b"src", b"href", b"xlink:href"),
-    b"img": (b"src", b"srcset"),
-    b"image": (b"src", b"srcset", b"href", b"xlink:href"),
-    b"iframe": (b"src",),
-    b"link": (b"href", b"imagesrcset"),
-    b"source": (b"src", b"srcset"),
-    b"embed": (b"src",),
-}
-SRCSETS: Final = frozenset({b"srcset", b"imagesrcset"})
-MOVED: Final = {a: b"data-consent-" + a.replace(b":", b"-") for a in URL_ATTRS[b"image"]}
-MOVED[b"imagesrcset"] = b"data-consent-imagesrcset"
-MARKS: Final = frozenset(MOVED.values())
 CATEGORY: Final = b"data-consent-category"
 # https://html.spec.whatwg.org/#javascript-mime-type
 JS_TYPES: Final = frozenset(
@@ -111,27 +100,36 @@ JS_TYPES: Final = frozenset(
 
 
 _SCHEME = re.compile(r"(https?):/*", re.IGNORECASE)
+_OTHER_SCHEME = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*:")
 _C0_SPACE = "".join(chr(i) for i in range(0x21))
 
 
 def absolute_url(raw: bytes) -> str | None:
-    """An attribute value as the URL parser would see its host, or None if relative.
+    """An attribute value as the URL parser would see its host, or None if relative."""
+    return web_url(text(raw))
 
-    Character references are decoded (the tokenizer does that), leading and
-    trailing C0/space are stripped and TAB/LF/CR removed, "\\" counts as "/"
-    (all as in the URL standard for http and https), and ``https:host``
-    without slashes is read as a host — what it means from a page of the other
-    scheme.
+
+def web_url(url: str, base: str | None = None) -> str | None:
+    """A URL as the URL parser would see its host: None when it is relative (and
+    there is no ``base``) or not http(s).
+
+    Leading and trailing C0/space are stripped and TAB/LF/CR removed, "\\"
+    counts as "/" (all as in the URL standard for http and https), and
+    ``https:host`` without slashes is read as a host — what it means from a page
+    of the other scheme. A relative URL is resolved against ``base``, the
+    document's base URL, when it has one.
     """
-    url = raw.decode("latin-1")
-    if "&" in url:
-        url = unescape(url)
     url = url.strip(_C0_SPACE).replace("\t", "").replace("\n", "").replace("\r", "")
     url = url.replace("\\", "/")
     if url.startswith("//"):
         scheme, rest = "https", url.lstrip("/")
     elif (m := _SCHEME.match(url)) is not None:
         scheme, rest = m.group(1).lower(), url[m.end() :]
+    elif base is not None and not _OTHER_SCHEME.match(url):
+        try:
+            return urljoin(base, url)
+        except ValueError:
+            return None
     else:
         return None
     if "%" in rest:
@@ -179,9 +177,33 @@ def srcset_urls(raw: bytes) -> list[bytes]:
             pos += 1
 
 
+_CHARREF = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[^\t\n\f <&#;]{1,32};?)")
+
+
+def _charref(m: re.Match[str]) -> str:
+    ref = m[1]
+    if ref[0] == "#" or ref in html5:
+        return unescape(m[0])
+    for x in range(len(ref) - 1, 1, -1):
+        if ref[:x] in html5:
+            # In an attribute value, a reference without ";" followed by "=" or an
+            # alphanumeric stays as it is (https://html.spec.whatwg.org/#named-character-reference-state).
+            if ref[x] == "=" or (ref[x].isascii() and ref[x].isalnum()):
+                return m[0]
+            return html5[ref[:x]] + ref[x:]
+    return m[0]
+
+
 def text(raw: bytes) -> str:
+    """An attribute value as the tokenizer gives it: character references decoded."""
     value = raw.decode("latin-1")
-    return unescape(value) if "&" in value else value
+    return _CHARREF.sub(_charref, value) if "&" in value else value
+
+
+def attribute_value(value: str) -> bytes:
+    """``value`` written as a double-quoted attribute value that reads back as it."""
+    escaped = value.replace("&", "&amp;").replace('"', "&quot;")
+    return b'"' + escaped.encode("latin-1", "xmlcharrefreplace") + b'"'
 
 
 def runs(type_: bytes | None, language: bytes | None) -> bool:
@@ -200,26 +222,41 @@ def runs(type_: bytes | None, language: bytes | None) -> bool:
 
 
 def neutralise(
-    buf: bytes,
-    s: int,
+    tag: bytes,
     name_end: int,
-    end: int,
     attrs: list[Attr],
     name: bytes,
-    category: str,
+    categories: tuple[str, ...],
+    renamed: frozenset[bytes],
+    rewritten: dict[bytes, bytes],
 ) -> bytes:
-    added = b' type="text/plain"' if name == b"script" else b""
-    if name == b"iframe":
-        added = b' src="about:blank"'
+    """``tag`` neutralised for ``categories``: the attributes named in ``renamed``
+    renamed ``data-consent-…`` (every copy: the parser keeps the first, and the
+    next would take over), those in ``rewritten`` given their new value with the
+    original kept beside them, and what makes it inert or re-activatable added
+    right after its name. ``attrs`` index ``tag``."""
+    added = [b' type="text/plain"'] if name == b"script" else []
+    if name in (b"iframe", b"frame") and any(a.name == b"src" for a in attrs) and b"src" in renamed:
+        added.append(b' src="about:blank"')
     if all(a.name != CATEGORY for a in attrs):
-        value = category.replace("&", "&amp;").replace('"', "&quot;")
-        added += b' data-consent-category="' + value.encode("ascii", "xmlcharrefreplace") + b'"'
-    moved = URL_ATTRS[name] + ((b"type",) if name == b"script" else ())
-    pieces = [buf[s:name_end], added]
+        added.append(b" " + CATEGORY + b"=" + attribute_value(" ".join(categories)))
+    stash: list[bytes] = []
+    rest: list[bytes] = []
     pos = name_end
     for attr in attrs:
-        if attr.name in moved:  # every duplicate, or the next one would take over
-            pieces += (buf[pos : attr.start], MOVED.get(attr.name, b"data-consent-type"))
+        if attr.name in renamed:
+            rest += (tag[pos : attr.start], moved(attr.name))
             pos = attr.name_end
-    pieces.append(buf[pos:end])
-    return b"".join(pieces)
+        elif attr.name in rewritten and attr.value_start >= 0:
+            end = value_end(tag, attr)
+            stash += (b" ", moved(attr.name), tag[attr.name_end : end])
+            rest += (tag[pos : attr.name_end], b"=", rewritten[attr.name])
+            pos = end
+            rewritten = {k: v for k, v in rewritten.items() if k != attr.name}  # the first only
+    return b"".join([tag[:name_end], *added, *stash, *rest, tag[pos:]])
+
+
+def value_end(tag: bytes, attr: Attr) -> int:
+    """Where an attribute with a value ends in ``tag``: past its closing quote."""
+    quoted = attr.value_start > 0 and tag[attr.value_start - 1] in b"\"'"
+    return attr.value_end + 1 if quoted and attr.value_end < len(tag) else attr.value_end

@@ -49,15 +49,21 @@ class Plan:
                     guard = _IDENT if needle[:1] and needle[0] in _IDENT else frozenset()
                     sigs.append((needle, False, guard, tracker.category))
         self.signatures = tuple(sigs)
+        #: some tracker's category is refused: inline scripts and sheets are judged
+        self.refuses = any(t.category not in allowed for t in matcher.trackers)
         self.anycase = tuple(re.compile(re.escape(sig[0]), re.IGNORECASE) for sig in sigs)
         # A site sends the same tracker tags and snippets on every page: remember
         # what they came to (bounded; per plan, so the same allowed set).
-        self.tags: dict[bytes, tuple[int, str | None, bytes]] = {}
+        self.tags: dict[bytes, tuple[int, tuple[str, ...], bytes]] = {}
         self.bodies: dict[bytes, str | None] = {}
         self.inline_tags: dict[bytes, bytes] = {}
+        #: the category of a script body's first literal request URL; what a
+        #: <style> element (its start tag, NUL, its sheet) came to
+        self.calls: dict[bytes, str | None] = {}
+        self.sheets: dict[bytes, tuple[tuple[str, ...], bytes, bytes]] = {}
         # The same, for tags whose CSP nonce changes on every page: keyed and
         # stored with the nonce's value replaced by _NONCE_MARK (see Nonce).
-        self.nonce_tags: dict[bytes, tuple[int, str | None, bytes]] = {}
+        self.nonce_tags: dict[bytes, tuple[int, tuple[str, ...], bytes]] = {}
         self.nonce_inline_tags: dict[bytes, bytes] = {}
 
     def remember(self, cache: dict[bytes, _T], key: bytes, value: _T) -> None:

@@ -1,38 +1,32 @@
-"""Neutralise tracker elements in a ``text/html`` body as it streams.
+"""Neutralise what would fetch from a tracker in a ``text/html`` body as it streams.
 
 :class:`HTMLRewriter` takes the body chunk by chunk and hands back what is
 ready; its output does not depend on where the chunks were cut. For every
 category the visitor has not allowed (``necessary`` always is) it neutralises
+every way the markup makes the browser fetch from that category's hosts, as
+``docs/rewriter.md`` lists them from the specifications
+(:mod:`consent_mw.html.fetches` holds the table): scripts and the URL attributes
+of images, frames, links, media, objects, forms, pings, SVG references and
+legacy backgrounds are renamed ``data-consent-…``; CSS ``url()``,
+``image-set()`` and ``@import`` in ``style`` attributes and ``<style>`` sheets
+are emptied with the original kept beside them; ``srcdoc`` documents are
+rewritten as documents; a ``<meta http-equiv=refresh>`` loses its ``content``;
+inline scripts are held and judged on the registry's snippet signatures
+(``gtag(``, ``fbq(``, never a bare host name a script may merely mention; a
+signature that starts with an identifier character must not follow one) and on
+the requests they write as literal URLs; speculation rules on their URLs. A
+``<base href>`` on a tracker's host makes every relative URL after it a URL on
+that host. Each neutralised element gets ``data-consent-category`` (the
+author's own, where the page set one, wins); a JS banner undoes the renames
+after consent, without a reload.
 
-* ``<script>`` elements that would run (no ``type``, a JavaScript MIME type or
-  ``module``) and load from a tracker host, or whose inline body holds one of
-  the registry's snippet signatures: they get ``type="text/plain"`` and
-  ``data-consent-category``; ``src`` becomes ``data-consent-src`` and an
-  original ``type`` becomes ``data-consent-type``;
-* ``<img>`` (and ``<image>``), ``<source>``, ``<embed>``, ``<iframe>`` and
-  ``<link>`` pointing at a tracker host, inside ``<noscript>`` too: ``src``,
-  ``srcset``, ``href`` and ``imagesrcset`` become ``data-consent-…``; an iframe
-  also gets ``src="about:blank"``;
-* any of those elements marked ``data-consent-category="…"`` by the author,
-  whose category wins over the registry's.
-
-A JS banner can undo these renames after consent, without a reload. Attributes
-are renamed in place, so the rest of the element (other attributes, quoting,
-case) and everything else in the document is passed on byte for byte. Every
-copy of a duplicated attribute is renamed (the parser keeps the first; the next
-would take over). An element that does not run (a script whose ``type`` is not
-JavaScript, ``text/plain`` included) or that already carries a
-``data-consent-src``/``-href``/``-srcset`` is left alone, so rewriting twice
-gives what rewriting once gave.
-
-URLs are read the way the URL parser reads them: character references decoded,
-TAB/LF stripped, ``\\`` as ``/``, ``//host`` and ``https:host`` both absolute.
-Inline scripts are matched on the registry's call-like signatures (``gtag(``,
-``fbq(``, …) and full loader URLs (``googletagmanager.com/gtm.js``), never on a
-bare host name, which a script may merely mention in a string; a signature that
-starts with an identifier character must not follow one (``gtag(`` does not
-match ``mygtag(``). The first signature found in registry order decides the
-category, as :meth:`Matcher.inline_owner` does.
+URLs are read the way the browser reads them (``docs/rewriter.md``: character
+references, stripped controls, ``\\`` as ``/``, ``//host`` and ``https:host``).
+Attributes are renamed in place, so the rest of the element (other attributes,
+quoting, case) and everything else in the document is passed on byte for byte.
+An element that does not run (a script whose ``type`` is not JavaScript,
+``text/plain`` included) or that already carries one of the ``data-consent-…``
+originals is left alone, so rewriting twice gives what rewriting once gave.
 
 **Injection.** ``inject`` goes right after the ``<head>`` start tag; if the
 first thing after a byte-order mark, the doctype, comments, whitespace and the
@@ -49,15 +43,15 @@ content), RAWTEXT/RCDATA elements, PLAINTEXT and the script data escape states.
 but ``</noscript>`` also ends a comment or raw-text element opened inside it,
 as a browser with JavaScript sees it, so nothing live in either reading is
 missed. For speed only the tags that matter are tokenized, found with one
-regular-expression search; an ``<img>``/``<link>``/… that cannot name a host
-is skipped there without Python. So a candidate is checked against the last
+regular-expression search; a tag whose attributes cannot make the browser fetch
+from another host is skipped there without Python (under a base URL on a
+tracker's host, none is). So a candidate is checked against the last
 tag before it: if it sits inside that tag's attribute value
 (``<div title='<img src=…>'>``) the whole tag is passed on as it is. Only one
 level is checked: a candidate inside an attribute value that itself holds an
 earlier complete tag is taken for markup (and then rewriting twice may differ
 from once). Foreign content is not tracked (a CDATA section in SVG is read as
-a bogus comment up to its first ``>``), nor are ``srcdoc``, ``<base href>`` or
-lazy-loading ``data-src``.
+a bogus comment up to its first ``>``), nor is lazy-loading ``data-src``.
 
 **Speed.** The steps that pass bytes on unchanged (text, comments, raw text,
 script bodies, tags that need no judging) are one function, ``skim``
@@ -72,11 +66,12 @@ allowed set and remembered (bounded, :mod:`consent_mw.html.plan`); given the
 page's CSP nonce (``nonce=``), tags that carry it are remembered across pages too.
 
 **Memory.** At most ``max_hold`` bytes are held back: a tag of interest until
-its ``>``, an inline script until its end so its body can be classified. A
-longer tag is judged on its first ``max_hold`` bytes: the attributes that end
+its ``>``, an inline script or a sheet until its end so its body can be judged.
+A longer tag is judged on its first ``max_hold`` bytes: the attributes that end
 there, and a URL cut short there once its host shows; a longer inline body on
-its first ``max_hold`` bytes. A tag that is not of interest and is longer than
-``max_hold`` is not checked as a container of candidates.
+its first ``max_hold`` bytes (a longer sheet keeps no copy of its original). A
+tag that is not of interest and is longer than ``max_hold`` is not checked as a
+container of candidates.
 """
 
 from __future__ import annotations
@@ -84,12 +79,12 @@ from __future__ import annotations
 from typing import Final
 
 from ..policy.trackers import Matcher
-from . import native
+from . import _pure, native
 from .judge import BLOCK, INLINE, Judge
 from .plan import Nonce, plan_for
 from .scan import (
-    CLASSIFIED,
     DATA,
+    FOLLOWED,
     INJECT,
     MORE,
     RAW,
@@ -106,6 +101,8 @@ from .scan import (
 __all__ = ["HTMLRewriter", "rewrite_html"]
 
 _BOM: Final = b"\xef\xbb\xbf"
+#: how deep srcdoc documents are rewritten inside one another
+_SRCDOC_DEPTH: Final = 8
 
 
 class HTMLRewriter:
@@ -119,15 +116,22 @@ class HTMLRewriter:
         inject: bytes = b"",
         max_hold: int = 256 * 1024,
         nonce: str | None = None,
+        base: str | None = None,
+        _depth: int = 0,
     ) -> None:
         if max_hold < 64:
             raise ValueError(f"max_hold must be at least 64 bytes, not {max_hold}")
+        self._matcher = matcher
+        self._allowed = frozenset(allowed) | {"necessary"}
+        self._depth = _depth
         #: the page's CSP nonce, when it has one its tags can be remembered by
         self._nonce = Nonce.of(nonce)
-        plan = plan_for(matcher, frozenset(allowed) | {"necessary"})
-        self._judge = Judge(matcher, plan, self._nonce)
+        self._judge = Judge(matcher, plan_for(matcher, self._allowed), self._nonce, self._srcdoc)
         self._inject = bytes(inject)
         self._scan = ScanState(max_hold, injected=not inject)
+        if base is not None:  # a srcdoc document's: its parent's, on a tracker's host
+            self._judge.base = base
+            self._judge.base_seen = self._scan.based = True
         self._doc_start = True
         self._max_hold = max_hold
         self._carry = b""
@@ -161,7 +165,9 @@ class HTMLRewriter:
 
     def _run(self, buf: bytes, final: bool) -> bytes:
         st = self._scan
-        skim = native.skim
+        # Under a base URL on a tracker's host every tag is judged: the pure steps
+        # know that (ScanState.based); it is too rare a page to teach the C ones.
+        skim = _pure.skim if st.based else native.skim
         n = len(buf)
         out: list[bytes] = []
         pos, more = 0, False
@@ -196,6 +202,8 @@ class HTMLRewriter:
                 st.injected = True
             else:  # a start tag to judge, or to follow to its end
                 pos, more = self._start_tag(buf, pos, name_end, end, n, final, out)
+                if st.based:  # that was <base href> on a tracker's host
+                    skim = _pure.skim
         if final:
             if st.held is not None:
                 self._release(out)
@@ -219,25 +227,41 @@ class HTMLRewriter:
         return 0
 
     def _body(self, held: list[bytes], piece: bytes, out: list[bytes]) -> None:
-        """Hold ``piece`` of a held inline script's body, up to ``max_hold`` bytes."""
+        """Hold ``piece`` of a held body, up to ``max_hold`` bytes."""
         held.append(piece)
         self._held_body += len(piece)
         if self._held_body >= self._max_hold:
             self._release(out)
 
     def _release(self, out: list[bytes]) -> None:
-        """Judge a held inline script on its body and send it on."""
+        """Judge a held inline script or style sheet on its body and send it on."""
         held = self._scan.held
         if held is None:
             return
         self._scan.held = None
         tag, body = held[0], b"".join(held[1:])
         held.clear()  # the pieces, no longer needed next to their joined copy
-        category, tag = self._judge.inline(tag, body, self._max_hold)
-        if category is not None:
-            self._count(category)
+        if tag[1:6].lower() == b"style":
+            categories, tag, body = self._judge.style(tag, body, self._max_hold)
+        else:
+            categories, tag = self._judge.inline(tag, body, self._max_hold)
+        self._count(categories)
         out.append(tag)
         out.append(body)
+
+    def _srcdoc(self, html: bytes, base: str | None) -> tuple[bytes, tuple[str, ...]]:
+        """A srcdoc document rewritten as one, and the categories neutralised in it."""
+        if self._depth >= _SRCDOC_DEPTH:
+            return html, ()
+        nested = HTMLRewriter(
+            self._matcher,
+            self._allowed,
+            max_hold=self._max_hold,
+            base=base,
+            _depth=self._depth + 1,
+        )
+        output = nested.feed(html) + nested.close()
+        return output, tuple(nested.blocked_categories)
 
     # -- tags --------------------------------------------------------------
 
@@ -254,14 +278,13 @@ class HTMLRewriter:
         """The start tag at ``s`` that skim stopped at: its name ends at ``name_end``
         and it ends at ``end`` (-1: not in this window)."""
         name = buf[s + 1 : name_end].lower()
-        if name not in CLASSIFIED:  # nothing to judge: follow it to its end
+        if name in FOLLOWED:  # nothing to judge: follow it to its end
             return self._stream_tag(buf, s, name_end, name, n, final, out)
         limit = s + self._max_hold
         if (end if end >= 0 else n) > limit:
             # Too long to hold: judged on the attributes that end within max_hold bytes.
-            category, head = self._judge.long_tag(buf[s:limit], name_end - s, name)
-            if category is not None:
-                self._count(category)
+            categories, head = self._judge.long_tag(buf[s:limit], name_end - s, name)
+            self._count(categories)
             out.append(head)
             if end < 0:
                 return self._stream_tag(buf, limit, name_end, name, n, final, out)
@@ -272,11 +295,11 @@ class HTMLRewriter:
                 out.append(buf[s:n])
                 return n, True
             return s, True
-        verdict, category, tag = self._judge.tag(buf[s:end], name_end - s, name)
+        verdict, categories, tag = self._judge.tag(buf[s:end], name_end - s, name)
         if verdict == INLINE:
             return self._after_tag(name, end, tag, out)
-        if verdict == BLOCK and category is not None:
-            self._count(category)
+        if verdict == BLOCK:
+            self._count(categories)
         out.append(tag)
         return self._after_tag(name, end, None, out)
 
@@ -315,10 +338,10 @@ class HTMLRewriter:
     ) -> tuple[int, bool]:
         """Switch the tokenizer state as tree construction would after a start tag."""
         st = self._scan
+        if held_tag is not None:  # an inline script or a style sheet, held
+            st.held, self._held_body = [held_tag], 0
         if name == b"script":
             st.mode, st.script_state = SCRIPT, SCRIPT_DATA
-            if held_tag is not None:
-                st.held, self._held_body = [held_tag], 0
         elif name in RAW:
             st.mode, st.until_kind = UNTIL, name
         elif name == b"plaintext":
@@ -328,11 +351,16 @@ class HTMLRewriter:
         elif name in (b"head", b"body") and not st.injected:
             out.append(self._inject)
             st.injected = True
+        elif name == b"base":
+            st.based = self._judge.base is not None
         return end, False
 
-    def _count(self, category: str) -> None:
-        self.blocked += 1
-        self.blocked_categories[category] = self.blocked_categories.get(category, 0) + 1
+    def _count(self, categories: tuple[str, ...]) -> None:
+        """One element neutralised, for ``categories`` (none: kept)."""
+        if categories:
+            self.blocked += 1
+        for category in categories:
+            self.blocked_categories[category] = self.blocked_categories.get(category, 0) + 1
 
 
 def rewrite_html(

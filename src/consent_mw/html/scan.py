@@ -81,14 +81,39 @@ def plain_bounds(max_hold: int) -> tuple[int, int, int, int]:
     return ws, name, max(0, per - 3 * ws - name - 4), count
 
 
-@functools.cache
-def plain_tag_rest(max_hold: int, anycase: bool = False) -> bytes:
-    """The rest of an <img>/<link>/… tag (after its name) that cannot name a host,
-    matching only tags no longer than ``max_hold``: the simple form first (the
-    common case, cheaper), then the full grammar. On lowercased bytes, or with
-    ``anycase`` on bytes in any case (the same tags)."""
+# The same for any other tag (see fetches.GENERIC_TRIGGERS): an attribute that is
+# no trigger may hold anything; background, ping and manifest must not name a
+# host; style must not hold what could open a url() or image-set() ("url(" or
+# "set(" in any case, an escape or a character reference); http-equiv may not be.
+_GENERIC_FULL = (
+    rb"[\t\n\f\r /]{0,%(ws)d}+(?:(?:"
+    rb"(?!%(mark)s|%(triggers)s)[^\t\n\f\r />][^\t\n\f\r /=>]{0,%(name)d}+(?![^\t\n\f\r /=>])"
+    rb"(?:[\t\n\f\r ]{0,%(ws)d}+=[\t\n\f\r ]{0,%(ws)d}+(?:"
+    rb"\"[^\"]{0,%(value)d}+\"|'[^']{0,%(value)d}+'"
+    rb"|[^\t\n\f\r >\"'][^\t\n\f\r >]{0,%(value)d}+(?=[\t\n\f\r >])|(?=>))"
+    rb"|(?![\t\n\f\r ]*+=))"
+    rb"|(?i:background|ping|manifest)(?![^\t\n\f\r /=>])"
+    rb"(?:[\t\n\f\r ]{0,%(ws)d}+=[\t\n\f\r ]{0,%(ws)d}+(?:"
+    rb"\"%(no)s[^\"\\&:]{0,%(value)d}+\"|'%(no)s[^'\\&:]{0,%(value)d}+'"
+    rb"|%(no)s[^\t\n\f\r >\"'\\&:][^\t\n\f\r >\\&:]{0,%(value)d}+(?=[\t\n\f\r >])|(?=>))"
+    rb"|(?![\t\n\f\r ]*+=))"
+    rb"|(?i:style)(?![^\t\n\f\r /=>])"
+    rb"(?:[\t\n\f\r ]{0,%(ws)d}+=[\t\n\f\r ]{0,%(ws)d}+(?:"
+    rb"\"(?:[^\"\\&(]|%(paren)s){0,%(value)d}+\"|'(?:[^'\\&(]|%(paren)s){0,%(value)d}+'"
+    rb"|(?:[^\t\n\f\r >\"'\\&(]|%(paren)s)(?:[^\t\n\f\r >\\&(]|%(paren)s){0,%(value)d}+"
+    rb"(?=[\t\n\f\r >])|(?=>))"
+    rb"|(?![\t\n\f\r ]*+=))"
+    rb")[\t\n\f\r /]{0,%(ws)d}+){0,%(count)d}+>"
+)
+#: a "(" that does not open url( or (-webkit-)image-set( (escapes are refused apart)
+_PAREN = rb"(?<![uU][rR][lL])(?<![sS][eE][tT])\("
+#: the trigger names, each as a whole attribute name
+_TRIGGERS = rb"(?i:style|background|ping|manifest|http-equiv)(?![^\t\n\f\r /=>])"
+
+
+def _bounds(max_hold: int, anycase: bool) -> dict[bytes, bytes | int]:
     ws, name, value, count = plain_bounds(max_hold)
-    bounds = {
+    return {
         b"ws": ws,
         b"name": name,
         b"value": value,
@@ -97,8 +122,26 @@ def plain_tag_rest(max_hold: int, anycase: bool = False) -> bytes:
         b"mark": b"(?i:data-consent-)" if anycase else b"data-consent-",
         b"letter": b"[a-zA-Z]" if anycase else b"[a-z]",
         b"letters": b"[a-zA-Z-]" if anycase else b"[a-z-]",
+        b"triggers": _TRIGGERS,
+        b"paren": _PAREN,
     }
+
+
+@functools.cache
+def plain_tag_rest(max_hold: int, anycase: bool = False) -> bytes:
+    """The rest of an <img>/<link>/… tag (after its name) that cannot name a host,
+    matching only tags no longer than ``max_hold``: the simple form first (the
+    common case, cheaper), then the full grammar. On lowercased bytes, or with
+    ``anycase`` on bytes in any case (the same tags)."""
+    bounds = _bounds(max_hold, anycase)
     return _PLAIN_SIMPLE % bounds + b"|" + _PLAIN_FULL % bounds
+
+
+@functools.cache
+def generic_tag_rest(max_hold: int, anycase: bool = False) -> bytes:
+    """The rest of any other tag that holds no trigger (see :data:`_GENERIC_FULL`),
+    no longer than ``max_hold``; in the same cases as :func:`plain_tag_rest`."""
+    return _GENERIC_FULL % _bounds(max_hold, anycase)
 
 
 WS_RUN = re.compile(WS + rb"*+")
@@ -204,16 +247,25 @@ def end_pattern(kind: bytes, noscript: bool) -> re.Pattern[bytes] | None:
 
 # -- finding the elements that matter ------------------------------------------
 
-# A one-byte gate first: most "<" in a page start a div, a, span or an end tag and
-# are dropped after a single comparison. An <img>/<link>/… whose attributes could
-# not name another host is skipped here too (plain_tag_rest), without Python.
-_CANDIDATE_BODY = rb"(?P<t>%(t)s)%(end)s|(?P<u>%(u)s)%(end)s(?!%(plain)s)|[!?]"
-_T_NAMES = rb"s(?:cript|tyle)|iframe|t(?:extarea|itle)|xmp|no(?:embed|frames|script)|plaintext"
-_U_NAMES = rb"i(?:mg|mage)|link|source|embed"
+# A one-byte gate first: an end tag, or "<" followed by text, is dropped after a
+# single comparison. A tag whose attributes could not make the browser fetch from
+# another host is skipped here too (plain_tag_rest, generic_tag_rest), without
+# Python; under a base URL on a tracker's host (``based``) no tag is.
+_CANDIDATE_BODY = (
+    rb"(?P<t>%(t)s)%(end)s|(?P<u>%(u)s)%(end)s%(plain)s"
+    rb"|(?P<g>(?!(?:%(t)s|%(u)s)%(end)s)[a-zA-Z][^\t\n\f\r />]*+)%(generic)s|[!?]"
+)
+_T_NAMES = rb"s(?:cript|tyle)|iframe|t(?:extarea|itle)|xmp|no(?:embed|frames|script)|plaintext|base"
+_U_NAMES = (
+    rb"i(?:mg|mage|nput)|link|source|embed|object|video|audio|track|f(?:rame|eimage|orm)"
+    rb"|use|button"
+)
 
 
 @functools.cache
-def candidates(max_hold: int, anycase: bool = False) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
+def candidates(
+    max_hold: int, anycase: bool = False, based: bool = False
+) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
     """Where something the rewriter acts on may start; the second one also finds
     ``</noscript>`` (for inside a <noscript>).
 
@@ -228,9 +280,10 @@ def candidates(max_hold: int, anycase: bool = False) -> tuple[re.Pattern[bytes],
         t=ci(_T_NAMES),
         u=ci(_U_NAMES),
         end=TAG_NAME_END,
-        plain=plain_tag_rest(max_hold, anycase),
+        plain=b"" if based else b"(?!" + plain_tag_rest(max_hold, anycase) + b")",
+        generic=b"" if based else b"(?!" + generic_tag_rest(max_hold, anycase) + b")",
     )
-    first = b"[sitxnpleSITXNPLE!?" if anycase else b"[sitxnple!?"
+    first = b"[a-zA-Z!?" if anycase else b"[a-z!?"
     return (
         re.compile(rb"<(?=" + first + rb"])(?:" + body + rb")"),
         re.compile(
@@ -245,9 +298,11 @@ def candidates(max_hold: int, anycase: bool = False) -> tuple[re.Pattern[bytes],
     )
 
 
-#: what a candidate pattern may skip whole (when nothing in it could name a host)
-SKIPPABLE: Final = frozenset({b"img", b"image", b"link", b"source", b"embed"})
-CLASSIFIED: Final = SKIPPABLE | {b"script", b"iframe"}
+#: start tags the candidate search finds and the rewriter only follows to their end
+#: (the tokenizer state after them changes: see rewrite._after_tag)
+FOLLOWED: Final = frozenset(
+    {b"textarea", b"title", b"xmp", b"noembed", b"noframes", b"noscript", b"plaintext"}
+)
 # Tree construction switches the tokenizer to RAWTEXT/RCDATA after these.
 RAW: Final = frozenset(
     {b"style", b"xmp", b"iframe", b"noembed", b"noframes", b"textarea", b"title"}
@@ -292,7 +347,7 @@ def tag_end(buf: bytes, q: int) -> int:
 #: raw-text element, script data, the rest of a tag too long to hold)
 DATA, UNTIL, SCRIPT, TAG = range(4)
 #: how skim() stopped: the window is done (what follows waits for the next one);
-#: the next step is the rewriter's (a tag to judge, a held script's end, a tag in
+#: the next step is the rewriter's (a tag to judge, a held body's end, a tag in
 #: TAG mode); the injection goes here
 MORE, PYTHON, INJECT = 1, 2, 3
 #: bytes kept back at a window's end so that an end marker cut in two is found next time
@@ -302,7 +357,16 @@ TAIL: Final = 16
 class ScanState:
     """What :func:`consent_mw.html.native.skim` reads, and moves on as it steps."""
 
-    __slots__ = ("held", "injected", "max_hold", "mode", "noscript", "script_state", "until_kind")
+    __slots__ = (
+        "based",
+        "held",
+        "injected",
+        "max_hold",
+        "mode",
+        "noscript",
+        "script_state",
+        "until_kind",
+    )
 
     def __init__(self, max_hold: int, *, injected: bool) -> None:
         self.mode = DATA
@@ -312,9 +376,12 @@ class ScanState:
         #: what ends the comment, bogus comment or raw-text element in UNTIL mode
         #: (``!--``, ``!``, a lowercase element name, or ``b""`` for PLAINTEXT)
         self.until_kind = b""
-        #: an inline script held back until its end: its start tag, then its body
-        #: (read only: skim stops at the end of a held script)
+        #: an inline script or a <style> held back until its end: its start tag,
+        #: then its body (read only: skim stops at the end of what it holds)
         self.held: list[bytes] | None = None
         #: the injection is done (read only: until then skim stops where it goes)
         self.injected = injected
         self.max_hold = max_hold
+        #: the document's base URL is on a tracker's host: every start tag is a
+        #: candidate (read by the pure-Python steps only, which the rewriter then uses)
+        self.based = False
