@@ -472,6 +472,18 @@ FRAGMENTS = st.sampled_from(
         "]]>",
         "<?xml?>",
         "<title>gtag(</title>",
+        '<video poster="https://www.facebook.com/tr?p=1" src="/v.mp4"></video>',
+        '<div style="background:url(https://www.facebook.com/tr?s=1)">',
+        "<style>@import 'https://www.googletagmanager.com/x.css';p{color:red}</style>",
+        '<iframe srcdoc="<img src=&quot;https://www.facebook.com/tr&quot;>"></iframe>',
+        '<meta http-equiv="refresh" content="0;url=https://www.facebook.com/tr">',
+        '<base href="https://www.googletagmanager.com/">',
+        '<img src="gtm.js">',
+        "<script>fetch('https://www.google-analytics.com/g/collect')</script>",
+        '<a href="/x" ping="https://www.facebook.com/tr">',
+        '<script type="speculationrules">{"prefetch":[{"urls":["https://www.facebook.com/tr"]}]}',
+        "url(",
+        "</style>",
     ]
 )
 DOCS = st.lists(FRAGMENTS | st.text(max_size=8), max_size=40).map(
