@@ -85,12 +85,16 @@ class Judge:
             return known
         attrs = parse_attrs(tag.lower(), name_end, len(tag), complete=True)
         verdict, categories, output = self._judge(tag, name_end, name, attrs)
-        if memo:
-            template = None if key is None else nonce.template(tag, attrs, output)  # type: ignore[union-attr]
-            if template is not None:
-                plan.remember(plan.nonce_tags, key, (verdict, categories, template))  # type: ignore[arg-type]
-            else:
-                plan.remember(plan.tags, tag, (verdict, categories, output))
+        if not memo:
+            return verdict, categories, output
+        if (
+            nonce is not None
+            and key is not None
+            and (template := nonce.template(tag, attrs, output)) is not None
+        ):
+            plan.remember(plan.nonce_tags, key, (verdict, categories, template))
+        else:
+            plan.remember(plan.tags, tag, (verdict, categories, output))
         return verdict, categories, output
 
     def long_tag(self, head: bytes, name_end: int, name: bytes) -> tuple[tuple[str, ...], bytes]:
@@ -107,8 +111,7 @@ class Judge:
         ``limit`` bytes of its body: the categories it is neutralised for, and
         what ``tag`` becomes."""
         plan = self._plan
-        attrs = parse_attrs(tag.lower(), 7, len(tag), complete=True)  # after "<script"
-        if _first(tag, attrs, b"type") == b"speculationrules":
+        if b"speculationrules" in tag.lower() and _is_rules(tag):
             category = self._first_refused(rule_urls(body[:limit]))
         else:
             category = plan.find(body, limit) or self._calls(body, limit)
@@ -123,14 +126,20 @@ class Judge:
             template = plan.nonce_inline_tags.get(marked + suffix)
             if template is not None:
                 rewritten = nonce.fill(template)
-        if rewritten is None:
-            rewritten = neutralise(tag, 7, attrs, b"script", (category,), _TYPE, {})
-            if memo:
-                template = None if marked is None else nonce.template(tag, attrs, rewritten)  # type: ignore[union-attr]
-                if template is not None:
-                    plan.remember(plan.nonce_inline_tags, marked + suffix, template)  # type: ignore[operator]
-                else:
-                    plan.remember(plan.inline_tags, tag + suffix, rewritten)
+        if rewritten is not None:
+            return (category,), rewritten
+        attrs = parse_attrs(tag.lower(), 7, len(tag), complete=True)  # after "<script"
+        rewritten = neutralise(tag, 7, attrs, b"script", (category,), _TYPE, {})
+        if not memo:
+            pass
+        elif (
+            nonce is not None
+            and marked is not None
+            and (template := nonce.template(tag, attrs, rewritten)) is not None
+        ):
+            plan.remember(plan.nonce_inline_tags, marked + suffix, template)
+        else:
+            plan.remember(plan.inline_tags, tag + suffix, rewritten)
         return (category,), rewritten
 
     def style(self, tag: bytes, body: bytes, limit: int) -> tuple[tuple[str, ...], bytes, bytes]:
@@ -161,6 +170,10 @@ class Judge:
     # -- the verdicts ------------------------------------------------------------
 
     def _judge(self, tag: bytes, name_end: int, name: bytes, attrs: list[Attr]) -> Verdict:
+        fetches = {**FETCHES.get(name, {}), **ANYWHERE}
+        # A value an over-long tag cuts short counts only for a URL whose host shows.
+        if attrs and attrs[-1].cut and fetches.get(attrs[-1].name, CSS) in (CSS, HTML):
+            attrs = attrs[:-1]
         first: dict[bytes, Attr] = {}
         for attr in attrs:
             first.setdefault(attr.name, attr)  # the first of duplicate attributes wins
@@ -178,14 +191,9 @@ class Judge:
             sheet_type = _first(tag, attrs, b"type")
             inert = sheet_type is not None and sheet_type not in (b"", b"text/css")
             return (INLINE if self._plan.refuses and not inert else KEEP), (), tag
-        fetches = {**FETCHES.get(name, {}), **ANYWHERE}
         if name == b"meta" and _first(tag, attrs, b"http-equiv") != b"refresh":
             del fetches[b"content"]
-        # A value an over-long tag cuts short counts only for a URL whose host shows.
-        cut = attrs[-1] if attrs and attrs[-1].cut and first[attrs[-1].name] is attrs[-1] else None
         present = {key: kind for key, kind in fetches.items() if key in first}
-        if cut is not None and present.get(cut.name) in (CSS, HTML):
-            del present[cut.name]
         author = _author(tag, attrs)
         if author is not None and author in self._plan.allowed:
             return KEEP, (), tag
@@ -306,6 +314,12 @@ def _first(tag: bytes, attrs: list[Attr], key: bytes) -> bytes | None:
             value = tag[a.value_start : a.value_end] if a.value_start >= 0 else b""
             return text(value).strip(_ASCII_WS).lower().encode("latin-1", "replace")
     return None
+
+
+def _is_rules(script: bytes) -> bool:
+    """Whether a ``<script>`` start tag holds a speculation-rules set."""
+    attrs = parse_attrs(script.lower(), 7, len(script), complete=True)
+    return _first(script, attrs, b"type") == b"speculationrules"
 
 
 def _author(tag: bytes, attrs: list[Attr]) -> str | None:
