@@ -653,3 +653,25 @@ def test_what_is_no_literal_request_to_a_tracker_is_left(script: str) -> None:
 def test_speculation_rules_without_a_tracker_url_are_kept(rules: str) -> None:
     html = f'<script type="speculationrules">{rules}</script>'.encode()
     assert rewrite(html) == html
+
+
+# -- several fetches in one element -------------------------------------------------
+
+
+def test_an_allowed_tracker_no_longer_shields_a_refused_one_in_the_same_element() -> None:
+    html = f'<img src="{GA}" srcset="{FB} 2x">'.encode()
+    assert (
+        rewrite(html, NOTHING | {"analytics"})
+        == (
+            f'<img data-consent-category="advertising" src="{GA}" data-consent-srcset="{FB} 2x">'
+        ).encode()
+    )
+
+
+def test_an_element_lists_every_category_it_was_neutralised_for() -> None:
+    rewriter = HTMLRewriter(MATCHER, NOTHING)
+    html = f'<video poster="{FB}" src="{GA}" style="background:url({GTM})"></video>'.encode()
+    out = rewriter.feed(html) + rewriter.close()
+    assert out.startswith(b'<video data-consent-category="analytics advertising" ')
+    assert rewriter.blocked == 1
+    assert rewriter.blocked_categories == {"analytics": 1, "advertising": 1}
