@@ -37,7 +37,7 @@ import pytest
 
 from consent_mw import MemoryStore
 from consent_mw.core.cookies import ConsentCookieCodec
-from support.browser_sites import GIF, Running, Site, served
+from support.browser_sites import GIF, Running, Site, resolver_rules, served
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -48,6 +48,8 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    # Nothing the interception misses can reach another host: no name resolves.
+    resolver_rules(),
 ]
 SECRET = "browser-test-secret-0123456789abcdef"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"

@@ -5,11 +5,19 @@ puts it behind ``ConsentMiddleware`` (uvicorn) or ``WSGIConsentMiddleware`` (a t
 wsgiref) on 127.0.0.1; :class:`Running` opens a Chromium context on it in which every
 request to another host is recorded and answered by a stub, so a URL in
 ``Running.requests`` is one the browser really sent and nothing leaves the machine.
+
+What Chromium fetches from its browser process (a speculation-rules prefetch) never
+meets Playwright's interception: :class:`HostSinks` gives each tracker host a listening
+socket to resolve to, so such a fetch shows up as a connection, and
+:func:`resolver_rules` leaves every other name unresolved.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import select
+import socket
+import threading
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -143,3 +151,65 @@ class Running:
             if any(host == s or host.endswith("." + s) for s in suffixes):
                 found.append(url)
         return found
+
+
+def resolver_rules(mapped: dict[str, int] | None = None) -> str:
+    """Chromium's ``--host-resolver-rules``: each host of ``mapped`` resolves to its
+    port on 127.0.0.1, any other name to nothing; 127.0.0.1 itself stays as it is."""
+    rules = [f"MAP {host} 127.0.0.1:{port}" for host, port in (mapped or {}).items()]
+    return "--host-resolver-rules=" + ", ".join([*rules, "MAP * ~NOTFOUND", "EXCLUDE 127.0.0.1"])
+
+
+class HostSinks:
+    """A listening socket on 127.0.0.1 for each host: a connection to one is recorded
+    under its host and closed unanswered. Use as a context manager; ``rule()`` is the
+    Chromium flag that sends the hosts there.
+
+    Usage::
+
+        with HostSinks(["www.googletagmanager.com"]) as sinks:
+            chromium = playwright.chromium.launch(args=[sinks.rule()])
+            ...
+            assert sinks.connected() == ["www.googletagmanager.com"]
+    """
+
+    def __init__(self, hosts: Iterable[str]) -> None:
+        self._hosts: dict[socket.socket, str] = {}
+        for host in hosts:
+            self._hosts[socket.create_server(("127.0.0.1", 0))] = host
+        self._lock = threading.Lock()
+        self._seen: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="host-sinks", daemon=True)
+
+    def __enter__(self) -> HostSinks:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(10)
+        for sock in self._hosts:
+            sock.close()
+
+    def _serve(self) -> None:
+        listening = list(self._hosts)
+        while not self._stop.is_set():
+            ready, _, _ = select.select(listening, [], [], 0.1)
+            for sock in ready:
+                conn, _ = sock.accept()
+                conn.close()
+                with self._lock:
+                    self._seen.append(self._hosts[sock])
+
+    def rule(self) -> str:
+        return resolver_rules({host: s.getsockname()[1] for s, host in self._hosts.items()})
+
+    def connected(self) -> list[str]:
+        """The hosts connected to since the last ``clear()``, in order."""
+        with self._lock:
+            return list(self._seen)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._seen.clear()
