@@ -7,6 +7,10 @@ to a third-party host inside the test.
   loopback port; stopped at the end of the session.
 * ``browser`` (package): Debian's ``/usr/bin/chromium``, headless. Missing
   Chromium or Playwright skips these tests, or fails them when ``CI`` is set.
+* ``serve(site, **options)`` (per test, once per adapter): a
+  :class:`~support.browser_sites.Site` behind ``ConsentMiddleware`` (uvicorn) or
+  ``WSGIConsentMiddleware`` (wsgiref) on a free loopback port, and a
+  :class:`~support.browser_sites.Running` browser context on it.
 * ``new_page(**context_options)`` (per test): a page in a fresh browser context
   whose network is intercepted: requests to the demo server go through, every
   other request is recorded in ``page.net`` and answered with a small fake
@@ -23,6 +27,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +37,7 @@ import pytest
 
 from consent_mw import MemoryStore
 from consent_mw.core.cookies import ConsentCookieCodec
+from support.browser_sites import GIF, Running, Site, resolver_rules, served
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -42,6 +48,8 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    # Nothing the interception misses can reach another host: no name resolves.
+    resolver_rules(),
 ]
 SECRET = "browser-test-secret-0123456789abcdef"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -66,11 +74,6 @@ ADVERTISING_HOSTS = (
     "doubleclick.net",
     "googleadservices.com",
     "googlesyndication.com",
-)
-
-GIF = (
-    b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00"
-    b"\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
 )
 
 
@@ -446,3 +449,21 @@ def demo_page(new_page: Callable[..., Any], demo_server: DemoServer) -> Callable
         return DemoPage(new_page(**options), demo_server)
 
     return make
+
+
+@pytest.fixture(params=["asgi", "wsgi"])
+def serve(request: pytest.FixtureRequest, browser: Any) -> Iterator[Callable[..., Running]]:
+    """``serve(site, **options)``: the site behind the middleware, on a real server."""
+    contexts: list[Running] = []
+    with ExitStack() as servers:
+
+        def start(site: Site, **options: Any) -> Running:
+            options = {"policy": "gdpr", "secret_key": SECRET, **options}
+            server = servers.enter_context(served(request.param, site, **options))
+            running = Running(browser, server.port, server.middleware, server.store)
+            contexts.append(running)
+            return running
+
+        yield start
+        for running in contexts:
+            running.context.close()

@@ -4,27 +4,26 @@ CSP still governs; ``report`` blocks nothing and its reports reach the inventory
 
 Each site runs behind both adapters on a real server (uvicorn, wsgiref); Debian's
 Chromium loads it with every off-host request intercepted and answered by a stub, so a
-request that shows up in ``Site.requests`` is one the browser really sent. The HTML
+request that shows up in ``Running.requests`` is one the browser really sent. The HTML
 rewriter is off in the enforcing cases, so that only the browser's policy can block.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
-from consent_mw import ConsentMiddleware, MemoryStore, WSGIConsentMiddleware
-from consent_mw.core.consent import Consent
-from consent_mw.core.cookies import ConsentCookieCodec
+from consent_mw import MemoryStore
 from consent_mw.core.host_audit import HOST_AUDIT_KIND, summarise_hosts
 from consent_mw.policy.presets import preset_dict
-from support.app_servers import uvicorn_server, wsgiref_server
+from support.app_servers import uvicorn_server
+from support.browser_sites import Routes, Running, Site, page
 
-from .conftest import GIF, SECRET
+from .conftest import SECRET
 
 pytestmark = pytest.mark.browser
 
@@ -77,53 +76,8 @@ fetch('https://www.facebook.com/tr?worker=1', {mode: 'no-cors'})
   .then(function () { postMessage('sent'); }, function () { postMessage('refused'); });
 """
 
-STUB_JS = "window.__stubs = (window.__stubs || 0) + 1;"
 
-
-def page(body: str, head: str = "") -> bytes:
-    return (
-        f"<!doctype html><html><head><meta charset=utf-8><title>t</title>{head}</head>"
-        f"<body>{body}</body></html>"
-    ).encode()
-
-
-class Site:
-    """A small site's routes: path -> (content type, body, extra headers)."""
-
-    def __init__(self, routes: dict[str, tuple[str, bytes, list[tuple[str, str]]]]) -> None:
-        self.routes = routes
-
-    def answer(self, path: str) -> tuple[int, list[tuple[str, str]], bytes]:
-        found = self.routes.get(path)
-        if found is None:
-            return 404, [("content-type", "text/plain")], b"no"
-        ctype, body, extra = found
-        return 200, [("content-type", ctype), ("content-length", str(len(body))), *extra], body
-
-    def asgi(self) -> Any:
-        async def app(scope: Any, receive: Any, send: Any) -> None:
-            status, headers, body = self.answer(scope["path"])
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": status,
-                    "headers": [(k.encode(), v.encode()) for k, v in headers],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
-
-        return app
-
-    def wsgi(self) -> Any:
-        def app(environ: Any, start_response: Any) -> list[bytes]:
-            status, headers, body = self.answer(environ["PATH_INFO"])
-            start_response(f"{status} {'OK' if status == 200 else 'Not Found'}", headers)
-            return [body]
-
-        return app
-
-
-def base_site(extra: dict[str, tuple[str, bytes, list[tuple[str, str]]]] | None = None) -> Site:
+def base_site(extra: Routes | None = None) -> Site:
     return Site(
         {
             "/run": ("text/html; charset=utf-8", page('<script src="/app.js"></script>'), []),
@@ -133,80 +87,6 @@ def base_site(extra: dict[str, tuple[str, bytes, list[tuple[str, str]]]] | None 
             **(extra or {}),
         }
     )
-
-
-class Running:
-    """One site behind one adapter on a real server, and a browser context on it."""
-
-    def __init__(self, browser: Any, port: int, middleware: Any, store: MemoryStore) -> None:
-        self.base = f"http://127.0.0.1:{port}"
-        self.middleware = middleware
-        self.store = store
-        self.requests: list[str] = []
-        self.console: list[str] = []
-        self.context = browser.new_context()
-        self.context.route("**/*", self._route)
-        self.page = self.context.new_page()
-        self.page.on("console", lambda m: self.console.append(f"{m.type}: {m.text}"))
-
-    def _route(self, route: Any) -> None:
-        url = route.request.url
-        if urlsplit(url).hostname == "127.0.0.1":
-            route.continue_()
-            return
-        self.requests.append(url)
-        path = urlsplit(url).path
-        if path.endswith(".js") or "gtm.js" in url:
-            route.fulfill(status=200, content_type="text/javascript", body=STUB_JS)
-        elif "/tr" in path or "collect" in path:
-            route.fulfill(status=200, content_type="image/gif", body=GIF)
-        else:
-            route.fulfill(status=204, body="")
-
-    def consent(self, **choices: bool) -> None:
-        consent = Consent.create(self.middleware.config.policy, choices, action="custom")
-        value = ConsentCookieCodec(SECRET).dumps(consent)
-        self.context.add_cookies([{"name": "consent_mw", "value": value, "url": self.base}])
-
-    def visit(self, path: str) -> None:
-        self.page.goto(self.base + path)
-        self.page.wait_for_load_state("networkidle")
-
-    def hosts(self, suffixes: tuple[str, ...]) -> list[str]:
-        found = []
-        for url in self.requests:
-            host = urlsplit(url).hostname or ""
-            if any(host == s or host.endswith("." + s) for s in suffixes):
-                found.append(url)
-        return found
-
-
-@pytest.fixture(params=["asgi", "wsgi"])
-def serve(request: pytest.FixtureRequest, browser: Any) -> Iterator[Callable[..., Running]]:
-    """``serve(site, **options)``: the site behind the middleware, on a real server."""
-    opened: list[Any] = []
-    contexts: list[Running] = []
-
-    def start(site: Site, **options: Any) -> Running:
-        store = MemoryStore()
-        options = {"policy": "gdpr", "secret_key": SECRET, "store": store, **options}
-        if request.param == "asgi":
-            middleware: Any = ConsentMiddleware(site.asgi(), **options)
-            server = uvicorn_server(middleware)
-        else:
-            middleware = WSGIConsentMiddleware(site.wsgi(), **options)
-            server = wsgiref_server(middleware, threaded=True)
-        port = server.__enter__()
-        opened.append(server)
-        running = Running(browser, port, middleware, store)
-        contexts.append(running)
-        return running
-
-    yield start
-    for running in contexts:
-        running.context.close()
-    for server in opened:
-        server.__exit__(None, None, None)
 
 
 ENFORCE = {"csp": "enforce", "rewrite_html": False}
