@@ -193,11 +193,13 @@
   function recreate(doc, el, nonce) {
     var s = doc.createElement('script');
     var a = el.attributes;
-    var src = el.getAttribute(PREFIX + 'src');
+    // (an SVG script's source is its href)
+    var src = el.getAttribute(PREFIX + 'src') || el.getAttribute(PREFIX + 'href') ||
+      el.getAttribute(PREFIX + 'xlink-href');
     var type = el.getAttribute(PREFIX + 'type');
     for (var i = 0; i < a.length; i++) {
       var n = a[i].name;
-      if (n !== 'type' && n !== 'nonce' && n !== PREFIX + 'src' && n !== PREFIX + 'type') {
+      if (!/^(type|nonce|data-consent-(src|type|href|xlink-href))$/.test(n)) {
         s.setAttribute(n, a[i].value);
       }
     }
@@ -281,7 +283,11 @@
         if (/^script$/i.test(el.tagName)) queue.push(el);
         else {
           try {
-            revive(el, nonce);
+            // A <link> fetches again only when inserted or its href changes
+            // (not for imagesrcset): a revived copy takes its place.
+            var link = /^link$/i.test(el.tagName) && el.cloneNode();
+            revive(link || el, nonce);
+            if (link) el.parentNode.replaceChild(link, el);
           } catch (e) {
             report(e);
           }
@@ -429,6 +435,9 @@
       return (me && me.getAttribute(n)) || '';
     };
     var endpoint = (attr('data-endpoint') || '/_consent').replace(/\/+$/, '');
+    // Against the page's own address: a <base href> elsewhere must not carry
+    // the consent API (or the stylesheet) to another host.
+    endpoint = safeUrl(endpoint, win.location.href) || endpoint;
     var nonce = (me && (me.nonce || me.getAttribute('nonce'))) || '';
     var nav = win.navigator || {};
     var locale = pickLocale(attr('data-locale'), doc.documentElement.lang,

@@ -32,6 +32,12 @@ export class FakeElement {
     this._attrs.delete(name);
   }
 
+  cloneNode() {
+    const copy = new FakeElement(this.tagName.toLowerCase(), Object.fromEntries(this._attrs));
+    copy.nonce = this.nonce;
+    return copy;
+  }
+
   // Simulates the end of loading of an external script.
   finishLoading(ok = true) {
     const handler = ok ? this.onload : this.onerror;

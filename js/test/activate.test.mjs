@@ -121,6 +121,14 @@ describe('other elements', () => {
     b.revive(div);
     assert.equal(div.getAttribute('style'), 'background:url(/x.png)');
   });
+  test('an SVG script is re-created with its href as its source', () => {
+    const el = scriptEl({ 'data-consent-category': 'a', 'data-consent-xlink-href': '/s.js', id: 's' });
+    const s = b.recreate(new FakeDocument(), el, '');
+    assert.equal(s.getAttribute('src'), '/s.js');
+    assert.equal(s.hasAttribute('data-consent-xlink-href'), false);
+    const modern = b.recreate(new FakeDocument(), scriptEl({ 'data-consent-href': '/m.js' }), '');
+    assert.equal(modern.getAttribute('src'), '/m.js');
+  });
   test('never turns data-consent-on* into an event handler attribute', () => {
     const el = new FakeElement('img', { 'data-consent-category': 'a', 'data-consent-onerror': 'alert(1)' });
     b.revive(el);
@@ -136,8 +144,14 @@ describe('createActivator', () => {
     assert.equal(doc.log.length, 0);
 
     assert.equal(activate(allow('necessary', 'functional')), 1);
-    assert.equal(els.link.getAttribute('href'), 'https://fonts.example/f.css');
-    assert.equal(els.link.hasAttribute('data-consent-active'), true);
+    // A <link> is replaced by a revived copy: Chromium fetches a link again only
+    // when it is inserted or its href changes (not for imagesrcset).
+    const link = doc.log.at(-1);
+    assert.equal(link.tagName, 'LINK');
+    assert.equal(els.link.parentNode, null);
+    assert.equal(link.getAttribute('href'), 'https://fonts.example/f.css');
+    assert.equal(link.hasAttribute('data-consent-active'), true);
+    assert.equal(link.nonce, 'N');
 
     assert.equal(activate(allow('necessary', 'functional')), 0, 'nothing twice');
     assert.equal(els.img.hasAttribute('src'), false);

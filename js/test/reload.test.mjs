@@ -183,3 +183,10 @@ describe('no reload without csp = "enforce"', () => {
     });
   }
 });
+
+describe('the consent API address', () => {
+  test("is the page's own host, not the document's base URL (a <base href> may name another)", async () => {
+    const w = await page(state(['necessary'], 'off'), []);
+    assert.equal(w.requests[0].url, 'https://shop.example/_consent?locale=en');
+  });
+});
