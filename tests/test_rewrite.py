@@ -989,7 +989,7 @@ def test_a_tag_skipped_as_plain_has_no_host_no_mark_and_fits_max_hold(
     for attr in attrs.parse_attrs(tag, 4, full.end(), complete=True):
         assert not attr.name.startswith(b"data-consent-")
         if attr.value_start >= 0:
-            assert attrs.absolute_url(tag[attr.value_start : attr.value_end]) is None
+            assert attrs.web_url(attrs.text(tag[attr.value_start : attr.value_end])) is None
 
 
 def test_an_over_long_tag_is_judged_on_a_url_cut_short_once_its_host_shows() -> None:

@@ -497,6 +497,18 @@ def test_a_srcdoc_document_inherits_the_tracker_base() -> None:
     )
 
 
+def test_a_srcdoc_documents_own_base_takes_over_from_its_parents() -> None:
+    html = (
+        b'<base href="https://www.facebook.com/">'
+        b'<iframe srcdoc="<base href=https://cdn.example.org/><img src=tr>"></iframe>'
+        b'<iframe srcdoc="<base href=/sub/><img src=../tr>"></iframe>'
+    )
+    out = rewrite(html)
+    assert b'srcdoc="<base href=https://cdn.example.org/><img src=tr>"' in out
+    # A relative one is read against the parent's: /sub/../tr is www.facebook.com/tr.
+    assert b"<base href=/sub/><img data-consent-category=&quot;advertising&quot;" in out
+
+
 # -- srcdoc -----------------------------------------------------------------------
 
 

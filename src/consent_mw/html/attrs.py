@@ -104,11 +104,6 @@ _OTHER_SCHEME = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*:")
 _C0_SPACE = "".join(chr(i) for i in range(0x21))
 
 
-def absolute_url(raw: bytes) -> str | None:
-    """An attribute value as the URL parser would see its host, or None if relative."""
-    return web_url(text(raw))
-
-
 def web_url(url: str, base: str | None = None) -> str | None:
     """A URL as the URL parser would see its host: None when it is relative (and
     there is no ``base``) or not http(s).
@@ -236,23 +231,24 @@ def neutralise(
     original kept beside them, and what makes it inert or re-activatable added
     right after its name. ``attrs`` index ``tag``."""
     added = [b' type="text/plain"'] if name == b"script" else []
-    if name in (b"iframe", b"frame") and any(a.name == b"src" for a in attrs) and b"src" in renamed:
+    if name in (b"iframe", b"frame") and b"src" in renamed:
         added.append(b' src="about:blank"')
     if all(a.name != CATEGORY for a in attrs):
         added.append(b" " + CATEGORY + b"=" + attribute_value(" ".join(categories)))
     stash: list[bytes] = []
     rest: list[bytes] = []
+    done: set[bytes] = set()  # a value is rewritten in its first copy, the one read
     pos = name_end
     for attr in attrs:
         if attr.name in renamed:
             rest += (tag[pos : attr.start], moved(attr.name))
             pos = attr.name_end
-        elif attr.name in rewritten and attr.value_start >= 0:
+        elif attr.name in rewritten and attr.name not in done and attr.value_start >= 0:
+            done.add(attr.name)
             end = value_end(tag, attr)
             stash += (b" ", moved(attr.name), tag[attr.name_end : end])
             rest += (tag[pos : attr.name_end], b"=", rewritten[attr.name])
             pos = end
-            rewritten = {k: v for k, v in rewritten.items() if k != attr.name}  # the first only
     return b"".join([tag[:name_end], *added, *stash, *rest, tag[pos:]])
 
 

@@ -229,14 +229,15 @@ class Judge:
         return BLOCK, tuple(categories), output
 
     def _set_base(self, first: dict[bytes, Attr], tag: bytes) -> None:
-        """The first ``<base href>`` sets the document's base URL."""
+        """The first ``<base href>`` sets the document's base URL, resolved against
+        the one it had (a srcdoc document's is its parent's)."""
         if self.base_seen or b"href" not in first:
             return
         self.base_seen = True
-        url = web_url(text(_value(tag, first, b"href") or b""))
+        url = web_url(text(_value(tag, first, b"href") or b""), self.base)
         host = urlsplit(url).hostname if url else None
-        if url and host and self._matcher.host_category(host) is not None:
-            self.base = url
+        tracked = url and host and self._matcher.host_category(host) is not None
+        self.base = url if tracked else None
 
     def _css(self, sheet: str, author: str | None) -> tuple[tuple[str, ...], str]:
         """The refused categories a sheet or declaration list fetches for, and the

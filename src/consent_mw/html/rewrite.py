@@ -116,22 +116,18 @@ class HTMLRewriter:
         inject: bytes = b"",
         max_hold: int = 256 * 1024,
         nonce: str | None = None,
-        base: str | None = None,
-        _depth: int = 0,
     ) -> None:
         if max_hold < 64:
             raise ValueError(f"max_hold must be at least 64 bytes, not {max_hold}")
         self._matcher = matcher
         self._allowed = frozenset(allowed) | {"necessary"}
-        self._depth = _depth
+        #: how many srcdoc documents this one is inside
+        self._depth = 0
         #: the page's CSP nonce, when it has one its tags can be remembered by
         self._nonce = Nonce.of(nonce)
         self._judge = Judge(matcher, plan_for(matcher, self._allowed), self._nonce, self._srcdoc)
         self._inject = bytes(inject)
         self._scan = ScanState(max_hold, injected=not inject)
-        if base is not None:  # a srcdoc document's: its parent's, on a tracker's host
-            self._judge.base = base
-            self._judge.base_seen = self._scan.based = True
         self._doc_start = True
         self._max_hold = max_hold
         self._carry = b""
@@ -253,13 +249,11 @@ class HTMLRewriter:
         """A srcdoc document rewritten as one, and the categories neutralised in it."""
         if self._depth >= _SRCDOC_DEPTH:
             return html, ()
-        nested = HTMLRewriter(
-            self._matcher,
-            self._allowed,
-            max_hold=self._max_hold,
-            base=base,
-            _depth=self._depth + 1,
-        )
+        nested = HTMLRewriter(self._matcher, self._allowed, max_hold=self._max_hold)
+        nested._depth = self._depth + 1
+        if base is not None:  # the parent's base URL, on a tracker's host
+            nested._judge.base = base
+            nested._scan.based = True
         output = nested.feed(html) + nested.close()
         return output, tuple(nested.blocked_categories)
 
