@@ -30,7 +30,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from consent_mw.html import _pure, native, scan
+from consent_mw.html import _pure, fetches, native, scan
 from consent_mw.html.rewrite import HTMLRewriter
 from consent_mw.html.scan import DATA, SCRIPT, TAG, UNTIL, ScanState
 from consent_mw.policy.trackers import BUILTIN_TRACKERS, Matcher
@@ -114,8 +114,8 @@ PIECES = st.sampled_from(
         *(b"<" + name for name in (b"script", b"style", b"iframe", b"textarea", b"title")),
         *(b"<" + name for name in (b"xmp", b"noembed", b"noframes", b"noscript", b"plaintext")),
         *(b"<" + name for name in (b"img", b"image", b"link", b"source", b"embed", b"imgx")),
-        *(b"<" + name for name in (b"object", b"video", b"audio", b"track", b"input", b"frame")),
-        *(b"<" + name for name in (b"base", b"use", b"feImage", b"form", b"button", b"framex")),
+        *(b"<" + name for name in sorted(fetches.SPECIFIC)),
+        *(b"<" + name for name in (b"base", b"feImage", b"framex")),
         *(b"<" + name for name in (b"div", b"meta", b"body", b"td", b"Table", b"html", b"a-b")),
         *(b"</" + name for name in (b"script", b"style", b"title", b"noscript", b"xmp")),
         b"<SCRIPT",
@@ -241,7 +241,7 @@ _NAME = st.one_of(
     st.integers(min_value=1, max_value=30).map(lambda k: b"n" * k),
     st.text(alphabet="abz-:=", min_size=1, max_size=20).map(str.encode),
     st.sampled_from([b"data-consent-x", b"DATA-Consent-", b"src", b"srcset"]),
-    st.sampled_from([b"style", b"STYLE", b"background", b"ping", b"manifest", b"http-equiv"]),
+    st.sampled_from([*fetches.GENERIC_TRIGGERS, b"STYLE"]),
     st.sampled_from([b"styles", b"pings", b"Http-Equiv", b"backgroundx"]),
 )
 _VALUE_TEXT = st.one_of(
@@ -273,8 +273,9 @@ ATTRIBUTES = st.tuples(
 @settings(max_examples=3000, deadline=None)
 @given(
     st.sampled_from(
-        [b"<img", b"<IMAGE", b"<link", b"<source", b"<embed", b"<video", b"<Use", b"<form"]
-        + [b"<div", b"<a", b"<TD", b"<meta", b"<x-y", b"<script", b"<base", b"<noscript"]
+        [b"<" + name for name in sorted(fetches.SPECIFIC)]
+        + [b"<IMAGE", b"<Use", b"<div", b"<a", b"<TD", b"<meta", b"<x-y", b"<script", b"<base"]
+        + [b"<noscript"]
     ),
     st.sampled_from([b" ", b"\t", b"/", b">", b"\n"]),
     ATTRIBUTES,

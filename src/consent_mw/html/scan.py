@@ -17,6 +17,8 @@ import re
 from collections.abc import Callable
 from typing import Final
 
+from .fetches import GENERIC_TRIGGERS, SPECIFIC
+
 
 def fill(template: bytes, **parts: bytes) -> bytes:
     """``template`` with each ``%(name)s`` replaced by a regex piece."""
@@ -108,7 +110,7 @@ _GENERIC_FULL = (
 #: a "(" that does not open url( or (-webkit-)image-set( (escapes are refused apart)
 _PAREN = rb"(?<![uU][rR][lL])(?<![sS][eE][tT])\("
 #: the trigger names, each as a whole attribute name
-_TRIGGERS = rb"(?i:style|background|ping|manifest|http-equiv)(?![^\t\n\f\r /=>])"
+_TRIGGERS = rb"(?i:%s)(?![^\t\n\f\r /=>])" % b"|".join(GENERIC_TRIGGERS)
 
 
 def _bounds(max_hold: int, anycase: bool) -> dict[bytes, bytes | int]:
@@ -256,10 +258,7 @@ _CANDIDATE_BODY = (
     rb"|(?P<g>(?!(?:%(t)s|%(u)s)%(end)s)[a-zA-Z][^\t\n\f\r />]*+)%(generic)s|[!?]"
 )
 _T_NAMES = rb"s(?:cript|tyle)|iframe|t(?:extarea|itle)|xmp|no(?:embed|frames|script)|plaintext|base"
-_U_NAMES = (
-    rb"i(?:mg|mage|nput)|link|source|embed|object|video|audio|track|f(?:rame|eimage|orm)"
-    rb"|use|button"
-)
+_U_NAMES = b"|".join(sorted(SPECIFIC))
 
 
 @functools.cache
