@@ -28,7 +28,6 @@ __all__ = [
     "FETCHES",
     "GENERIC_TRIGGERS",
     "HTML",
-    "KEPT",
     "MARKS",
     "REFRESH",
     "SPECIFIC",
@@ -94,10 +93,6 @@ SPECIFIC: Final = frozenset(
 #: could name a host (``style``: one that could hold ``url(``/``image-set(``), or
 #: ``http-equiv`` (a refresh) at all
 GENERIC_TRIGGERS: Final = (b"style", b"background", b"ping", b"manifest", b"http-equiv")
-
-#: values rewritten where they stand rather than renamed
-KEPT: Final = frozenset({CSS, HTML})
-
 
 def moved(name: bytes) -> bytes:
     """The name an attribute's neutralised value goes under."""
