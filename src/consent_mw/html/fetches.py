@@ -94,6 +94,7 @@ SPECIFIC: Final = frozenset(
 #: ``http-equiv`` (a refresh) at all
 GENERIC_TRIGGERS: Final = (b"style", b"background", b"ping", b"manifest", b"http-equiv")
 
+
 def moved(name: bytes) -> bytes:
     """The name an attribute's neutralised value goes under."""
     return b"data-consent-" + name.replace(b":", b"-")
