@@ -11,13 +11,15 @@ import ipaddress
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any, Literal
 
 from ..exceptions import ConfigError
+from .bots import MAX_LENGTH, is_bot
 
 __all__ = [
     "MAX_USER_AGENT",
+    "BotCheck",
     "DeviceFacts",
     "DeviceParser",
     "clean_user_agent",
@@ -25,14 +27,8 @@ __all__ = [
     "truncate_ip",
 ]
 
-MAX_USER_AGENT = 512
-
-# "bot" ends a word, but not in Cubot (a phone brand: "Android 12; CUBOT NOTE 20 PRO").
-_BOT = re.compile(
-    r"(?<!cu)bot\b|crawl|spider|slurp|bingpreview|facebookexternalhit|lighthouse"
-    r"|python-requests|curl/|wget/|httpx|go-http-client|java/|yeti|daum(oa)?\b|naverbot",
-    re.IGNORECASE,
-)
+#: one length for parsing, recording and the bot check
+MAX_USER_AGENT = MAX_LENGTH
 
 
 _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
@@ -67,23 +63,6 @@ def clean_user_agent(value: str | None) -> str | None:
     return cleaned or None
 
 
-@lru_cache(maxsize=4096)
-def _declares_bot(user_agent: str) -> bool:
-    return _BOT.search(user_agent) is not None
-
-
-def is_bot(user_agent: str | None) -> bool:
-    """Whether a user agent declares itself an automated client (crawler, monitor, library).
-
-    Remembered per string (a site sees few distinct user agents; at most 4,096 of at most
-    512 characters are kept; longer ones are searched each time)."""
-    if not user_agent:
-        return False
-    if len(user_agent) > MAX_USER_AGENT:
-        return _BOT.search(user_agent) is not None
-    return _declares_bot(user_agent)
-
-
 @dataclass(frozen=True)
 class DeviceFacts:
     """What a user agent says about the device, classified like ``user-agents`` does."""
@@ -100,6 +79,7 @@ class DeviceFacts:
         return dict(self.__dict__)  # every field is a str or None: no deep copy needed
 
 
+@cache
 def _fast_resolver() -> Callable[[str], Any] | None:
     # ua-parser 1.x with its Rust accelerator parses an unseen string in ~16 µs where
     # user_agents.parse (the legacy pure-Python path) takes ~350 µs (PEERS.md).
@@ -180,6 +160,43 @@ class DeviceParser:
         cleaned = clean_user_agent(user_agent)
         return self.parse(cleaned) if cleaned else None
 
+    def is_crawler(self, user_agent: str | None) -> bool:
+        """Whether the parser classifies ``user_agent`` as a crawler (ua-parser's device
+        family ``Spider``, which ``user-agents`` calls a bot)."""
+        facts = self.facts(user_agent)
+        return facts is not None and facts.type == "bot"
+
 
 def _parts(part: Any) -> tuple[str | None, ...]:
     return (part.major, part.minor, part.patch)
+
+
+class BotCheck:
+    """Whether a user agent is an automated client: :func:`~consent_mw.core.bots.is_bot`'s
+    patterns, and beside them the device parser's crawler classification when the ``ua``
+    extra is installed. One answer per string is remembered, so a known user agent costs a
+    dictionary look-up::
+
+        bots = BotCheck(lambda: engine.device_parser)
+        bots("Mozilla/5.0 (compatible; Yeti/1.1; +https://naver.me/spd)")  # True
+
+    ``parser`` is called when the patterns say no, the first time a user agent is seen (the
+    parser is built on first use: about 0.3 s).
+    """
+
+    def __init__(
+        self, parser: Callable[[], DeviceParser | None] = lambda: None, cache_size: int = 4096
+    ) -> None:
+        self._parser = parser
+        self._check = lru_cache(maxsize=cache_size)(self._classify)
+
+    def __call__(self, user_agent: str | None) -> bool:
+        if not user_agent:
+            return False
+        return self._check(user_agent[:MAX_USER_AGENT])
+
+    def _classify(self, user_agent: str) -> bool:
+        if is_bot(user_agent):
+            return True
+        parser = self._parser()
+        return parser is not None and parser.is_crawler(user_agent)
