@@ -180,8 +180,9 @@ class BotCheck:
         bots = BotCheck(lambda: engine.device_parser)
         bots("Mozilla/5.0 (compatible; Yeti/1.1; +https://naver.me/spd)")  # True
 
-    ``parser`` is called when the patterns say no, the first time a user agent is seen (the
-    parser is built on first use: about 0.3 s).
+    ``parser`` (the parser, or None without the extra) is called when the patterns say no,
+    the first time a user agent is seen; building a parser takes about 0.3 s, so the engine
+    builds its own when it starts.
     """
 
     def __init__(
