@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from hypothesis import given
@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from consent_mw.core import bots
 from consent_mw.core.bots import GENERIC, compile_patterns, is_bot, named_patterns
-from consent_mw.core.device import MAX_USER_AGENT, BotCheck, DeviceParser
+from consent_mw.core.device import MAX_USER_AGENT, DeviceParser, bot_check
 from support.user_agents import (
     AUTOMATED,
     BROWSER_CORPORA,
@@ -41,9 +41,12 @@ def parser() -> DeviceParser:
     return DeviceParser()
 
 
+Check = Callable[[str | None], bool]
+
+
 @pytest.fixture(scope="module")
-def with_parser(parser: DeviceParser) -> BotCheck:
-    return BotCheck(lambda: parser)
+def with_parser(parser: DeviceParser) -> Check:
+    return bot_check(lambda: parser)
 
 
 @pytest.fixture
@@ -63,7 +66,7 @@ def percent(hits: int, total: int) -> str:
 # -- recall ------------------------------------------------------------------------------
 
 
-def test_recall_on_the_crawler_corpus(report: list[str], with_parser: BotCheck) -> None:
+def test_recall_on_the_crawler_corpus(report: list[str], with_parser: Check) -> None:
     """Every example of crawler-user-agents (its ``instances``; the shipped patterns come
     from its ``pattern`` field, and upstream checks each example against its pattern, so this
     measures what the shipped list and the generic words keep of the corpus)."""
@@ -104,7 +107,7 @@ def test_recall_on_crawlers_the_patterns_were_not_built_from(report: list[str]) 
 
 @pytest.mark.parametrize("corpus", sorted(BROWSER_CORPORA))
 def test_no_real_browser_or_phone_is_a_bot(
-    corpus: str, report: list[str], with_parser: BotCheck
+    corpus: str, report: list[str], with_parser: Check
 ) -> None:
     agents = real_browsers()[corpus]
     assert len(agents) > 200
@@ -119,7 +122,7 @@ def test_no_real_browser_or_phone_is_a_bot(
 
 
 @pytest.mark.parametrize("user_agent", PEOPLE.values(), ids=PEOPLE.keys())
-def test_people(user_agent: str, with_parser: BotCheck) -> None:
+def test_people(user_agent: str, with_parser: Check) -> None:
     assert is_bot(user_agent) is False
     assert with_parser(user_agent) is False
 
@@ -142,8 +145,17 @@ def test_the_device_parser_finds_what_the_patterns_miss(
 ) -> None:
     assert is_bot(user_agent) is False
     assert parser.is_crawler(user_agent) is True
-    assert BotCheck(lambda: parser)(user_agent) is True
-    assert BotCheck()(user_agent) is False  # without the ua extra: the patterns alone
+    assert bot_check(lambda: parser)(user_agent) is True
+    assert bot_check()(user_agent) is False  # without the ua extra: the patterns alone
+
+
+def test_the_parsers_crawler_answer_is_its_device_facts_answer(parser: DeviceParser) -> None:
+    # is_crawler parses the device alone; facts() parses everything and classifies.
+    agents = [*instances(), *real_browsers()["intoli-user-agents.txt"], *PARSER_ONLY]
+    agents += [*PEOPLE.values(), *AUTOMATED.values(), "", "\x00"]
+    by_facts = [(f := parser.facts(ua)) is not None and f.type == "bot" for ua in agents]
+    assert [parser.is_crawler(ua) for ua in agents] == by_facts
+    assert 200 < sum(by_facts) < len(agents) - 900
 
 
 def test_the_parser_is_asked_once_per_user_agent_and_only_when_the_patterns_say_no() -> None:
@@ -154,7 +166,7 @@ def test_the_parser_is_asked_once_per_user_agent_and_only_when_the_patterns_say_
             asked.append(user_agent)
             return False
 
-    check = BotCheck(lambda: Parser())  # type: ignore[arg-type, return-value]
+    check = bot_check(lambda: Parser())  # type: ignore[arg-type, return-value]
     assert [check(PEOPLE["iOS Safari"]) for _ in range(3)] == [False] * 3
     assert check(AUTOMATED["Pingdom"]) is True
     assert check(None) is False and check("") is False
@@ -165,7 +177,7 @@ def test_a_long_user_agent_is_judged_on_its_first_characters() -> None:
     bot = AUTOMATED["Scrapy"]
     assert is_bot(bot + " " + "x" * 100_000) is True
     assert is_bot("x" * MAX_USER_AGENT + bot) is False
-    assert BotCheck()("x" * MAX_USER_AGENT + bot) is False
+    assert bot_check()("x" * MAX_USER_AGENT + bot) is False
     # A pattern with an open gap ("Current[\s\S]*RSS Reader") over a long header: the cut
     # keeps its search short.
     assert is_bot("Current " * 50_000) is False

@@ -1,6 +1,6 @@
 """Which user agents declare an automated client: crawlers, uptime monitors, link checkers,
 feed readers, archivers, HTTP libraries and automated browsers. Such a client sees no
-banner and leaves no device facts (see :class:`~consent_mw.core.device.BotCheck`).
+banner and leaves no device facts (see :func:`~consent_mw.core.device.bot_check`).
 
 One regular expression, searched in the lower-cased string, from two sources:
 
@@ -137,10 +137,11 @@ PATTERNS_FILE = "crawler-patterns.txt"
 # Characters that end a pattern's literal head.
 _SPECIAL = frozenset(".^$*+?{}[]()|\\")
 _QUANTIFIERS = frozenset("*+?{")
-# "[cC]" in a pattern matched case-insensitively is just "c".
-_CASE_PAIR = re.compile(r"(?<!\\)\[([a-zA-Z])([a-zA-Z])\]")
+# "[cC]" in a pattern matched case-insensitively is just "c". (Both expressions are
+# compiled when the patterns are, not at import: re keeps them.)
+_CASE_PAIR = r"(?<!\\)\[([a-zA-Z])([a-zA-Z])\]"
 # A leading group of literal alternatives, "(^| )PTST" or "(sistrix|SISTRIX) ".
-_LEADING_GROUP = re.compile(r"\(((?:\^?[\w ]*\|)+\^?[\w ]*)\)(?![*+?{])")
+_LEADING_GROUP = r"\(((?:\^?[\w ]*\|)+\^?[\w ]*)\)(?![*+?{])"
 
 
 def _top_level(pattern: str) -> list[str]:
@@ -192,10 +193,10 @@ def split_pattern(pattern: str) -> list[tuple[str, str]]:
     no literal starts every match (a class, a group left as it is)."""
     pairs: list[tuple[str, str]] = []
     for part in _top_level(pattern):
-        part = _CASE_PAIR.sub(
-            lambda m: m[1].lower() if m[1].lower() == m[2].lower() else m[0], part
+        part = re.sub(
+            _CASE_PAIR, lambda m: m[1].lower() if m[1].lower() == m[2].lower() else m[0], part
         )
-        group = _LEADING_GROUP.match(part)
+        group = re.match(_LEADING_GROUP, part)
         variants = [a + part[group.end() :] for a in group[1].split("|")] if group else [part]
         for variant in variants:
             anchored = variant.startswith("^")
@@ -276,4 +277,6 @@ def is_bot(user_agent: str | None) -> bool:
     what it searches, and a header can be far longer. At most 4,096 answers are kept."""
     if not user_agent:
         return False
-    return declares_bot(user_agent[:MAX_LENGTH])
+    if len(user_agent) > MAX_LENGTH:
+        user_agent = user_agent[:MAX_LENGTH]
+    return declares_bot(user_agent)

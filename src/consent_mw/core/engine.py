@@ -30,7 +30,7 @@ from .cookies import (
     parse_cookie_header,
 )
 from .csp import BrowserPolicy
-from .device import BotCheck, DeviceParser, truncate_ip
+from .device import DeviceParser, bot_check, truncate_ip
 from .expiry import Expiry
 from .facts import RequestFacts
 from .host_audit import HostAudit
@@ -115,7 +115,7 @@ class Engine:
         self._device_parser = _device_parser()
         #: whether a user agent is an automated client: the patterns, and the parser's
         #: crawler classification when the ua extra is installed
-        self.is_bot = BotCheck(lambda: self._device_parser)
+        self.is_bot = bot_check(lambda: self._device_parser)
         # The middleware's own cookies: necessary, never audited or stripped.
         self._own_cookies = {config.cookie_name.encode("latin-1"), FORM_COOKIE.encode()}
         #: set by the runtime: where undeclared cookies are reported
