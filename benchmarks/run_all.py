@@ -39,6 +39,7 @@ RUNS: dict[str, tuple[list[str], str]] = {
     ),
     "rewrite": ([PY, "benchmarks/bench_rewrite.py"], "HTML rewriter vs lexbor; memory"),
     "device": ([PY, "benchmarks/bench_device.py"], "device facts vs user_agents.parse"),
+    "bots": ([PY, "benchmarks/bench_bots.py"], "the bot check before and after; import time"),
     "redis": ([PY, "benchmarks/bench_redis.py"], "round trips, lookup vs raw, exact counters"),
     "sqlite": (
         [PY, "benchmarks/bench_sqlite.py"],

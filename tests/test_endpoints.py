@@ -20,6 +20,7 @@ from support.harness import (
     Result,
     custom_policy_dict,
 )
+from support.user_agents import AUTOMATED, PEOPLE
 
 SAME_ORIGIN = {"origin": "http://testserver"}
 JSON_CT = "application/json; charset=utf-8"
@@ -89,9 +90,26 @@ def test_get_state_of_an_undecided_visitor(client: ClientFactory) -> None:
     assert set(state["consent_mode"].values()) == {"granted", "denied"}
 
 
-def test_get_state_hides_banner_from_bots(client: ClientFactory) -> None:
-    state = client.get("/_consent", headers={"user-agent": "Googlebot/2.1"}).body["state"]
-    assert state["show_banner"] is False
+@pytest.mark.parametrize(
+    ("user_agent", "banner"),
+    [
+        ("Googlebot/2.1", False),
+        (AUTOMATED["Pingdom"], False),
+        (AUTOMATED["StatusCake"], False),
+        (AUTOMATED["WebPageTest (PTST)"], False),
+        (AUTOMATED["Feedly"], False),
+        (AUTOMATED["NAVER's Yeti"], False),
+        ("TLSProber/0.9", False),  # ua-parser's crawler list names it, the patterns do not
+        (PEOPLE["KakaoTalk in-app, Android"], True),
+        (PEOPLE["NAVER app in-app, iOS"], True),
+        (PEOPLE["Cubot Note 20 Pro"], True),
+    ],
+)
+def test_get_state_hides_banner_from_bots(
+    client: ClientFactory, user_agent: str, banner: bool
+) -> None:
+    state = client.get("/_consent", headers={"user-agent": user_agent}).body["state"]
+    assert state["show_banner"] is banner
 
 
 def test_custom_policy_categories_and_processors(client: ClientFactory) -> None:

@@ -33,6 +33,7 @@ from support.html_apps import (
     Reply,
     build,
 )
+from support.user_agents import AUTOMATED
 
 DAY = 86400.0
 NOW = 1_767_225_600.0  # 2026-01-01 00:00 UTC
@@ -188,7 +189,17 @@ def test_advertising_without_a_device_id(make_recorder: Any) -> None:
 
 @pytest.mark.parametrize(
     "user_agent",
-    [GOOGLEBOT, "Mozilla/5.0 (compatible; Yeti/1.1; +http://naver.me/spd)", "curl/8.4.0"],
+    [
+        GOOGLEBOT,
+        "Mozilla/5.0 (compatible; Yeti/1.1; +http://naver.me/spd)",
+        "curl/8.4.0",
+        AUTOMATED["UptimeRobot"],
+        AUTOMATED["Scrapy"],
+        AUTOMATED["archive.org_bot"],
+        AUTOMATED["W3C-checklink"],
+        AUTOMATED["HeadlessChrome"],
+        "TLSProber/0.9",  # ua-parser's crawler list names it, the patterns do not
+    ],
 )
 def test_bots_are_flagged_and_not_profiled(make_recorder: Any, user_agent: str) -> None:
     recorder = make_recorder()

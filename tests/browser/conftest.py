@@ -40,7 +40,14 @@ from consent_mw.core.cookies import ConsentCookieCodec
 from support.browser_sites import GIF, Running, Site, resolver_rules, served
 
 CHROMIUM = "/usr/bin/chromium"
+#: what headless Chromium sends unless told otherwise: automation, which gets no banner
+HEADLESS_USER_AGENT = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "HeadlessChrome/156.0.0.0 Safari/537.36"
+)
 CHROMIUM_ARGS = [
+    # The tests play a person at a desktop Chrome (docs/bots.md: HeadlessChrome is a bot).
+    "--user-agent=" + HEADLESS_USER_AGENT.replace("HeadlessChrome/", "Chrome/"),
     "--no-sandbox",
     "--disable-gpu",
     "--disable-quic",

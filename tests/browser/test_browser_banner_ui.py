@@ -10,6 +10,8 @@ import pytest
 
 from consent_mw.demo import demo_policy
 
+from .conftest import HEADLESS_USER_AGENT
+
 pytestmark = pytest.mark.browser
 
 ANALYTICS_ONLY = {"functional": False, "analytics": True, "advertising": False, "marketing": False}
@@ -44,6 +46,13 @@ def test_keyboard_accept_all_with_enter(demo_page: Any) -> None:
     assert call.value.request.post_data_json == {"action": "accept_all"}
     demo.wait_for_allowed("functional", "analytics", "advertising", "marketing")
     assert demo.layer1.is_hidden()
+
+
+def test_headless_chromium_as_it_comes_gets_no_banner(demo_page: Any) -> None:
+    demo = demo_page(user_agent=HEADLESS_USER_AGENT)
+    demo.goto()
+    assert demo.state()["show_banner"] is False
+    assert demo.layer1.count() == 0 or demo.layer1.is_hidden()
 
 
 def test_keyboard_reject_all_with_space(demo_page: Any) -> None:

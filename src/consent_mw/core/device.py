@@ -11,28 +11,24 @@ import ipaddress
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any, Literal
 
 from ..exceptions import ConfigError
+from .bots import MAX_LENGTH, declares_bot, is_bot
 
 __all__ = [
     "MAX_USER_AGENT",
     "DeviceFacts",
     "DeviceParser",
+    "bot_check",
     "clean_user_agent",
     "is_bot",
     "truncate_ip",
 ]
 
-MAX_USER_AGENT = 512
-
-# "bot" ends a word, but not in Cubot (a phone brand: "Android 12; CUBOT NOTE 20 PRO").
-_BOT = re.compile(
-    r"(?<!cu)bot\b|crawl|spider|slurp|bingpreview|facebookexternalhit|lighthouse"
-    r"|python-requests|curl/|wget/|httpx|go-http-client|java/|yeti|daum(oa)?\b|naverbot",
-    re.IGNORECASE,
-)
+#: one length for parsing, recording and the bot check
+MAX_USER_AGENT = MAX_LENGTH
 
 
 _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
@@ -67,23 +63,6 @@ def clean_user_agent(value: str | None) -> str | None:
     return cleaned or None
 
 
-@lru_cache(maxsize=4096)
-def _declares_bot(user_agent: str) -> bool:
-    return _BOT.search(user_agent) is not None
-
-
-def is_bot(user_agent: str | None) -> bool:
-    """Whether a user agent declares itself an automated client (crawler, monitor, library).
-
-    Remembered per string (a site sees few distinct user agents; at most 4,096 of at most
-    512 characters are kept; longer ones are searched each time)."""
-    if not user_agent:
-        return False
-    if len(user_agent) > MAX_USER_AGENT:
-        return _BOT.search(user_agent) is not None
-    return _declares_bot(user_agent)
-
-
 @dataclass(frozen=True)
 class DeviceFacts:
     """What a user agent says about the device, classified like ``user-agents`` does."""
@@ -100,16 +79,18 @@ class DeviceFacts:
         return dict(self.__dict__)  # every field is a str or None: no deep copy needed
 
 
-def _fast_resolver() -> Callable[[str], Any] | None:
+@cache
+def _fast_parser() -> Any | None:
     # ua-parser 1.x with its Rust accelerator parses an unseen string in ~16 µs where
-    # user_agents.parse (the legacy pure-Python path) takes ~350 µs (PEERS.md).
+    # user_agents.parse (the legacy pure-Python path) takes ~350 µs (PEERS.md). Built once
+    # per process (~0.25 s) and shared by every DeviceParser.
     try:
         from ua_parser import Parser
         from ua_parser.loaders import load_builtins
         from ua_parser.regex import Resolver
     except ImportError:
         return None
-    return Parser(Resolver(load_builtins())).parse
+    return Parser(Resolver(load_builtins()))
 
 
 def _classified(user_agent: Any) -> DeviceFacts:
@@ -151,15 +132,15 @@ class DeviceParser:
             raise ConfigError(
                 "Device facts need the 'ua' extra: pip install 'consent_mw[ua]'."
             ) from exc
-        self._resolve = _fast_resolver()
+        self._fast = _fast_parser()
         self.parse = lru_cache(maxsize=cache_size)(self._parse)
 
     def _parse(self, value: str) -> DeviceFacts:
         from user_agents import parsers
 
-        if self._resolve is None:
+        if self._fast is None:
             return _classified(parsers.UserAgent(value))
-        result = self._resolve(value)
+        result = self._fast.parse(value)
         agent = parsers.UserAgent.__new__(parsers.UserAgent)
         agent.ua_string = value
         ua, os_, device = result.user_agent, result.os, result.device
@@ -180,6 +161,53 @@ class DeviceParser:
         cleaned = clean_user_agent(user_agent)
         return self.parse(cleaned) if cleaned else None
 
+    def is_crawler(self, user_agent: str | None) -> bool:
+        """Whether the parser classifies ``user_agent`` as a crawler: ua-parser's device
+        family ``Spider``, which ``user-agents`` calls a bot (``facts().type == "bot"``).
+        Not remembered; with the fast parser only the device is parsed (~9 µs)."""
+        cleaned = clean_user_agent(user_agent)
+        if not cleaned:
+            return False
+        if self._fast is None:
+            return self.parse(cleaned).type == "bot"
+        device = self._fast.parse_device(cleaned)
+        return device is not None and device.family == "Spider"
+
 
 def _parts(part: Any) -> tuple[str | None, ...]:
     return (part.major, part.minor, part.patch)
+
+
+def bot_check(
+    parser: Callable[[], DeviceParser | None] = lambda: None, cache_size: int = 4096
+) -> Callable[[str | None], bool]:
+    """``check(user_agent) -> bool``: whether a user agent is an automated client, by
+    :func:`~consent_mw.core.bots.is_bot`'s patterns and, beside them, the device parser's
+    crawler classification when the ``ua`` extra is installed. One answer per string is
+    remembered, so a user agent seen before costs what :func:`is_bot` costs::
+
+        check = bot_check(lambda: engine.device_parser)
+        check("Mozilla/5.0 (compatible; Yeti/1.1; +https://naver.me/spd)")  # True
+
+    ``parser`` (the parser, or None without the extra) is called when the patterns say no,
+    the first time a user agent is seen; building a parser takes about 0.3 s, so the engine
+    builds its own when it starts.
+    """
+
+    @lru_cache(maxsize=cache_size)
+    def classify(user_agent: str) -> bool:
+        if declares_bot(user_agent):
+            return True
+        device_parser = parser()
+        return device_parser is not None and device_parser.is_crawler(user_agent)
+
+    # A plain function, like is_bot: it runs on every request, and an object's __call__
+    # would cost twice as much.
+    def check(user_agent: str | None) -> bool:
+        if not user_agent:
+            return False
+        if len(user_agent) > MAX_USER_AGENT:
+            user_agent = user_agent[:MAX_USER_AGENT]
+        return classify(user_agent)
+
+    return check

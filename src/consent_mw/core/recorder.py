@@ -32,7 +32,7 @@ from typing import Literal, NamedTuple
 from ..exceptions import StoreError
 from ..policy.model import Policy
 from ..stores.base import BaseStore, Event
-from .device import DeviceParser, is_bot, truncate_ip
+from .device import DeviceParser, bot_check, truncate_ip
 
 __all__ = ["LOGIN_RETENTION_DAYS", "Recorder", "Hit"]
 
@@ -118,6 +118,7 @@ class Recorder:
         self.max_queue = max_queue
         # Called when first needed: building the user-agent parser takes a moment.
         self._parser = parser
+        self._is_bot = bot_check(parser)
         self._hash = _IPHasher() if ip_mode == "hash" else None
         self._retention = {
             c.id: (c.retention_days or _DEFAULT_RETENTION_DAYS) * 86400.0 for c in policy.categories
@@ -245,7 +246,7 @@ class Recorder:
     def events(self, hit: Hit) -> Iterable[Event]:
         """The events ``hit`` may leave behind, one per purpose."""
         allowed = hit.allowed
-        bot = is_bot(hit.user_agent)
+        bot = self._is_bot(hit.user_agent)
         ip = self._hash(hit.ip, hit.time) if self._hash else truncate_ip(hit.ip)
         keep = (
             LOGIN_RETENTION_DAYS * 86400.0

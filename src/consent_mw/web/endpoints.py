@@ -16,7 +16,7 @@ from importlib import resources
 from typing import Any
 
 from ..core.consent import Action, Consent, Source
-from ..core.device import clean_user_agent, is_bot, truncate_ip
+from ..core.device import clean_user_agent, truncate_ip
 from ..core.engine import Engine, Visit
 from ..core.facts import normal_origin
 from ..html.inject import consent_mode_script
@@ -160,7 +160,8 @@ class Endpoints:
         return self.policy.pick_locale(wanted, visit.facts.headers.get("accept-language"))
 
     def state(self, visit: Visit) -> dict[str, Any]:
-        state = visit.decision.state(show_banner=not is_bot(visit.facts.headers.get("user-agent")))
+        user_agent = visit.facts.headers.get("user-agent")
+        state = visit.decision.state(show_banner=not self.engine.is_bot(user_agent))
         # The banner reloads after a change under an enforced CSP (a page's CSP
         # cannot widen, and running tags must stop after a withdrawal).
         state["csp"] = self.engine.csp_mode
