@@ -13,8 +13,9 @@ One regular expression, searched in the lower-cased string, from two sources:
 
 Every alternative starts with a literal, and the literals share one prefix tree, so at a
 position where no pattern can start the search costs one character comparison per branch.
-The expression is compiled when first needed (about 20 ms), not at import. docs/bots.md has
-the sources, what counts as a bot, and the measured recall and false positives.
+The expression is compiled when first needed (about 20 ms; the engine asks when it starts),
+not at import. docs/bots.md has the sources, what counts as a bot, and the measured recall
+and false positives.
 """
 
 from __future__ import annotations
