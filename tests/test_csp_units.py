@@ -284,7 +284,8 @@ def test_inventory_writes_a_trickle_and_sums_it_back() -> None:
     for _ in range(50):
         audit.notice("www.facebook.com", "img-src", "/a")
         clock.now += 1
-    audit.notice("cdn.segment.com", "script-src-elem", "/a")
+    audit.notice("cdn.segment.com", "script-src-elem", "/a")  # known from the shipped registry
+    audit.notice("widgets.example-vendor.test", "script-src-elem", "/a")
     # One write on first sight, one a minute later with the count since.
     assert len([e for e in events if e.device["host"] == "www.facebook.com"]) == 1
     clock.now += 60
@@ -294,7 +295,8 @@ def test_inventory_writes_a_trickle_and_sums_it_back() -> None:
     rows = summarise_hosts(events)
     assert [(r["host"], r["count"], r["category"]) for r in rows] == [
         ("www.facebook.com", 51, "advertising"),
-        ("cdn.segment.com", 1, None),
+        ("cdn.segment.com", 1, "analytics"),
+        ("widgets.example-vendor.test", 1, None),
     ]
     facebook = rows[0]
     assert facebook["first_seen"] == 1_000_000.0

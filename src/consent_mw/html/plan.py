@@ -32,9 +32,9 @@ class Plan:
 
     def __init__(self, matcher: Matcher, allowed: frozenset[str]) -> None:
         self.allowed = allowed
-        hosts = {h.lower().partition("/")[0] for t in matcher.trackers for h in t.hosts}
+        hosts = {h.lower().partition("/")[0] for t in matcher.signed for h in t.hosts}
         sigs: list[tuple[bytes, bool, frozenset[int], str]] = []
-        for tracker in matcher.trackers:
+        for tracker in matcher.signed:
             if tracker.category in allowed:
                 continue
             loaders = [h for h in tracker.hosts if "." in h.rpartition("/")[2] and "/" in h]
@@ -50,7 +50,7 @@ class Plan:
                     sigs.append((needle, False, guard, tracker.category))
         self.signatures = tuple(sigs)
         #: some tracker's category is refused: inline scripts and sheets are judged
-        self.refuses = any(t.category not in allowed for t in matcher.trackers)
+        self.refuses = not matcher.categories <= allowed
         self.anycase = tuple(re.compile(re.escape(sig[0]), re.IGNORECASE) for sig in sigs)
         # A site sends the same tracker tags and snippets on every page: remember
         # what they came to (bounded; per plan, so the same allowed set).

@@ -13,6 +13,7 @@ from ..i18n import in_locale
 from ..i18n.notice import AUTOMATIC_ITEMS, LABELS, LANGUAGE_NAMES, RIGHTS
 from ..policy.model import Category, Localised, Policy
 from ..policy.notice_source import Item, NoticeSource
+from ..policy.registry import registry
 from ..policy.trackers import BUILTIN_TRACKERS, Matcher
 from .links import NoticeLinks
 
@@ -225,14 +226,18 @@ class _Builder:
                 n == owner or (n.startswith(owner) and not n[len(owner)].isalnum()) for n in names
             )
 
-        registry = Matcher((*BUILTIN_TRACKERS, *self.policy.trackers))
+        known = Matcher(
+            (*BUILTIN_TRACKERS, *self.policy.trackers),
+            fallback=registry().matcher,
+            replaces=[t.owner for t in self.policy.trackers],
+        )
         groups = []
         for category in self.policy.categories:
             rows = []
             for spec in category.cookies:
                 owner = spec.owner
                 if not owner:
-                    found = registry.cookie_owner(spec.name)
+                    found = known.cookie_owner(spec.name)
                     owner = found[1] if found else ""
                 first = not spec.third_party and (not owner or is_controller(owner))
                 rows.append(

@@ -34,6 +34,7 @@ from .parts import (
 )
 from .presets import preset_dict
 from .regimes import REGIMES, Regime
+from .registry import registry
 from .trackers import BUILTIN_TRACKERS, Matcher, Tracker
 
 __all__ = [
@@ -108,7 +109,12 @@ class Policy:
             for category in self.categories
             if category.hosts
         ]
-        object.__setattr__(self, "matcher", Matcher((*BUILTIN_TRACKERS, *self.trackers, *extra)))
+        matcher = Matcher(
+            (*BUILTIN_TRACKERS, *self.trackers, *extra),
+            fallback=registry().matcher,
+            replaces=[t.owner for t in self.trackers],
+        )
+        object.__setattr__(self, "matcher", matcher)
         object.__setattr__(self, "_hashes", {})
 
     # -- loading -----------------------------------------------------------

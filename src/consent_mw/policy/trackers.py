@@ -18,6 +18,7 @@ A policy can add trackers or override a built-in one by ``owner`` (see
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -233,23 +234,39 @@ class Matcher:
 
     _CACHE_LIMIT = 4096
 
-    def __init__(self, trackers: tuple[Tracker, ...] | list[Tracker]) -> None:
+    def __init__(
+        self,
+        trackers: tuple[Tracker, ...] | list[Tracker],
+        *,
+        fallback: Matcher | None = None,
+        replaces: Iterable[str] | None = None,
+    ) -> None:
         by_owner: dict[str, Tracker] = {}
         for tracker in trackers:
             by_owner.pop(tracker.owner, None)
             by_owner[tracker.owner] = tracker
+        #: this matcher's own entries (the hand-written ones and the policy's);
+        #: ``fallback`` (the shipped registry) answers what they do not know, less
+        #: the vendors named in ``replaces`` (by default every owner here), so an
+        #: entry of the policy replaces a vendor whole
         self.trackers: tuple[Tracker, ...] = tuple(by_owner.values())
+        self._fallback = fallback
+        self._owners = frozenset(by_owner if replaces is None else replaces)
         self._exact: dict[str, tuple[str, str]] = {}
         wildcard: list[tuple[re.Pattern[str], str, str]] = []
+        prefixes: dict[str, tuple[str, str]] = {}
         self._hosts: dict[str, list[tuple[str, str, str]]] = {}
         self._signatures: list[tuple[str, str, str]] = []
         click_ids: set[str] = set()
         for tracker in self.trackers:
             for pattern in tracker.cookies:
-                if "*" in pattern:
-                    wildcard.append((wildcard_regex(pattern), tracker.category, tracker.owner))
-                else:
+                if "*" not in pattern:
                     self._exact[pattern] = (tracker.category, tracker.owner)
+                elif pattern.index("*") == len(pattern) - 1:
+                    # `prefix*`, nearly every pattern: found by slicing, not by regex
+                    prefixes[pattern[:-1]] = (tracker.category, tracker.owner)
+                else:
+                    wildcard.append((wildcard_regex(pattern), tracker.category, tracker.owner))
             for host in tracker.hosts:
                 name, _, path = host.lower().partition("/")
                 self._hosts.setdefault(name, []).append(
@@ -261,8 +278,39 @@ class Matcher:
         # Longer (more specific) wildcard patterns first: `_hjSession_*` before `_hj*`.
         wildcard.sort(key=lambda item: -len(item[0].pattern))
         self._wildcard = wildcard
+        self._prefixes = prefixes
+        #: by first character, the prefix lengths to try, longest (most specific)
+        #: first: `_hjSession_` before `_hj`
+        lengths: dict[str, set[int]] = {}
+        for prefix in prefixes:
+            lengths.setdefault(prefix[:1], set()).add(len(prefix))
+        self._prefix_lengths = {c: sorted(n, reverse=True) for c, n in lengths.items()}
+        signed = list(self.trackers)
+        categories = {t.category for t in self.trackers}
+        self._click_owners: dict[str, set[str]] = {}
+        for tracker in self.trackers:
+            for click_id in tracker.click_ids:
+                self._click_owners.setdefault(click_id, set()).add(tracker.owner)
+        if fallback is not None:
+            # What the fallback's vendors add, less the replaced ones (computed once
+            # by the fallback, filtered here: a policy is built in well under a ms).
+            signed += [t for t in fallback.signed if t.owner not in self._owners]
+            self._signatures += [s for s in fallback._signatures if s[2] not in self._owners]
+            categories |= fallback.categories
+            for click_id, owners in fallback._click_owners.items():
+                if owners - self._owners:
+                    click_ids.add(click_id)
         self.click_ids: frozenset[str] = frozenset(click_ids)
+        #: the entries whose snippets an inline script is judged by (the fallback's
+        #: vendors with a signature, beside this matcher's own entries)
+        self.signed: tuple[Tracker, ...] = tuple(signed)
+        #: every category some entry, own or fallback, belongs to
+        self.categories: frozenset[str] = frozenset(categories)
         self._cookie_cache: dict[str, tuple[str, str] | None] = {}
+
+    def _fallen(self, found: tuple[str, str] | None) -> tuple[str, str] | None:
+        """A fallback answer, unless this matcher names its owner itself."""
+        return None if found is None or found[1] in self._owners else found
 
     def cookie_owner(self, name: str) -> tuple[str, str] | None:
         """``(category, owner)`` for a cookie name, or None when unknown."""
@@ -272,10 +320,17 @@ class Matcher:
             pass
         found = self._exact.get(name)
         if found is None:
+            for length in self._prefix_lengths.get(name[:1], ()):
+                found = self._prefixes.get(name[:length])
+                if found is not None:
+                    break
+        if found is None:
             for regex, category, owner in self._wildcard:
                 if regex.match(name):
                     found = (category, owner)
                     break
+        if found is None and self._fallback is not None:
+            found = self._fallen(self._fallback.cookie_owner(name))
         remember(self._cookie_cache, name, found, self._CACHE_LIMIT)
         return found
 
@@ -296,9 +351,21 @@ class Matcher:
             return None
         host = (parts.hostname or "").rstrip(".")
         path = parts.path or "/"
+        found = self.place_owner(host, path)
+        if found is None and self._fallback is not None:
+            found = self._fallback.place_owner(host, path, self._owners)
+        return found
+
+    def place_owner(
+        self, host: str, path: str, skip: frozenset[str] = frozenset()
+    ) -> tuple[str, str] | None:
+        """``(category, owner)`` of the first entry for ``host`` (or a parent domain)
+        and ``path`` whose owner is not in ``skip``."""
         while host:
             for prefix, category, owner in self._hosts.get(host, ()):
                 # A path prefix matches whole segments: /tr and /tr/… but not /travel.
+                if owner in skip:
+                    continue
                 if not prefix or path == prefix or path.startswith(prefix + "/"):
                     return category, owner
             _, _, host = host.partition(".")
@@ -307,11 +374,24 @@ class Matcher:
     def host_category(self, host: str) -> str | None:
         """The category of the first entry for ``host`` or a parent domain, whatever path
         the entry names (``www.facebook.com``: "advertising", from ``facebook.com/tr``)."""
-        host = host.lower().rstrip(".")
+        host = whole = host.lower().rstrip(".")
         while host:
             entries = self._hosts.get(host)
             if entries:
                 return entries[0][1]
+            _, _, host = host.partition(".")
+        if self._fallback is not None:
+            return self._fallback.host_category_of(whole, self._owners)
+        return None
+
+    def host_category_of(self, host: str, skip: frozenset[str]) -> str | None:
+        """The category of the first whole-host entry for ``host`` or a parent domain
+        whose owner is not in ``skip``: the registry's path entries (``google.com/ccm``)
+        do not make a whole host a tracker's."""
+        while host:
+            for prefix, category, owner in self._hosts.get(host, ()):
+                if not prefix and owner not in skip:
+                    return category
             _, _, host = host.partition(".")
         return None
 
