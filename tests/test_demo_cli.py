@@ -149,7 +149,8 @@ def test_audit_lists_undeclared_cookies(tmp_path, capsys):
     assert main(["audit", "--store", f"sqlite:///{path}"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len([line for line in lines if line.startswith("mystery_pref")]) == 1
-    assert "functional" in lines[1] and "/shop" in lines[1] and "HttpOnly" in lines[1]
+    assert lines[0].startswith("Tracker registry ")
+    assert "functional" in lines[2] and "/shop" in lines[2] and "HttpOnly" in lines[2]
     assert main(["audit", "--store", f"sqlite:///{path}", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)[0]["name"] == "mystery_pref"
 

@@ -5,6 +5,7 @@
     consent-mw demo [--csp enforce]          run the demo ticketing site
     consent-mw policy check|render|diff      validate, render or compare policy files
     consent-mw audit [--hosts] [--declare]   cookies and third-party hosts nobody declared
+    consent-mw registry cookie|host|list|info  look a cookie or host up in the tracker registry
     consent-mw history ID                    a subject's ledger records (JSON lines)
     consent-mw query ID [--user] [--json]    current state; may ads be personalised?
     consent-mw lookup [FILE]                 many consent ids (file or stdin), JSON lines
@@ -146,6 +147,8 @@ def _audit(args: argparse.Namespace) -> int:
     finally:
         store.close()
     cookies, hosts = summarise(events), summarise_hosts(events)
+    if not (args.declare or args.json):
+        print(_registry_line())
     if args.declare:
         print(_declarations(hosts), end="")
     elif args.json:
@@ -157,6 +160,76 @@ def _audit(args: argparse.Namespace) -> int:
         print()
         _print_hosts(hosts)
     return EXIT_OK
+
+
+def _registry_line() -> str:
+    from .policy.registry import registry
+
+    info = registry().summary()
+    sources = ", ".join(f"{s['name']} {s['revision']}" for s in info["sources"])
+    return f"Tracker registry {info['version']}: {info['vendors']} vendors, from {sources}."
+
+
+def _registry(args: argparse.Namespace) -> int:
+    from urllib.parse import urlsplit
+
+    from .policy import Policy
+    from .policy.registry import registry
+    from .policy.trackers import BUILTIN_TRACKERS
+
+    policy = Policy.from_toml(args.policy) if args.policy else Policy.preset("gdpr")
+    matcher = policy.matcher
+    if args.what == "info":
+        info = registry().summary()
+        print(json.dumps(info, indent=2) if args.json else _registry_line())
+        return EXIT_OK
+    if args.what == "list":
+        replaced = {t.owner for t in policy.trackers}
+        listed = [(t, "built-in") for t in BUILTIN_TRACKERS if t.owner not in replaced]
+        listed += [(t, "policy") for t in policy.trackers]
+        listed += [(t, "registry") for t in registry().trackers if t.owner not in replaced]
+        rows = [
+            {
+                "owner": t.owner,
+                "category": t.category,
+                "from": origin,
+                "cookies": len(t.cookies),
+                "hosts": len(t.hosts),
+            }
+            for t, origin in listed
+            if (not args.category or t.category == args.category)
+            and args.owner.casefold() in t.owner.casefold()
+        ]
+        if args.json:
+            print(json.dumps(rows, ensure_ascii=False, indent=2))
+        for row in [] if args.json else rows:
+            print(
+                f"{row['owner']:<36} {row['category']:<12} {row['from']:<9} "
+                f"{row['cookies']:>4} cookies {row['hosts']:>5} hosts"
+            )
+        return EXIT_OK
+    value = (args.value or "").strip()
+    if args.what == "cookie" and (not value or any(c in value for c in ' \t;,="')):
+        raise UsageError(f"{value!r} is not a cookie name: give one name, as Set-Cookie sends it.")
+    if args.what == "cookie":
+        found = matcher.cookie_owner(value)
+    else:
+        url = value if "://" in value else f"https://{value}"
+        try:
+            host = urlsplit(url).hostname
+        except ValueError:
+            host = None
+        if not host or "." not in host:
+            raise UsageError(f"{value!r} is not a host or URL (e.g. cdn.example.com/tag.js).")
+        found = matcher.url_owner(url)
+    result = {"query": value, "category": found[0], "owner": found[1]} if found else None
+    if args.json:
+        print(json.dumps(result or {"query": value, "category": None, "owner": None}))
+    elif found:
+        print(f"{value}: {found[0]} ({found[1]})")
+    else:
+        print(f"{value}: not in the registry or the policy", file=sys.stderr)
+    return EXIT_OK if found else EXIT_PROBLEM
 
 
 def _print_cookies(rows: list[dict[str, Any]]) -> None:
@@ -288,6 +361,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the policy entries that would declare the hosts browsers reported",
     )
     audit.set_defaults(run=_audit)
+
+    lookup = commands.add_parser(
+        "registry", help="look a cookie name or host up in the tracker registry, list vendors"
+    )
+    lookup.add_argument("what", choices=("cookie", "host", "list", "info"))
+    lookup.add_argument("value", nargs="?", help="a cookie name, or a host or URL")
+    lookup.add_argument("--policy", help="a policy TOML file whose trackers and hosts count too")
+    lookup.add_argument("--category", help="list: only vendors of this category")
+    lookup.add_argument("--owner", default="", help="list: only owners containing this text")
+    lookup.add_argument("--json", action="store_true", help="machine-readable output")
+    lookup.set_defaults(run=_registry)
 
     history = commands.add_parser("history", help="print a subject's ledger records (JSON lines)")
     history.add_argument("subject", help="consent id")
