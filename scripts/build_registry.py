@@ -325,6 +325,7 @@ def build(easylist: Path, list_kr: Path) -> dict[str, object]:
     listed = sorted(vendors.values(), key=lambda v: v.owner.casefold())
     return {
         "format": FORMAT,
+        "rules": sha256(RULES),
         "sources": [
             {
                 "name": "Open Cookie Database",

@@ -161,6 +161,9 @@ FRAMEWORK_COOKIES = (
     "ref",
     "sp",
     "i",
+    "SearchTerm",
+    "queryString",
+    "europe",
 )
 
 # Hosts sites load for what they show or do: CDNs, fonts, payment, maps, video,

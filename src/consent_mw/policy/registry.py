@@ -42,11 +42,13 @@ class Registry:
     trackers: tuple[Tracker, ...]
     matcher: Matcher
     sources: tuple[Source, ...]
+    #: SHA-256 of the rules the data were converted with (scripts/registry_rules.toml)
+    rules: str = ""
 
     @property
     def version(self) -> str:
-        """A digest of the sources' contents: it changes whenever the data do."""
-        digest = hashlib.sha256("".join(s.sha256 for s in self.sources).encode())
+        """A digest of the sources' contents and the rules: it changes whenever the data do."""
+        digest = hashlib.sha256("".join([*(s.sha256 for s in self.sources), self.rules]).encode())
         return digest.hexdigest()[:12]
 
     def summary(self) -> dict[str, Any]:
@@ -79,4 +81,4 @@ def registry() -> Registry:
         for entry in data["vendors"]
     )
     sources = tuple(Source(**source) for source in data["sources"])
-    return Registry(trackers, Matcher(trackers), sources)
+    return Registry(trackers, Matcher(trackers), sources, data.get("rules", ""))
