@@ -72,19 +72,24 @@ class _HTMLStream:
     """The body messages of a rewritten HTML response; in report mode the start message
     waits for the whole body."""
 
-    __slots__ = ("body", "send", "start")
+    __slots__ = ("body", "first", "send", "start")
 
     def __init__(self, body: RewrittenBody, start: Message, send: Send) -> None:
         self.body = body
         self.send = send
         self.start = start
+        self.first = True
 
     async def message(self, message: Message) -> None:
         body = self.body
         more = message.get("more_body", False)
-        chunk = body.feed(message.get("body", b""))
-        if not more:
-            chunk += body.close()
+        if self.first and not more:
+            chunk = body.whole(message.get("body", b""))
+        else:
+            chunk = body.feed(message.get("body", b""))
+            if not more:
+                chunk += body.close()
+        self.first = False
         if not body.hold:
             await self.send({"type": "http.response.body", "body": chunk, "more_body": more})
         elif not more:

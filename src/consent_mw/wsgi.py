@@ -145,6 +145,17 @@ class _Response:
 
     def _stream(self, result: Iterable[bytes]) -> Iterator[bytes]:
         try:
+            if (
+                isinstance(result, list | tuple)
+                and len(result) == 1
+                and self.body is not None
+                and self.held is None
+            ):
+                # The whole body in one piece (Flask, Django): see HTMLBody.whole.
+                out = self.body.whole(result[0])
+                if out:
+                    yield out
+                return
             for chunk in result:
                 body = self.body
                 if body is not None:
