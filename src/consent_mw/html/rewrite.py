@@ -121,7 +121,12 @@ class HTMLRewriter:
         if max_hold < 64:
             raise ValueError(f"max_hold must be at least 64 bytes, not {max_hold}")
         self._matcher = matcher
-        self._allowed = frozenset(allowed) | {"necessary"}
+        # A decision's allowed set has "necessary" already: no new set per page then.
+        self._allowed = (
+            allowed
+            if isinstance(allowed, frozenset) and "necessary" in allowed
+            else frozenset(allowed) | {"necessary"}
+        )
         #: how many srcdoc documents this one is inside
         self._depth = 0
         #: the page's CSP nonce, when it has one its tags can be remembered by
