@@ -15,7 +15,9 @@ pages emptied (``consent_mw.html.pages``), what a page seen for the first time c
 here so only the response path is timed).
 
 The rounds interleave the variants so machine noise hits them alike; the figure per
-variant is the median of the rounds. Run: ``python benchmarks/bench_page.py``.
+variant is the median of the rounds. Run: ``python benchmarks/bench_page.py`` (``--out
+benchmarks/results/page.md`` to keep the table; ``PYTHONPATH=<other tree>/src`` measures
+another tree's middleware with the same script).
 """
 
 from __future__ import annotations
@@ -123,7 +125,7 @@ class _Forgetting:
         await self.app(scope, receive, send)
 
 
-async def main(rounds: int, per_round: int) -> int:
+async def main(rounds: int, per_round: int, out: Path | None) -> int:
     consent = Consent.create(demo_policy(), {"analytics": True}, action="custom")
     cookie = ("consent_mw=" + ConsentCookieCodec(SECRET).dumps(consent)).encode()
     apps = variants()
@@ -138,20 +140,38 @@ async def main(rounds: int, per_round: int) -> int:
             times[name].append(await serve(app, cookie, per_round))
     median = {name: statistics.median(values) * 1e6 for name, values in times.items()}
     bare_us = median["bare"]
-    print(f"in-process, {PATH}?lang=en, {rounds} rounds x {per_round}, median per response")
-    print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
-    print("| variant | µs per page | fixed cost (µs) | fixed cost / bare |")
-    print("|---|---:|---:|---:|")
+    import consent_mw
+
+    lines = [
+        "# The middleware's fixed cost per HTML page, in process",
+        "",
+        f"Written by `python benchmarks/bench_page.py` ({time.strftime('%Y-%m-%d %H:%M %Z')}),"
+        f" consent_mw from `{Path(consent_mw.__file__).parent}`.",
+        "",
+        f"- `{PATH}?lang=en`, {rounds} interleaved rounds x {per_round} responses, "
+        "median of the rounds per variant",
+        f"- load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())} (shared machine)",
+        "",
+        "| variant | µs per page | fixed cost (µs) | fixed cost / bare |",
+        "|---|---:|---:|---:|",
+    ]
     for name, value in median.items():
         extra = value - bare_us
         share = "–" if name == "bare" else f"{extra / bare_us:.0%}"
         fixed = "–" if name == "bare" else f"{extra:.1f}"
-        print(f"| {name} | {value:.1f} | {fixed} | {share} |")
+        lines.append(f"| {name} | {value:.1f} | {fixed} | {share} |")
     share = (median["middleware"] - bare_us) / bare_us
     verdict = "met" if share <= TARGET else "MISSED"
-    print(
-        f"\nfixed cost per HTML page: {share:.0%} of the bare app's time (target <= 25%): {verdict}"
-    )
+    lines += [
+        "",
+        f"Fixed cost per HTML page: **{share:.0%}** of the bare app's time "
+        f"(target ≤ {TARGET:.0%}): {verdict}.",
+        "",
+    ]
+    print("\n".join(lines))
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text("\n".join(lines))
     return 0 if share <= TARGET else 1
 
 
@@ -159,5 +179,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=11)
     parser.add_argument("--per-round", type=int, default=1000)
+    parser.add_argument("--out", type=Path, help="also write the table here (markdown)")
     args = parser.parse_args()
-    sys.exit(asyncio.run(main(args.rounds, args.per_round)))
+    sys.exit(asyncio.run(main(args.rounds, args.per_round, args.out)))
