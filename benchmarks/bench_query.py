@@ -433,7 +433,7 @@ def main() -> int:
     if args.subjects < 1000:
         parser.error("--subjects must be at least 1000")
     if shutil.which("redis-server") is None:
-        print("redis-server is not on PATH (apt-get install redis-server)", file=sys.stderr)
+        print("redis-server is not on PATH: sudo apt-get install redis-server", file=sys.stderr)
         return 2
     out = args.out or (RESULTS if args.subjects == DEFAULT_SUBJECTS else None)
     began = time.perf_counter()

@@ -194,7 +194,7 @@ def main() -> int:
     parser.add_argument("--fsync", choices=("always", "everysec", "no"), default="everysec")
     args = parser.parse_args()
     if shutil.which("redis-server") is None:
-        print("redis-server is not on PATH (apt-get install redis-server)", file=sys.stderr)
+        print("redis-server is not on PATH: sudo apt-get install redis-server", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory(prefix="bench-redis-") as directory:
         server = Server(Path(directory), args.fsync)

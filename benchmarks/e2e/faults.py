@@ -37,9 +37,11 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE.parents[1] / "tests"))
 
 from _common import HOST, RESULTS, Uvicorn, machine  # noqa: E402
+from _tools import require  # noqa: E402
 from apps import SECRET  # noqa: E402
 
 from consent_mw import store_from_url  # noqa: E402
@@ -355,6 +357,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.before + args.down + args.after + args.slow > 45:
         parser.error("the run is bounded to 60 s in all")
+    require("redis-server")
     started = time.monotonic()
     lines_machine = machine()
     with tempfile.TemporaryDirectory(prefix="faults-") as tmp:

@@ -227,9 +227,12 @@ class Adapter(Generic[App]):
     def _reply(engine: Engine, visit: Visit, response: Response) -> tuple[Headers, bytes]:
         """An endpoint's answer as sent: its headers (with the length, consent applied)
         and its body (none for HEAD)."""
+        # A 304 has no body; its length, if sent, would have to be the 200's (RFC 9110
+        # section 8.6), so none is sent.
+        length = [] if response.status == 304 else [("content-length", str(len(response.body)))]
         headers = [
             (name.lower().encode("latin-1"), value.encode("latin-1"))
-            for name, value in [*response.headers, ("content-length", str(len(response.body)))]
+            for name, value in [*response.headers, *length]
         ]
         headers = engine.response_headers(visit, headers) or headers
         return headers, b"" if visit.facts.method == "HEAD" else response.body
@@ -265,6 +268,14 @@ class RewrittenBody:
     def feed(self, data: bytes) -> bytes:
         """What to send now of ``data`` rewritten (nothing while held)."""
         out = self.body.feed(data)
+        if self.chunks is None:
+            return out
+        self.chunks.append(out)
+        return b""
+
+    def whole(self, data: bytes) -> bytes:
+        """``feed(data)`` then ``close()``, for a body that is ``data`` alone."""
+        out = self.body.whole(data)
         if self.chunks is None:
             return out
         self.chunks.append(out)

@@ -69,29 +69,54 @@ def _validators_for_app(
 
 
 class _HTMLStream:
-    """The body messages of a rewritten HTML response; in report mode the start message
-    waits for the whole body."""
+    """The body messages of a rewritten HTML response. The start message waits for the
+    first body message: a body that comes whole (most frameworks send it so) goes out
+    with its Content-Length, which spares the server chunked framing; in report mode
+    the start message waits for the whole body."""
 
-    __slots__ = ("body", "send", "start")
+    __slots__ = ("body", "first", "send", "start")
 
     def __init__(self, body: RewrittenBody, start: Message, send: Send) -> None:
         self.body = body
         self.send = send
         self.start = start
+        self.first = True
 
     async def message(self, message: Message) -> None:
         body = self.body
         more = message.get("more_body", False)
-        chunk = body.feed(message.get("body", b""))
+        data = message.get("body", b"")
+        if self.first:
+            self.first = False
+            if not more:
+                chunk = body.whole(data)
+                if body.hold:
+                    await self._held()
+                else:
+                    length = (b"content-length", str(len(chunk)).encode("latin-1"))
+                    await self._send_start([length])
+                    await self.send({"type": "http.response.body", "body": chunk})
+                return
+            if not body.hold:
+                await self._send_start([])
+        chunk = body.feed(data)
         if not more:
             chunk += body.close()
         if not body.hold:
             await self.send({"type": "http.response.body", "body": chunk, "more_body": more})
         elif not more:
-            extra, content = body.held()
-            start = self.start
-            await self.send({**start, "headers": [*start.get("headers", []), *extra]})
-            await self.send({"type": "http.response.body", "body": content})
+            await self._held()
+
+    async def _held(self) -> None:
+        extra, content = self.body.held()
+        await self._send_start(extra)
+        await self.send({"type": "http.response.body", "body": content})
+
+    async def _send_start(self, extra: list[tuple[bytes, bytes]]) -> None:
+        start = self.start
+        if extra:
+            start = {**start, "headers": [*start.get("headers", []), *extra]}
+        await self.send(start)
 
 
 class ConsentMiddleware(Adapter[ASGIApp]):
@@ -143,9 +168,9 @@ class ConsentMiddleware(Adapter[ASGIApp]):
                 if headers is not original:
                     message = {**message, "headers": headers}
                 if body is not None:
+                    # The start goes out with the first body message (see _HTMLStream).
                     html = _HTMLStream(RewrittenBody(body), message, send)
-                    if html.body.hold:
-                        return
+                    return
             await send(message)
 
         await self.app(scope, receive, send_with_consent)

@@ -72,6 +72,7 @@ class _Response:
         "environ",
         "held",
         "middleware",
+        "pending",
         "start_response",
         "started",
         "visit",
@@ -96,6 +97,9 @@ class _Response:
         self.body: RewrittenBody | None = None
         #: report mode: the start_response arguments, sent with the whole body
         self.held: tuple[str, list[tuple[str, str]], Any] | None = None
+        #: a rewritten page's start_response arguments, until its first body bytes: a
+        #: body that comes whole goes out with its Content-Length
+        self.pending: tuple[str, list[tuple[str, str]], Any] | None = None
         self.write: Callable[[bytes], object] | None = None
         self.started = False
         #: a HEAD answered with an HTML page's headers: the app's body bytes are not sent
@@ -123,13 +127,23 @@ class _Response:
         # server; not every server does (wsgiref), and the headers describe another body.
         self.drop = visit.rewritten and visit.facts.method == "HEAD"
         self.body = None if body is None else RewrittenBody(body)
-        if self.body is not None and self.body.hold:
-            self.held = (status, headers, exc_info)
-            return self.body.feed
+        if self.body is not None:
+            if self.body.hold:
+                self.held = (status, headers, exc_info)
+                return self.body.feed
+            self.pending = (status, headers, exc_info)
+            return self._rewrite_write
         self.write = self.start_response(status, headers, exc_info)
-        return self._rewrite_write if self.body is not None else self.write
+        return self.write
+
+    def _send_start(self, extra: list[tuple[str, str]] | None = None) -> None:
+        if self.pending is not None:
+            status, headers, exc_info = self.pending
+            self.pending = None
+            self.write = self.start_response(status, [*headers, *(extra or ())], exc_info)
 
     def _rewrite_write(self, data: bytes) -> object:
+        self._send_start()
         if self.write is None or self.body is None:
             raise RuntimeError("write() called before start_response()")
         return self.write(self.body.feed(data))
@@ -145,10 +159,23 @@ class _Response:
 
     def _stream(self, result: Iterable[bytes]) -> Iterator[bytes]:
         try:
+            if (
+                isinstance(result, list | tuple)
+                and len(result) == 1
+                and self.body is not None
+                and self.held is None
+            ):
+                # The whole body in one piece (Flask, Django): see HTMLBody.whole.
+                out = self.body.whole(result[0])
+                self._send_start([("Content-Length", str(len(out)))])
+                if out:
+                    yield out
+                return
             for chunk in result:
                 body = self.body
                 if body is not None:
                     out = body.feed(chunk)
+                    self._send_start()
                     if out:
                         yield out
                 elif not self.drop:
@@ -156,6 +183,7 @@ class _Response:
             body = self.body
             if body is not None:
                 tail = body.close()
+                self._send_start()
                 if self.held is not None:
                     extra, content = body.held()
                     status, headers, exc_info = self.held

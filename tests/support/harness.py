@@ -192,7 +192,11 @@ class Result:
 def _parse_body(content_type: str | None, raw: bytes) -> Any:
     if content_type and "json" in content_type and raw:
         return jsonlib.loads(raw)
-    return raw.decode("utf-8")
+    # A compressed body (a static file's gzip or br variant) is no text: kept as bytes.
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw
 
 
 def _cookie_header(cookies: Mapping[str, str] | Iterable[tuple[str, str]] | None) -> str | None:

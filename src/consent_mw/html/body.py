@@ -7,18 +7,21 @@ headers when it starts, then feed the body through the returned
 
 from __future__ import annotations
 
+import weakref
 import zlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from ..core.assets import banner_path
 from ..core.cache_headers import mark_dependent
 from ..core.engine import OPT_OUT_HEADER
 from ..core.validators import decision_etag
-from .inject import injection
+from .inject import Injector
+from .inline import inline_nonce
+from .rewrite import HTMLRewriter
 
 if TYPE_CHECKING:
     from ..core.engine import Engine, Visit
-    from .rewrite import HTMLRewriter
 
 __all__ = ["OPT_OUT_HEADER", "REPORT_HEADER", "HTMLBody", "plan_html"]
 
@@ -30,6 +33,16 @@ Headers = list[tuple[bytes, bytes]]
 # Statuses whose responses carry no body (RFC 9110 sections 6.4.1, 15.3.5, 15.3.6,
 # 15.4.5): nothing may be injected into them.
 _BODILESS = frozenset({204, 205, 304})
+
+# One injector per engine (per policy version), built on its first page.
+_INJECTORS: weakref.WeakKeyDictionary[Engine, Injector] = weakref.WeakKeyDictionary()
+
+
+def injector(engine: Engine) -> Injector:
+    found = _INJECTORS.get(engine)
+    if found is None:
+        found = _INJECTORS[engine] = Injector(engine, banner_path(engine.config.prefix))
+    return found
 
 
 class HTMLBody:
@@ -51,6 +64,14 @@ class HTMLBody:
         if self._gzip is not None and out:
             # A sync flush per chunk keeps the response streaming.
             return self._gzip.compress(out) + self._gzip.flush(zlib.Z_SYNC_FLUSH)
+        return out
+
+    def whole(self, body: bytes) -> bytes:
+        """The whole body when it comes in one piece (most frameworks send it so):
+        the rewriter may answer it from its memo of pages."""
+        out = self.rewriter.whole(body)
+        if self._gzip is not None:
+            return self._gzip.compress(out) + self._gzip.flush()
         return out
 
     def close(self) -> bytes:
@@ -106,8 +127,8 @@ def plan_html(
         [(k, v) for k, v in headers if k.lower() != b"content-length"],
         engine.decision_tag(allowed),
     )
-    accepts = visit.facts.headers.get("accept-encoding", "").lower()
-    gzip = config.compress_html and "gzip" in accepts
+    # Only then the request's headers are decoded: most pages need none of them.
+    gzip = config.compress_html and "gzip" in visit.facts.headers.get("accept-encoding", "").lower()
     if gzip:
         out.append((b"content-encoding", b"gzip"))
         out.append((b"vary", b"Accept-Encoding"))
@@ -118,16 +139,14 @@ def plan_html(
 
     inject = b""
     page_nonce = nonce()
-    if config.inject_banner or config.consent_mode:
-        inject = injection(
-            decision,
-            prefix=config.prefix,
-            nonce=page_nonce,
-            banner=config.inject_banner,
-            consent_mode=config.consent_mode,
-        )
-    from .rewrite import HTMLRewriter
-
+    blocks = injector(engine)
+    if blocks.active:
+        # The page's own CSP says whether the default can go inline (see .inline); the
+        # nonce it names serves the injected tags when the csp_nonce option gives none.
+        runs = inline_nonce(out, page_nonce)
+        if runs is not None:
+            page_nonce = runs or None
+        inject = blocks.block(decision, inline=runs is not None, nonce=page_nonce)
     rewriter = HTMLRewriter(engine.matcher, allowed, inject=inject, nonce=page_nonce)
     return HTMLBody(rewriter, gzip=gzip, hold=config.report_blocked), out
 

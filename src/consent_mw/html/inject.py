@@ -2,25 +2,51 @@
 
 Google Consent Mode v2 needs ``gtag('consent', 'default', …)`` to run before
 any tag; the server knows the visitor's real state, so it emits the true
-default rather than "denied + wait_for_update". With a CSP nonce the default is
-an inline script carrying the nonce; without one nothing inline is emitted
-(a strict CSP would block it) and the same code is loaded from
-``{prefix}/defaults.js``, answered per visitor.
+default rather than "denied + wait_for_update". The default is an inline script
+whenever the page's CSP lets one run (see :mod:`.inline`): no request, nothing
+waited for. Only when nothing inline can run is it loaded from
+``{prefix}/defaults/<modes>.<digest>.js``: a URL that names the seven Consent Mode
+states (``g`` granted, ``d`` denied) and the script's hash, so its answer is the
+same for everyone and cached for a year; a browser fetches it once per decision.
+
+The block depends on the decision only through its allowed categories, so it is
+built once per allowed set and kind (inline, nonce, external) and a page's nonce
+is filled in (see :class:`Injector`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from html import escape
+from typing import TYPE_CHECKING, Final
 
+from .._memo import remember
 from ..core.consent import Decision
+from ..policy.model import CONSENT_MODE_TYPES
 
-__all__ = ["consent_mode_script", "injection"]
+if TYPE_CHECKING:
+    from ..core.engine import Engine
+
+__all__ = [
+    "MODE_NAMES",
+    "Injector",
+    "consent_mode_script",
+    "defaults_path",
+    "defaults_script",
+    "injection",
+    "modes_of_code",
+]
+
+#: the Consent Mode types in the order they are written (and coded in URLs)
+MODE_NAMES: Final = tuple(CONSENT_MODE_TYPES)
+
+# Stands for the page's nonce attribute in a remembered block.
+_NONCE: Final = b"\x00"
 
 
-def consent_mode_script(decision: Decision) -> str:
-    """JavaScript that declares the Consent Mode v2 default for this visitor."""
-    modes = decision.consent_mode()
+def defaults_script(modes: dict[str, str]) -> str:
+    """JavaScript that declares the Consent Mode v2 default ``modes``."""
     lines = [
         "window.dataLayer=window.dataLayer||[];",
         "function gtag(){dataLayer.push(arguments);}",
@@ -32,6 +58,30 @@ def consent_mode_script(decision: Decision) -> str:
     return "".join(lines)
 
 
+def consent_mode_script(decision: Decision) -> str:
+    """JavaScript that declares the Consent Mode v2 default for this visitor."""
+    return defaults_script(decision.consent_mode())
+
+
+def modes_code(modes: dict[str, str]) -> str:
+    return "".join("g" if modes[name] == "granted" else "d" for name in MODE_NAMES)
+
+
+def modes_of_code(code: str) -> dict[str, str] | None:
+    """The modes a URL's code names (None: not a code)."""
+    if len(code) != len(MODE_NAMES) or not set(code) <= {"g", "d"}:
+        return None
+    return {
+        name: "granted" if c == "g" else "denied" for name, c in zip(MODE_NAMES, code, strict=True)
+    }
+
+
+def defaults_path(prefix: str, modes: dict[str, str]) -> str:
+    """The cacheable URL path of the default script for ``modes``."""
+    digest = hashlib.sha256(defaults_script(modes).encode()).hexdigest()[:12]
+    return f"{prefix}/defaults/{modes_code(modes)}.{digest}.js"
+
+
 def injection(
     decision: Decision,
     *,
@@ -40,19 +90,60 @@ def injection(
     banner: bool,
     consent_mode: bool,
     locale: str | None = None,
+    inline: bool = True,
+    banner_src: str | None = None,
 ) -> bytes:
-    """The HTML block placed right after ``<head>`` (see :mod:`consent_mw.rewrite`)."""
+    """The HTML block placed right after ``<head>`` (see :mod:`consent_mw.rewrite`):
+    the default inline (with ``nonce`` when given) if ``inline``, else from its URL."""
     parts: list[str] = []
     nonce_attr = f' nonce="{escape(nonce, quote=True)}"' if nonce else ""
     if consent_mode:
-        if nonce:
+        if inline:
             parts.append(f"<script{nonce_attr}>{consent_mode_script(decision)}</script>")
         else:
-            parts.append(f'<script src="{escape(prefix)}/defaults.js"></script>')
+            src = defaults_path(prefix, decision.consent_mode())
+            parts.append(f'<script src="{escape(src)}"{nonce_attr}></script>')
     if banner:
         locale_attr = f' data-locale="{escape(locale, quote=True)}"' if locale else ""
+        src = banner_src or f"{prefix}/banner.js"
         parts.append(
-            f'<script src="{escape(prefix)}/banner.js" defer data-endpoint="{escape(prefix)}"'
+            f'<script src="{escape(src)}" defer data-endpoint="{escape(prefix)}"'
             f"{locale_attr}{nonce_attr}></script>"
         )
     return "".join(parts).encode("utf-8")
+
+
+class Injector:
+    """:func:`injection` for one engine, built once per allowed set and kind."""
+
+    __slots__ = ("_banner", "_banner_src", "_consent_mode", "_memo", "_prefix")
+
+    def __init__(self, engine: Engine, banner_src: str | None) -> None:
+        config = engine.config
+        self._prefix = config.prefix
+        self._banner = config.inject_banner
+        self._consent_mode = config.consent_mode
+        self._banner_src = banner_src
+        self._memo: dict[tuple[frozenset[str], bool, bool], bytes] = {}
+
+    @property
+    def active(self) -> bool:
+        return self._banner or self._consent_mode
+
+    def block(self, decision: Decision, *, inline: bool, nonce: str | None) -> bytes:
+        key = (decision._allowed, inline, bool(nonce))
+        template = self._memo.get(key)
+        if template is None:
+            template = injection(
+                decision,
+                prefix=self._prefix,
+                nonce="\x00" if nonce else None,
+                banner=self._banner,
+                consent_mode=self._consent_mode,
+                inline=inline,
+                banner_src=self._banner_src,
+            )
+            remember(self._memo, key, template, 256)
+        if not nonce:
+            return template
+        return template.replace(_NONCE, escape(nonce, quote=True).encode("utf-8"))

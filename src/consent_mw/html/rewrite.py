@@ -81,6 +81,7 @@ from typing import Final
 from ..policy.trackers import Matcher
 from . import _pure, native
 from .judge import BLOCK, INLINE, Judge
+from .pages import page_key, recall, store
 from .plan import Nonce, plan_for
 from .scan import (
     DATA,
@@ -120,12 +121,18 @@ class HTMLRewriter:
         if max_hold < 64:
             raise ValueError(f"max_hold must be at least 64 bytes, not {max_hold}")
         self._matcher = matcher
-        self._allowed = frozenset(allowed) | {"necessary"}
+        # A decision's allowed set has "necessary" already: no new set per page then.
+        self._allowed = (
+            allowed
+            if isinstance(allowed, frozenset) and "necessary" in allowed
+            else frozenset(allowed) | {"necessary"}
+        )
         #: how many srcdoc documents this one is inside
         self._depth = 0
         #: the page's CSP nonce, when it has one its tags can be remembered by
         self._nonce = Nonce.of(nonce)
-        self._judge = Judge(matcher, plan_for(matcher, self._allowed), self._nonce, self._srcdoc)
+        self._plan = plan_for(matcher, self._allowed)
+        self._judge = Judge(matcher, self._plan, self._nonce, self._srcdoc)
         self._inject = bytes(inject)
         self._scan = ScanState(max_hold, injected=not inject)
         self._doc_start = True
@@ -137,6 +144,8 @@ class HTMLRewriter:
         self._tag_state = S_TAG_NAME
         self._tag_name = b""
         self._closed = False
+        #: whether any body was fed (only a fresh rewriter may answer from the memo)
+        self._fed = False
         #: elements neutralised so far
         self.blocked = 0
         #: elements neutralised so far, per category
@@ -148,7 +157,24 @@ class HTMLRewriter:
             raise ValueError("HTMLRewriter.feed() called after close()")
         if not chunk:
             return b""
+        self._fed = True
         return self._run(self._carry + chunk if self._carry else bytes(chunk), final=False)
+
+    def whole(self, body: bytes) -> bytes:
+        """The whole body at once (``feed`` then ``close``), from the memo of pages
+        when it was rewritten before (see :mod:`.pages`)."""
+        body = bytes(body)
+        fresh = not self._fed and not self._closed
+        key = page_key(self._plan, self._inject, body, self._nonce) if fresh else None
+        if key is not None and (found := recall(key, self._nonce)) is not None:
+            self._closed = True
+            out, self.blocked, categories = found
+            self.blocked_categories = dict(categories)
+            return out
+        out = self.feed(body) + self.close()
+        if key is not None:
+            store(key, self._nonce, (out, self.blocked, self.blocked_categories))
+        return out
 
     def close(self) -> bytes:
         """End of the body: return everything still held back."""

@@ -12,27 +12,20 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from importlib import resources
 from typing import Any
 
+from ..core.assets import BANNER_FILES, Asset, asset, hashed_name, static_asset
 from ..core.consent import Action, Consent, Source
 from ..core.device import clean_user_agent, truncate_ip
 from ..core.engine import Engine, Visit
 from ..core.facts import normal_origin
-from ..html.inject import consent_mode_script
+from ..html.inject import consent_mode_script, defaults_path, defaults_script, modes_of_code
 from ..notice.render import check_notice
 from ..stores.base import Record, new_record_id
 from .csp_reports import ReportError, ReportLimiter, read_reports
 from .responses import Response, Result, StoreCall, error, json_response, store_call
 
 __all__ = ["Endpoints", "Response", "StoreCall", "error", "json_response"]
-
-
-def _static(name: str) -> bytes | None:
-    try:
-        return resources.files("consent_mw").joinpath("static", name).read_bytes()
-    except (FileNotFoundError, OSError):
-        return None
 
 
 class Endpoints:
@@ -49,15 +42,18 @@ class Endpoints:
         self.routes: dict[str, dict[str, Callable[[Visit, bytes], Result]]] = {
             prefix: {"GET": self.get_state, "POST": self.post_choices, "DELETE": self.withdraw},
             prefix + "/records": {"GET": self.get_records},
-            prefix + "/banner.js": {"GET": self.banner_js},
-            prefix + "/banner.css": {"GET": self.banner_css},
             prefix + "/defaults.js": {"GET": self.defaults_js},
             "/.well-known/gpc.json": {"GET": self.gpc_json},
         }
-        self._static = {
-            "banner.js": (_static("consent-banner.js"), "text/javascript; charset=utf-8"),
-            "banner.css": (_static("consent-banner.css"), "text/css; charset=utf-8"),
-        }
+        for name, (file, ctype) in BANNER_FILES.items():
+            found = static_asset(file, ctype)
+            self.add_route(f"{prefix}/{name}", "GET", self._asset_route(name, found, False))
+            if found is not None:
+                hashed = f"{prefix}/{hashed_name(name, found.digest)}"
+                self.add_route(hashed, "GET", self._asset_route(name, found, True))
+        #: the Consent Mode default scripts, by URL path (see .html.inject): at most 128
+        self._defaults: dict[str, Asset] = {}
+        self._defaults_start = prefix + "/defaults/"
         self._categories = {locale: self._category_texts(locale) for locale in self.policy.locales}
         # A problem in the notice sections of the policy stops start-up, not a visitor.
         check_notice(self.policy)
@@ -76,6 +72,8 @@ class Endpoints:
 
     def dispatch(self, visit: Visit, body: bytes) -> Result:
         methods = self.routes.get(visit.facts.path)
+        if methods is None and visit.facts.path.startswith(self._defaults_start):
+            methods = {"GET": self.defaults_by_decision}
         if methods is None:
             return error(404, "not_found", f"No consent endpoint at {visit.facts.path!r}.")
         method = visit.facts.method
@@ -404,23 +402,36 @@ class Endpoints:
             deleted,
         )
 
-    def _asset(self, name: str, visit: Visit) -> Result:
-        content, ctype = self._static[name]
-        if content is None:
-            return error(404, "not_built", f"{name} is not in this installation; build js/.")
-        return Response(
-            200, [("content-type", ctype), ("cache-control", "public, max-age=3600")], content
-        )
+    @staticmethod
+    def _asset_route(
+        name: str, found: Asset | None, immutable: bool
+    ) -> Callable[[Visit, bytes], Result]:
+        """The route of one static file: its hashed URL (``immutable``) or its plain one."""
 
-    def banner_js(self, visit: Visit, body: bytes) -> Result:
-        return self._asset("banner.js", visit)
+        def answer(visit: Visit, body: bytes) -> Result:
+            if found is None:
+                return error(404, "not_built", f"{name} is not in this installation; build js/.")
+            return _served(found, visit, immutable=immutable)
 
-    def banner_css(self, visit: Visit, body: bytes) -> Result:
-        return self._asset("banner.css", visit)
+        return answer
+
+    def defaults_by_decision(self, visit: Visit, body: bytes) -> Result:
+        """``{prefix}/defaults/<modes>.<digest>.js``: the Consent Mode default the URL
+        names, the same for every visitor, so cached for a year (see .html.inject)."""
+        path = visit.facts.path
+        found = self._defaults.get(path)
+        if found is None:
+            code = path[len(self._defaults_start) :].partition(".")[0]
+            modes = modes_of_code(code)
+            if modes is None or defaults_path(self.config.prefix, modes) != path:
+                return error(404, "not_found", f"No Consent Mode default at {path!r}.")
+            found = asset(defaults_script(modes).encode("utf-8"), _JS)
+            self._defaults[path] = found  # bounded: 128 codes, one digest each
+        return _served(found, visit, immutable=True)
 
     def defaults_js(self, visit: Visit, body: bytes) -> Result:
-        # The Consent Mode default for pages without a CSP nonce: loaded synchronously
-        # before any tag, computed for this visitor, so never stored by any cache.
+        # The default for the visitor asking, for pages injected before the default had
+        # a URL per decision (still in a cache somewhere): never stored by any cache.
         return Response(
             200,
             [
@@ -464,3 +475,18 @@ class Endpoints:
             [("content-type", "application/json"), ("cache-control", "public, max-age=86400")],
             json.dumps(data).encode(),
         )
+
+
+_JS = "text/javascript; charset=utf-8"
+
+
+def _served(found: Asset, visit: Visit, *, immutable: bool) -> Response:
+    facts = visit.facts
+    headers = facts.headers
+    status, out, content = found.answer(
+        headers.get("accept-encoding", ""),
+        facts.if_none_match,
+        immutable=immutable,
+        if_modified_since=headers.get("if-modified-since"),
+    )
+    return Response(status, out, content)

@@ -1,0 +1,184 @@
+"""The middleware's fixed cost per HTML page, beside the bare app's own time, in process.
+
+The demo's show page (``/shows/1``: GA, Meta, Kakao and Naver tags, a CSP nonce on
+every tag, four cookies set; ~2.3 KB) answered by raw ASGI calls, no server, no
+network: ``bare`` (the demo's routes with a shim putting a fixed consent object in the
+scope, as ``e2e/apps.py`` serves it) and ``middleware`` (``consent_mw.demo.create_app``
+with ``record_requests=False``), every request carrying the same valid consent cookie
+(analytics allowed). The fixed cost is middleware minus bare; target: at most 25 % of
+the bare app's own time.
+
+Reported beside it, no target: ``memo off``, the middleware with its memo of whole
+pages emptied (``consent_mw.html.pages``), what a page seen for the first time costs
+(a site whose every page is different); and ``recording``, the demo as shipped
+(``record_requests=True``: each hit queued for the recorder thread, which is stopped
+here so only the response path is timed).
+
+The rounds interleave the variants so machine noise hits them alike; the figure per
+variant is the median of the rounds. Run: ``python benchmarks/bench_page.py`` (``--out
+benchmarks/results/page.md`` to keep the table; ``PYTHONPATH=<other tree>/src`` measures
+another tree's middleware with the same script).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "e2e"))
+
+from apps import SECRET, bare  # noqa: E402
+
+from consent_mw.core.consent import Consent  # noqa: E402
+from consent_mw.core.cookies import ConsentCookieCodec  # noqa: E402
+from consent_mw.demo import create_app, demo_policy  # noqa: E402
+
+TARGET = 0.25
+PATH = "/shows/1"
+AGENT = b"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0"
+
+
+def scope(cookie: bytes) -> dict[str, Any]:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": PATH,
+        "raw_path": PATH.encode(),
+        "query_string": b"lang=en",
+        "root_path": "",
+        "headers": [
+            (b"host", b"127.0.0.1:8000"),
+            (b"user-agent", AGENT),
+            (b"accept", b"text/html,application/xhtml+xml"),
+            (b"accept-encoding", b"gzip, deflate, br"),
+            (b"cookie", cookie),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+
+
+async def receive() -> dict[str, Any]:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+async def serve(app: Any, cookie: bytes, n: int) -> float:
+    """Seconds per response over ``n`` responses."""
+    sent: list[Any] = []
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    start = time.perf_counter()
+    for _ in range(n):
+        await app(scope(cookie), receive, send)
+    elapsed = (time.perf_counter() - start) / n
+    assert sent[0]["status"] == 200, sent[0]
+    return elapsed
+
+
+def variants() -> dict[str, tuple[Any, Any]]:
+    """name -> (app, what runs before each round)"""
+    try:
+        from consent_mw.html import pages
+    except ImportError:  # a tree without the memo of pages (--src of an older one)
+        pages = None
+
+    def memo_off() -> None:
+        if pages is not None:
+            pages._pages.clear()
+
+    def nothing() -> None:
+        pass
+
+    quiet = create_app(store="memory://", secret_key=SECRET, record_requests=False)
+    recording = create_app(store="memory://", secret_key=SECRET)
+    recording.recorder.close()  # its thread would write behind the timed responses
+    out: dict[str, tuple[Any, Any]] = {
+        "bare": (bare(), nothing),
+        "middleware": (quiet, nothing),
+        "recording": (recording, nothing),
+    }
+    if pages is not None:
+        uncached = create_app(store="memory://", secret_key=SECRET, record_requests=False)
+        out["memo off"] = (_Forgetting(uncached, memo_off), nothing)
+    return out
+
+
+class _Forgetting:
+    """Empties the memo of pages before every response."""
+
+    def __init__(self, app: Any, forget: Any) -> None:
+        self.app, self.forget = app, forget
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        self.forget()
+        await self.app(scope, receive, send)
+
+
+async def main(rounds: int, per_round: int, out: Path | None) -> int:
+    consent = Consent.create(demo_policy(), {"analytics": True}, action="custom")
+    cookie = ("consent_mw=" + ConsentCookieCodec(SECRET).dumps(consent)).encode()
+    apps = variants()
+    for app, _ in apps.values():
+        await serve(app, cookie, 300)  # warm: memos, the nonce memo, the page memo
+    times: dict[str, list[float]] = {name: [] for name in apps}
+    for r in range(rounds):
+        order = list(apps) if r % 2 == 0 else list(reversed(apps))
+        for name in order:
+            app, before = apps[name]
+            before()
+            times[name].append(await serve(app, cookie, per_round))
+    median = {name: statistics.median(values) * 1e6 for name, values in times.items()}
+    bare_us = median["bare"]
+    import consent_mw
+
+    lines = [
+        "# The middleware's fixed cost per HTML page, in process",
+        "",
+        f"Written by `python benchmarks/bench_page.py` ({time.strftime('%Y-%m-%d %H:%M %Z')}),"
+        f" consent_mw from `{Path(consent_mw.__file__).parent}`.",
+        "",
+        f"- `{PATH}?lang=en`, {rounds} interleaved rounds x {per_round} responses, "
+        "median of the rounds per variant",
+        f"- load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())} (shared machine)",
+        "",
+        "| variant | µs per page | fixed cost (µs) | fixed cost / bare |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, value in median.items():
+        extra = value - bare_us
+        share = "–" if name == "bare" else f"{extra / bare_us:.0%}"
+        fixed = "–" if name == "bare" else f"{extra:.1f}"
+        lines.append(f"| {name} | {value:.1f} | {fixed} | {share} |")
+    share = (median["middleware"] - bare_us) / bare_us
+    verdict = "met" if share <= TARGET else "MISSED"
+    lines += [
+        "",
+        f"Fixed cost per HTML page: **{share:.0%}** of the bare app's time "
+        f"(target ≤ {TARGET:.0%}): {verdict}.",
+        "",
+    ]
+    print("\n".join(lines))
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text("\n".join(lines))
+    return 0 if share <= TARGET else 1
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=11)
+    parser.add_argument("--per-round", type=int, default=1000)
+    parser.add_argument("--out", type=Path, help="also write the table here (markdown)")
+    args = parser.parse_args()
+    sys.exit(asyncio.run(main(args.rounds, args.per_round, args.out)))
