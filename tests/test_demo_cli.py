@@ -67,7 +67,8 @@ def test_history_prints_records_and_fails_for_unknown_subject(tmp_path, capsys):
     path = tmp_path / "ledger.sqlite3"
     client = TestClient(create_app(store=SQLiteStore(path), secret_key="demo-test-secret-0123"))
     subject = client.post("/_consent", json={"action": "reject_all"}).json()["state"]["consent_id"]
-    assert main(["history", subject, "--store", f"sqlite:///{path}"]) == 0
+    # `--` first: a consent id may begin with "-" (URL-safe base64), as argparse reads options
+    assert main(["history", "--store", f"sqlite:///{path}", "--", subject]) == 0
     (line,) = capsys.readouterr().out.splitlines()
     assert json.loads(line)["action"] == "reject_all"
     assert main(["history", "nobody-at-all-here", "--store", f"sqlite:///{path}"]) == 1

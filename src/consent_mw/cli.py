@@ -6,7 +6,8 @@
     consent-mw policy check|render|diff      validate, render or compare policy files
     consent-mw audit [--hosts] [--declare]   cookies and third-party hosts nobody declared
     consent-mw registry cookie|host|list|info  look a cookie or host up in the tracker registry
-    consent-mw history ID                    a subject's ledger records (JSON lines)
+    consent-mw history ID                    a subject's ledger records (JSON lines;
+                                             ``history -- ID`` for an id that begins with -)
     consent-mw query ID [--user] [--json]    current state; may ads be personalised?
     consent-mw lookup [FILE]                 many consent ids (file or stdin), JSON lines
     consent-mw stats [--json]                subjects per policy version and category
