@@ -1,0 +1,198 @@
+"""Django's request and response objects translated to the core's plain form and back.
+
+The core speaks header pairs (ASGI's bytes pairs). A Django response keeps its headers in
+a case-insensitive dict and its cookies in a ``SimpleCookie`` the handler turns into
+``Set-Cookie`` lines, so the pairs are made from both and, when the core changed them,
+written back into both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Iterator
+from http.cookies import Morsel, SimpleCookie
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
+from django.http.response import ResponseHeaders
+
+from ..adapter import RewrittenBody
+from ..core.engine import Visit
+from ..core.facts import RequestFacts
+from ..web.responses import Response as CoreResponse
+
+__all__ = [
+    "CONSENT_META",
+    "RawMorsel",
+    "apply_headers",
+    "core_response",
+    "facts_of",
+    "pairs_of",
+    "request_for_app",
+    "rewrite_content",
+]
+
+#: where the WSGI middleware puts the decision; set too, so code written for it works
+CONSENT_META = "consent_mw.consent"
+
+Headers = list[tuple[bytes, bytes]]
+
+
+def facts_of(request: HttpRequest) -> RequestFacts:
+    """The request's facts: its META read as a WSGI environ (both of Django's handlers
+    fill META that way), with Django's own path and scheme (``SECURE_PROXY_SSL_HEADER``)."""
+    facts = RequestFacts.from_environ(request.META)
+    facts.path = request.path
+    facts.scheme = request.scheme or "http"
+    return facts
+
+
+def request_for_app(request: HttpRequest, visit: Visit) -> None:
+    """The Cookie header, query string and validators the decision changed, in META and
+    in what Django parsed from them already (an outer middleware may have read them)."""
+    meta, cached = request.META, request.__dict__
+    if visit.cookie_header is not None:
+        if visit.cookie_header:
+            meta["HTTP_COOKIE"] = visit.cookie_header
+        else:
+            meta.pop("HTTP_COOKIE", None)
+        cached.pop("COOKIES", None)
+    if visit.query_string is not None:
+        meta["QUERY_STRING"] = visit.query_string
+        cached.pop("GET", None)
+    if visit.if_none_match:
+        meta["HTTP_IF_NONE_MATCH"] = visit.if_none_match
+    elif visit.if_none_match is not None:
+        # None of the tags is this decision's: the view must answer with a body.
+        meta.pop("HTTP_IF_NONE_MATCH", None)
+        meta.pop("HTTP_IF_MODIFIED_SINCE", None)
+
+
+def pairs_of(response: HttpResponseBase) -> tuple[Headers, dict[bytes, str]]:
+    """``(the response's header pairs, each Set-Cookie value → its cookie's key)``."""
+    pairs = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in response.items()]
+    keys: dict[bytes, str] = {}
+    for key, morsel in response.cookies.items():
+        value = morsel.OutputString().encode("latin-1")
+        keys[value] = key
+        pairs.append((b"set-cookie", value))
+    return pairs, keys
+
+
+class RawMorsel(Morsel[str]):
+    """A ``Set-Cookie`` line the core wrote, sent as it is: Django's handlers send each
+    cookie as its ``OutputString()``, and its test client keeps ``key``/``value``."""
+
+    def __init__(self, line: str) -> None:
+        super().__init__()
+        self.line = line
+        name, _, rest = line.partition("=")
+        value = rest.partition(";")[0].strip()
+        # Morsel.set() refuses names Django's cookies never have; this is what it stores.
+        self._key, self._value, self._coded_value = name.strip(), value, value
+
+    def OutputString(self, attrs: Any = None) -> str:  # noqa: N802 - Morsel's name
+        return self.line
+
+
+def apply_headers(response: HttpResponseBase, pairs: Headers, keys: dict[bytes, str]) -> None:
+    """Write ``pairs`` (the core's answer) back into the response's headers and cookies.
+
+    A repeated header other than Set-Cookie is joined with ", " (RFC 9110 section 5.3;
+    for two Content-Security-Policy headers that is still two policies, CSP 3 section
+    3.1). Cookies the app set keep their ``Morsel``; each one the core added gets a
+    :class:`RawMorsel`, under its own name where it is the last line for that name (so
+    a test client's cookie jar keeps the cookie the browser keeps) and under a name of
+    its own otherwise (a cookie expired on several Domains)."""
+    headers: dict[str, str] = {}
+    lines: list[bytes] = []
+    for name, value in pairs:
+        if name.lower() == b"set-cookie":
+            lines.append(value)
+            continue
+        text, lower = name.decode("latin-1"), name.lower().decode("latin-1")
+        known = next((k for k in headers if k.lower() == lower), None)
+        if known is None:
+            headers[text] = value.decode("latin-1")
+        else:
+            headers[known] = f"{headers[known]}, {value.decode('latin-1')}"
+    response.headers = ResponseHeaders(headers)
+    old = response.cookies
+    cookies = SimpleCookie()
+    last: dict[str, int] = {}
+    morsels: list[tuple[str, Morsel[str]]] = []
+    for index, line in enumerate(lines):
+        known = keys.get(line)
+        morsel = old[known] if known is not None else RawMorsel(line.decode("latin-1"))
+        morsels.append((morsel.key, morsel))
+        last[morsel.key] = index
+    for index, (cookie, morsel) in enumerate(morsels):
+        key = cookie if last[cookie] == index else f"{cookie}\x00{index}"
+        dict.__setitem__(cookies, key, morsel)
+    response.cookies = cookies
+
+
+def core_response(result: CoreResponse, pairs: Headers, content: bytes) -> HttpResponse:
+    """An endpoint's answer (the core's) as a Django response."""
+    response = HttpResponse(content, status=result.status)
+    apply_headers(response, pairs, {})
+    return response
+
+
+def rewrite_content(response: HttpResponseBase, body: RewrittenBody) -> Headers:
+    """Feed a synchronous body through the rewriter: a plain response's content at once,
+    a streaming one's chunks as the server sends them. Returns the headers report mode
+    adds (with the length) once the whole body is held."""
+    if isinstance(response, StreamingHttpResponse):
+        if response.is_async:
+            if body.hold:
+                body.chunks = None  # a sync caller cannot hold an async stream: no count
+            response.streaming_content = _arewrite(response.streaming_content, body)
+            return []
+        if not body.hold:
+            response.streaming_content = _rewrite(response.streaming_content, body)
+            return []
+        for chunk in response.streaming_content:
+            body.feed(chunk)
+        body.close()
+        extra, content = body.held()
+        response.streaming_content = [content]
+        return extra
+    if isinstance(response, HttpResponse):
+        content = body.feed(response.content) + body.close()
+        if body.hold:
+            extra, content = body.held()
+            response.content = content
+            return extra
+        response.content = content
+        return [(b"content-length", str(len(content)).encode())]
+    return []
+
+
+async def arewrite_held(response: StreamingHttpResponse, body: RewrittenBody) -> Headers:
+    """Report mode for an async stream, from async code: the whole body held."""
+    async for chunk in response.streaming_content:
+        body.feed(chunk)
+    body.close()
+    extra, content = body.held()
+    response.streaming_content = [content]
+    return extra
+
+
+def _rewrite(chunks: Iterable[bytes], body: RewrittenBody) -> Iterator[bytes]:
+    for chunk in chunks:
+        out = body.feed(chunk)
+        if out:
+            yield out
+    tail = body.close()
+    if tail:
+        yield tail
+
+
+async def _arewrite(chunks: Any, body: RewrittenBody) -> AsyncIterator[bytes]:
+    async for chunk in chunks:
+        out = body.feed(chunk)
+        if out:
+            yield out
+    tail = body.close()
+    if tail:
+        yield tail
