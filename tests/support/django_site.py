@@ -35,6 +35,9 @@ PAGE = (
     "<body><p>hello</p></body></html>"
 )
 KINDS = ("client", "async_client", "wsgi", "asgi")
+#: the streaming view of each kind: an async iterator is the ASGI handler's body
+#: (Django warns when a handler must consume the other kind)
+STREAM = {"client": "/stream", "wsgi": "/stream", "async_client": "/astream", "asgi": "/astream"}
 
 _lock = threading.Lock()
 _ready = False
@@ -230,6 +233,7 @@ class DjangoHarness:
         from django.test import Client
 
         client = Client()
+        _jar(client, headers)
         ctype = headers.pop("content-type", "application/octet-stream")
         response = client.generic(method, path, body, content_type=ctype, headers=headers)
         return response.status_code, _django_pairs(response), _content(response)
@@ -239,10 +243,13 @@ class DjangoHarness:
 
         async def go() -> Any:
             client = AsyncClient()
+            _jar(client, headers)
             ctype = headers.pop("content-type", "application/octet-stream")
             response = await client.generic(method, path, body, content_type=ctype, headers=headers)
-            if response.streaming:
+            if response.streaming and response.is_async:
                 content = b"".join([chunk async for chunk in response.streaming_content])
+            elif response.streaming:
+                content = b"".join(response.streaming_content)
             else:
                 content = response.content
             return response.status_code, _django_pairs(response), content
@@ -252,8 +259,8 @@ class DjangoHarness:
     def _wsgi(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Any:
         from django.core.wsgi import get_wsgi_application
 
-        app = webtest.TestApp(get_wsgi_application(), lint=False)
-        environ_headers = {k.title(): v for k, v in headers.items()}
+        app = webtest.TestApp(get_wsgi_application())
+        environ_headers = {"Host": "testserver", **{k.title(): v for k, v in headers.items()}}
         response = app.request(
             path, method=method, headers=environ_headers, body=body, expect_errors=True
         )
@@ -276,7 +283,23 @@ class DjangoHarness:
         return asyncio.run(go())
 
 
+def _jar(client: Any, headers: dict[str, str]) -> None:
+    # Through the client's own cookie jar: a Cookie header beside the jar's would be a
+    # second header line (which Django's ASGI request joins with ",").
+    cookie = headers.pop("cookie", None)
+    if cookie:
+        for pair in cookie.split(";"):
+            name, _, value = pair.strip().partition("=")
+            client.cookies[name] = value
+
+
 def _content(response: Any) -> bytes:
+    if response.streaming and response.is_async:
+
+        async def collect() -> bytes:
+            return b"".join([chunk async for chunk in response.streaming_content])
+
+        return asyncio.run(collect())
     if response.streaming:
         return b"".join(response.streaming_content)
     return bytes(response.content)
@@ -289,4 +312,13 @@ def _django_pairs(response: Any) -> list[tuple[str, str]]:
     return pairs
 
 
-__all__ = ["DJANGO_SECRET_KEY", "KINDS", "PAGE", "SECRET", "TRACKER", "DjangoHarness", "setup"]
+__all__ = [
+    "DJANGO_SECRET_KEY",
+    "KINDS",
+    "STREAM",
+    "PAGE",
+    "SECRET",
+    "TRACKER",
+    "DjangoHarness",
+    "setup",
+]

@@ -39,8 +39,14 @@ Headers = list[tuple[bytes, bytes]]
 
 def facts_of(request: HttpRequest) -> RequestFacts:
     """The request's facts: its META read as a WSGI environ (both of Django's handlers
-    fill META that way), with Django's own path and scheme (``SECURE_PROXY_SSL_HEADER``)."""
+    fill META that way) with Django's own path and scheme (``SECURE_PROXY_SSL_HEADER``);
+    under ASGI the Cookie lines from the scope, joined with "; " (RFC 6265 section 5.4),
+    since Django's ASGI request joins repeated lines with "," in META."""
     facts = RequestFacts.from_environ(request.META)
+    scope = getattr(request, "scope", None)
+    if scope is not None:
+        lines = [v.decode("latin-1") for n, v in scope.get("headers", ()) if n == b"cookie" and v]
+        facts.cookie_header = "; ".join(lines)
     facts.path = request.path
     facts.scheme = request.scheme or "http"
     return facts
@@ -174,8 +180,13 @@ async def arewrite_held(response: StreamingHttpResponse, body: RewrittenBody) ->
         body.feed(chunk)
     body.close()
     extra, content = body.held()
-    response.streaming_content = [content]
+    response.streaming_content = _once(content)
     return extra
+
+
+async def _once(content: bytes) -> AsyncIterator[bytes]:
+    # Still an async iterator: Django's ASGI handler warns when it must consume a sync one.
+    yield content
 
 
 def _rewrite(chunks: Iterable[bytes], body: RewrittenBody) -> Iterator[bytes]:
