@@ -96,6 +96,15 @@ def setup() -> None:
         _ready = True
 
 
+def empty_ledger() -> None:
+    """Set up, then empty every table of the ORM ledger (a test's fresh store)."""
+    setup()
+    from django.apps import apps
+
+    for model in apps.get_app_config("consent_mw").get_models():
+        model.objects.all().delete()
+
+
 # -- the site's views ---------------------------------------------------------------------
 
 
