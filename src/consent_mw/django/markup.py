@@ -82,9 +82,13 @@ def element(tag: str, category: str, src: str, **attrs: Any) -> str:
 
 
 def _locale(request: Any) -> str:
+    """The page's language as Django chose it (LocaleMiddleware), else the browser's,
+    as the consent endpoints choose it, else the site's."""
     policy = conf.site().engine.policy
-    wanted = getattr(request, "LANGUAGE_CODE", None) or translation.get_language()
+    wanted = getattr(request, "LANGUAGE_CODE", None)
     header = request.META.get("HTTP_ACCEPT_LANGUAGE") if request is not None else None
+    if wanted is None and not header:
+        wanted = translation.get_language()
     return policy.pick_locale(wanted, header)
 
 
