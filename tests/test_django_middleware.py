@@ -153,13 +153,27 @@ def test_bad_consent_requests_get_a_json_4xx(
         assert result.body["error"] == error
 
 
-def test_a_consent_change_is_written_to_the_ledger(dj: DjangoHarness) -> None:
-    store = MemoryStore()
-    with override_settings(CONSENT_MW={"policy": "gdpr", "store": store}):
+@pytest.mark.parametrize("ledger", ["memory", "django"])
+def test_a_consent_change_is_written_to_the_ledger(dj: DjangoHarness, ledger: str) -> None:
+    from consent_mw.django.store import DjangoStore
+
+    store = MemoryStore() if ledger == "memory" else DjangoStore()
+    # "django://" (the ORM ledger) is the default store with the app installed.
+    setting = {"policy": "gdpr"} if ledger == "django" else {"policy": "gdpr", "store": store}
+    with override_settings(CONSENT_MW=setting):
+        assert isinstance(conf.site().store, type(store))
         result = dj.request("POST", "/_consent", json={"action": "reject_all"}, headers=ORIGIN)
         subject = result.body["state"]["consent_id"]
         [record] = store.history(subject)
         assert isinstance(record, Record) and record.action == "reject_all"
+        assert (
+            dj.get("/_consent/records?format=json", cookie=f"consent_mw={_value(result)}").status
+            == 200
+        )
+
+
+def _value(result: Any) -> str:
+    return next(c.value for c in result.set_cookies if c.name == "consent_mw")
 
 
 class DownStore(MemoryStore):

@@ -12,8 +12,10 @@ On SQLite give the database ``"OPTIONS": {"transaction_mode": "IMMEDIATE"}`` (Dj
 5.1+): a deferred transaction that turns into a write fails at once under a second
 writer instead of waiting its turn.
 
-The async face runs each call in a worker thread (the ORM is synchronous); a database
-error is :class:`~consent_mw.exceptions.StoreUnavailable`, so a consent POST answers 503.
+The async face runs each call through ``sync_to_async(thread_sensitive=True)``, as
+Django runs its synchronous code under ASGI: on the thread that holds the request's
+connection (and a test case's transaction). A database error is
+:class:`~consent_mw.exceptions.StoreUnavailable`, so a consent POST answers 503.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from collections.abc import Callable, Iterable, Sequence
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
+from asgiref.sync import sync_to_async
 from django.db import DatabaseError, IntegrityError, connections, transaction
 from django.db.models import F, Max
 
@@ -280,3 +283,40 @@ class DjangoStore(BaseStore):
     def close(self) -> None:
         # The connections are Django's: it closes them at the end of each request.
         pass
+
+
+#: the protocol's async face (BaseStore's ``aX`` for each ``X``)
+_ASYNC_FACE = [
+    "append",
+    "current",
+    "history",
+    "lookup",
+    "counts",
+    "link_user",
+    "subjects_of",
+    "by_user",
+    "delete_subject",
+    "record_events",
+    "events",
+    "purge",
+    "history_page",
+    "scan_current",
+    "log_access",
+    "access_log",
+    "ping",
+    "close",
+]
+
+
+def _async(name: str) -> Callable[..., Any]:
+    sync = getattr(DjangoStore, name)
+
+    async def method(self: DjangoStore, *args: Any, **kwargs: Any) -> Any:
+        return await sync_to_async(sync, thread_sensitive=True)(self, *args, **kwargs)
+
+    method.__name__ = method.__qualname__ = f"a{name}"
+    return method
+
+
+for _name in _ASYNC_FACE:
+    setattr(DjangoStore, f"a{_name}", _async(_name))
