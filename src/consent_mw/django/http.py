@@ -9,14 +9,13 @@ written back into both.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Iterator
-from http.cookies import Morsel, SimpleCookie
+from http.cookies import Morsel
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
-from django.http.response import ResponseHeaders
 
 from ..adapter import RewrittenBody
-from ..core.engine import Visit
+from ..core.engine import Engine, Visit
 from ..core.facts import RequestFacts
 from ..web.responses import Response as CoreResponse
 
@@ -73,15 +72,33 @@ def request_for_app(request: HttpRequest, visit: Visit) -> None:
         meta.pop("HTTP_IF_MODIFIED_SINCE", None)
 
 
-def pairs_of(response: HttpResponseBase) -> tuple[Headers, dict[bytes, str]]:
-    """``(the response's header pairs, each Set-Cookie value → its cookie's key)``."""
-    pairs = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in response.items()]
+def pairs_of(response: HttpResponseBase, engine: Engine) -> tuple[Headers, dict[bytes, str]]:
+    """``(the response's header pairs, each Set-Cookie value → its cookie's key)``.
+
+    A cookie's whole ``Set-Cookie`` line is written only for a name the engine has not
+    met: its attributes go into the audit of undeclared cookies, once per name; the
+    engine judges every other line by its name alone, so those get ``name=value``
+    (the line sent is the cookie's own, see :func:`apply_headers`)."""
+    pairs = [(n.encode("latin-1"), v.encode("latin-1")) for n, v in _store(response).values()]
     keys: dict[bytes, str] = {}
+    category_of, audited = engine.set_cookie_category, engine._audited
     for key, morsel in response.cookies.items():
-        value = morsel.OutputString().encode("latin-1")
+        name = key.encode("latin-1")
+        if category_of(name) is None and name not in audited:
+            value = morsel.OutputString().encode("latin-1")
+        else:
+            value = name + b"=" + morsel.coded_value.encode("latin-1")
         keys[value] = key
         pairs.append((b"set-cookie", value))
     return pairs, keys
+
+
+def _store(response: HttpResponseBase) -> dict[str, tuple[str, str]]:
+    """The response's headers as ``ResponseHeaders`` keeps them: lowercase name →
+    ``(name, value)``. Read and written directly on every response: through its
+    mapping methods each header costs a case-fold and a charset check again."""
+    store: dict[str, tuple[str, str]] = response.headers._store
+    return store
 
 
 class RawMorsel(Morsel[str]):
@@ -101,46 +118,47 @@ class RawMorsel(Morsel[str]):
 
 
 def apply_headers(response: HttpResponseBase, pairs: Headers, keys: dict[bytes, str]) -> None:
-    """Write ``pairs`` (the core's answer) back into the response's headers and cookies.
+    """Make the response's headers and cookies what ``pairs`` (the core's answer) says,
+    changing only what differs.
 
     A repeated header other than Set-Cookie is joined with ", " (RFC 9110 section 5.3;
     for two Content-Security-Policy headers that is still two policies, CSP 3 section
-    3.1). Cookies the app set keep their ``Morsel``; each one the core added gets a
-    :class:`RawMorsel`, under its own name where it is the last line for that name (so
-    a test client's cookie jar keeps the cookie the browser keeps) and under a name of
-    its own otherwise (a cookie expired on several Domains)."""
-    headers: dict[str, str] = {}
+    3.1). Cookies the app set keep their ``Morsel`` (or go); each line the core added
+    gets a :class:`RawMorsel`, under its cookie's name where it is the last line for
+    that name (so a test client's cookie jar keeps the cookie a browser keeps) and
+    under a key of its own otherwise (a cookie expired on several Domains)."""
+    wanted: dict[str, tuple[str, str]] = {}
     lines: list[bytes] = []
     for name, value in pairs:
-        if name.lower() == b"set-cookie":
+        lower = name.lower()
+        if lower == b"set-cookie":
             lines.append(value)
             continue
-        text, lower = name.decode("latin-1"), name.lower().decode("latin-1")
-        known = next((k for k in headers if k.lower() == lower), None)
-        if known is None:
-            headers[text] = value.decode("latin-1")
-        else:
-            headers[known] = f"{headers[known]}, {value.decode('latin-1')}"
-    response.headers = ResponseHeaders(headers)
-    old = response.cookies
-    cookies = SimpleCookie()
-    last: dict[str, int] = {}
-    morsels: list[tuple[str, Morsel[str]]] = []
-    for index, line in enumerate(lines):
-        known = keys.get(line)
-        morsel = old[known] if known is not None else RawMorsel(line.decode("latin-1"))
-        morsels.append((morsel.key, morsel))
-        last[morsel.key] = index
-    for index, (cookie, morsel) in enumerate(morsels):
-        key = cookie if last[cookie] == index else f"{cookie}\x00{index}"
-        dict.__setitem__(cookies, key, morsel)
-    response.cookies = cookies
+        key, text = lower.decode("latin-1"), value.decode("latin-1")
+        had = wanted.get(key)
+        wanted[key] = (name.decode("latin-1"), text if had is None else f"{had[1]}, {text}")
+    # The values are the app's, checked by Django when it set them, or the core's own.
+    store = _store(response)
+    for key in [k for k in store if k not in wanted]:
+        del store[key]
+    for key, pair in wanted.items():
+        if store.get(key) != pair:
+            store[key] = pair
+    cookies = response.cookies
+    kept = {keys[line] for line in lines if line in keys}
+    for key in [k for k in cookies if k not in kept]:
+        dict.__delitem__(cookies, key)
+    added = [RawMorsel(line.decode("latin-1")) for line in lines if line not in keys]
+    last = {morsel.key: index for index, morsel in enumerate(added)}
+    for index, morsel in enumerate(added):
+        own = last[morsel.key] == index and morsel.key not in cookies
+        dict.__setitem__(cookies, morsel.key if own else f"{morsel.key}\x00{index}", morsel)
 
 
 def core_response(result: CoreResponse, pairs: Headers, content: bytes) -> HttpResponse:
     """An endpoint's answer (the core's) as a Django response."""
     response = HttpResponse(content, status=result.status)
-    apply_headers(response, pairs, {})
+    apply_headers(response, pairs, {})  # Django's default Content-Type goes too
     return response
 
 

@@ -124,7 +124,7 @@ def _after_view(
 ) -> tuple[RewrittenBody | None, Headers]:
     """Consent applied to the view's response headers (written back only when changed);
     ``(the body rewriter or None, headers to add once the body is rewritten)``."""
-    pairs, keys = pairs_of(response)
+    pairs, keys = pairs_of(response, engine)
     if carried:
         pairs += [(b"set-cookie", value.encode("latin-1")) for _, value in carried]
     body, planned = site._response_start(engine, visit, response.status_code, pairs, request)
