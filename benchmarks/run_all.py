@@ -37,6 +37,10 @@ RUNS: dict[str, tuple[list[str], str]] = {
         [PY, "benchmarks/bench_middleware.py"],
         "per-request overhead vs SessionMiddleware; WSGI vs ASGI",
     ),
+    "django": (
+        [PY, "benchmarks/bench_django.py"],
+        "Django middleware overhead vs Django's SessionMiddleware",
+    ),
     "rewrite": ([PY, "benchmarks/bench_rewrite.py"], "HTML rewriter vs lexbor; memory"),
     "device": ([PY, "benchmarks/bench_device.py"], "device facts vs user_agents.parse"),
     "bots": ([PY, "benchmarks/bench_bots.py"], "the bot check before and after; import time"),

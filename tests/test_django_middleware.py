@@ -96,6 +96,24 @@ def test_trackers_are_neutralised_in_html_and_streams(dj: DjangoHarness, streame
     assert tracker_state(allowed.body) == "active"
 
 
+def test_an_html_file_response_is_read_through_the_rewriter(dj: DjangoHarness) -> None:
+    # Not handed to the server's sendfile (wsgi.file_wrapper), which would skip it.
+    if dj.kind in ("async_client", "asgi"):
+        pytest.skip("a file is a sync iterator, which Django's ASGI handler warns about")
+    result = dj.get("/file")
+    assert tracker_state(result.body) == "neutralised"
+
+
+def test_signing_in_with_django_auth_links_the_consent_id(dj: DjangoHarness) -> None:
+    store = MemoryStore()
+    with override_settings(CONSENT_MW={"policy": "gdpr", "store": store}):
+        post = dj.request("POST", "/_consent", json={"action": "reject_all"}, headers=ORIGIN)
+        subject = post.body["state"]["consent_id"]
+        user_id = dj.get("/signin", cookie=f"consent_mw={_value(post)}").body
+        conf.site().recorder.flush()
+        assert store.subjects_of(user_id) == [subject]
+
+
 def test_a_plain_response_nobody_read_stays_as_the_view_made_it(dj: DjangoHarness) -> None:
     result = dj.get("/plain")
     assert result.body == "plain"

@@ -65,6 +65,7 @@ def setup() -> None:
             MIDDLEWARE=[
                 "consent_mw.django.ConsentMiddleware",
                 "django.contrib.sessions.middleware.SessionMiddleware",
+                "django.contrib.auth.middleware.AuthenticationMiddleware",
             ],
             DATABASES={
                 "default": {
@@ -171,6 +172,24 @@ async def astream(request: Any) -> Any:
     return StreamingHttpResponse(chunks(), content_type="text/html; charset=utf-8")
 
 
+def file(request: Any) -> Any:
+    import io
+
+    from django.http import FileResponse
+
+    return FileResponse(io.BytesIO(PAGE.encode()), content_type="text/html; charset=utf-8")
+
+
+def signin(request: Any) -> Any:
+    """Signs a user in with django.contrib.auth, as a login view does."""
+    from django.contrib.auth import get_user_model, login
+    from django.http import HttpResponse
+
+    user, _ = get_user_model().objects.get_or_create(username="member-7")
+    login(request, user)
+    return HttpResponse(str(user.pk), content_type="text/plain")
+
+
 def template(request: Any) -> Any:
     from django.shortcuts import render
 
@@ -194,6 +213,8 @@ def _urls() -> list[Any]:
         path("stream", stream),
         path("astream", astream),
         path("template", template),
+        path("file", file),
+        path("signin", signin),
         path("jinja", jinja),
     ]
 
