@@ -22,6 +22,7 @@ from ..web.responses import Response as CoreResponse
 __all__ = [
     "CONSENT_META",
     "RawMorsel",
+    "apply_changes",
     "apply_headers",
     "core_response",
     "facts_of",
@@ -151,6 +152,65 @@ def apply_headers(response: HttpResponseBase, pairs: Headers, keys: dict[bytes, 
     added = [RawMorsel(line.decode("latin-1")) for line in lines if line not in keys]
     last = {morsel.key: index for index, morsel in enumerate(added)}
     for index, morsel in enumerate(added):
+        own = last[morsel.key] == index and morsel.key not in cookies
+        dict.__setitem__(cookies, morsel.key if own else f"{morsel.key}\x00{index}", morsel)
+
+
+def apply_changes(
+    response: HttpResponseBase, pairs: Headers, planned: Headers, keys: dict[bytes, str]
+) -> None:
+    """What the core changed of ``pairs`` (from :func:`pairs_of`) to make ``planned``,
+    done to the response: the same result as :func:`apply_headers`, found by walking the
+    two lists side by side (the core keeps the pairs it leaves alone, in order, removes
+    some, replaces some in place and adds at the end) instead of rebuilding both, on the
+    path every response takes."""
+    store = _store(response)
+    cookies = response.cookies
+    removed: dict[bytes, Morsel[str]] = {}
+    at, end = 0, len(planned)
+    for pair in pairs:
+        here = planned[at] if at < end else None
+        if here is pair:
+            at += 1
+            continue
+        name, value = pair
+        if name == b"set-cookie":
+            if here is not None and here[0] == name and here[1] == value:
+                at += 1  # the same line, in a new tuple
+            else:
+                removed[value] = dict.pop(cookies, keys[value])
+        elif here is not None and here[0] == name:
+            store[name.decode("latin-1").lower()] = (
+                name.decode("latin-1"),
+                here[1].decode("latin-1"),
+            )
+            at += 1
+        else:
+            store.pop(name.decode("latin-1").lower(), None)
+    if at < end:
+        _append(response, store, planned[at:], keys, removed)
+
+
+def _append(
+    response: HttpResponseBase,
+    store: dict[str, tuple[str, str]],
+    added: Headers,
+    keys: dict[bytes, str],
+    removed: dict[bytes, Morsel[str]],
+) -> None:
+    cookies = response.cookies
+    morsels: list[Morsel[str]] = []
+    for name, value in added:
+        if name.lower() == b"set-cookie":
+            # An app's cookie the core put back further on keeps its Morsel.
+            morsels.append(removed.get(value) or RawMorsel(value.decode("latin-1")))
+            continue
+        text, key = name.decode("latin-1"), name.lower().decode("latin-1")
+        had = store.get(key)
+        line = value.decode("latin-1")
+        store[key] = (text, line) if had is None else (had[0], f"{had[1]}, {line}")
+    last = {morsel.key: index for index, morsel in enumerate(morsels)}
+    for index, morsel in enumerate(morsels):
         own = last[morsel.key] == index and morsel.key not in cookies
         dict.__setitem__(cookies, morsel.key if own else f"{morsel.key}\x00{index}", morsel)
 

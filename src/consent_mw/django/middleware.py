@@ -30,7 +30,7 @@ from . import conf
 from .http import (
     CONSENT_META,
     Headers,
-    apply_headers,
+    apply_changes,
     arewrite_held,
     core_response,
     facts_of,
@@ -129,7 +129,7 @@ def _after_view(
         pairs += [(b"set-cookie", value.encode("latin-1")) for _, value in carried]
     body, planned = site._response_start(engine, visit, response.status_code, pairs, request)
     if planned is not pairs:
-        apply_headers(response, planned, keys)
+        apply_changes(response, pairs, planned, keys)
     if body is None:
         return None, []
     if isinstance(response, StreamingHttpResponse):
