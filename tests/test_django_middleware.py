@@ -210,6 +210,25 @@ def test_a_ledger_down_answers_503_and_pages_keep_working(dj: DjangoHarness) -> 
         assert dj.get("/").kept == ["prefs"]
 
 
+def test_a_database_error_of_the_orm_ledger_is_a_503(
+    dj: DjangoHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.db import OperationalError
+
+    from consent_mw.django.store import DjangoStore
+
+    def broken(self: Any, *args: Any, **kwargs: Any) -> Any:
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(DjangoStore, "_current_row", broken)
+    with pytest.raises(StoreUnavailable, match="database is locked"):
+        DjangoStore().current("someone")
+    with override_settings(CONSENT_MW={"policy": "gdpr", "store": "django://default"}):
+        result = dj.request("POST", "/_consent", json={"action": "accept_all"}, headers=ORIGIN)
+        assert result.status == 503
+        assert dj.get("/").kept == ["prefs"]
+
+
 def test_the_key_is_derived_from_secret_key_never_the_key_itself(dj: DjangoHarness) -> None:
     value = consent_cookie(dj, {"action": "accept_all"}).partition("=")[2]
     assert ConsentCookieCodec(DJANGO_SECRET_KEY).loads(value) is None
@@ -245,6 +264,7 @@ def test_the_middleware_is_sync_and_async_capable() -> None:
         ({"policy": "gdpr", "store": "memory://", "nope": 1}, "Unknown option"),
         ({"policy": "gdpr", "store": "memory://", "secret_key": "short"}, "at least 16"),
         ({"policy": "gdpr", "store": 42}, "must be a store or a URL"),
+        ({"policy": "gdpr", "store": "django://nope"}, "no database 'nope'"),
     ],
 )
 def test_bad_settings_stop_start_up_with_a_message(setting: Any, message: str) -> None:

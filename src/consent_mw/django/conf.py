@@ -28,7 +28,7 @@ from django.utils.crypto import salted_hmac
 
 from ..adapter import Adapter
 from ..core.keys import check_key
-from ..exceptions import ConfigError
+from ..exceptions import ConfigError, StoreError
 from ..stores.base import BaseStore
 from ..web.responses import Response as CoreResponse
 from ..web.responses import Result, StoreCall, unavailable
@@ -56,8 +56,6 @@ class DjangoSite(Adapter[None]):
 
     def complete(self, result: Result) -> CoreResponse:
         """Run the store calls an endpoint asks for; 503 if the ledger is down."""
-        from ..exceptions import StoreError
-
         while isinstance(result, StoreCall):
             try:
                 value = result.run(self.store)
@@ -67,8 +65,6 @@ class DjangoSite(Adapter[None]):
         return result
 
     async def acomplete(self, result: Result) -> CoreResponse:
-        from ..exceptions import StoreError
-
         while isinstance(result, StoreCall):
             try:
                 value = await result.arun(self.store)

@@ -30,7 +30,7 @@ from asgiref.sync import sync_to_async
 from django.db import DatabaseError, IntegrityError, connections, transaction
 from django.db.models import F, Max
 
-from ..exceptions import StoreUnavailable
+from ..exceptions import ConfigError, StoreUnavailable
 from ..stores.base import (
     STATUTORY_HOLD_KINDS,
     BaseStore,
@@ -57,6 +57,11 @@ def _guarded(method: Callable[P, T]) -> Callable[P, T]:
         try:
             return method(*args, **kwargs)
         except DatabaseError as exc:
+            store = args[0]
+            if isinstance(store, DjangoStore):
+                # Django drops a broken connection at a request's start and end; the
+                # recorder's thread serves no request, so it is dropped here.
+                connections[store.using].close_if_unusable_or_obsolete()
             raise StoreUnavailable(f"The Django database could not complete it: {exc}") from exc
 
     return call
@@ -68,6 +73,11 @@ class DjangoStore(BaseStore):
     def __init__(self, using: str = "default") -> None:
         from . import models
 
+        if using not in connections.settings:
+            raise ConfigError(
+                f"django://{using}: no database {using!r} in settings.DATABASES"
+                f" (there are: {', '.join(sorted(connections.settings))})."
+            )
         self.using = using
         self._m = models
 
