@@ -132,8 +132,11 @@ def test_report_mode_counts_blocked_tags_of_plain_and_streamed_pages(dj: DjangoH
             assert tracker_state(result.body) == "neutralised"
 
 
-def test_head_gets_the_headers_of_the_rewritten_page_and_no_body(dj: DjangoHarness) -> None:
-    result = dj.request("HEAD", "/page")
+@pytest.mark.parametrize("streamed", [False, True])
+def test_head_gets_the_headers_of_the_rewritten_page_and_no_body(
+    dj: DjangoHarness, streamed: bool
+) -> None:
+    result = dj.request("HEAD", STREAM[dj.kind] if streamed else "/page")
     assert result.status == 200
     assert result.body in ("", b"")
     assert result.header("vary") == "Cookie, Sec-GPC"

@@ -17,7 +17,7 @@ request's thread, under ASGI (``get_asgi_application``) it is awaited without a 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
@@ -141,9 +141,20 @@ def _after_view(
 def _finish(response: HttpResponseBase, visit: Visit, extra: Headers) -> None:
     for name, value in extra:
         response[name.decode("latin-1")] = value.decode("latin-1")
-    if visit.rewritten and visit.facts.method == "HEAD" and not response.streaming:
-        # The headers describe GET's rewritten body; a HEAD answer has none.
-        response.content = b""
+    if visit.rewritten and visit.facts.method == "HEAD":
+        # The headers describe GET's rewritten body; a HEAD answer has none (not every
+        # server drops the body a view gave a HEAD).
+        if not response.streaming:
+            response.content = b""
+        elif response.is_async:
+            response.streaming_content = _nothing()
+        else:
+            response.streaming_content = []
+
+
+async def _nothing() -> AsyncIterator[bytes]:
+    return
+    yield  # an async generator that yields nothing
 
 
 def _read_body(site: conf.DjangoSite, visit: Visit, request: HttpRequest) -> bytes | None:
