@@ -41,7 +41,15 @@ RUNS: dict[str, tuple[list[str], str]] = {
         [PY, "benchmarks/bench_page.py"],
         "the middleware's fixed cost per HTML page vs the bare app's time",
     ),
+    "django": (
+        [PY, "benchmarks/bench_django.py"],
+        "Django middleware overhead vs Django's SessionMiddleware",
+    ),
     "rewrite": ([PY, "benchmarks/bench_rewrite.py"], "HTML rewriter vs lexbor; memory"),
+    "registry": (
+        [PY, "benchmarks/bench_registry.py"],
+        "the shipped tracker registry's cost: hot path, rewriter, start-up",
+    ),
     "device": ([PY, "benchmarks/bench_device.py"], "device facts vs user_agents.parse"),
     "bots": ([PY, "benchmarks/bench_bots.py"], "the bot check before and after; import time"),
     "redis": ([PY, "benchmarks/bench_redis.py"], "round trips, lookup vs raw, exact counters"),

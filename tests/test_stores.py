@@ -1,6 +1,7 @@
-"""The ledger contract, run against every store (memory, SQLite, Redis, Redis Cluster);
-``store_from_url``. The Redis stores run against servers started by
-:mod:`support.redis_servers`; each test gets its own key prefix."""
+"""The ledger contract, run against every store (memory, SQLite, Redis, Redis Cluster,
+Django's ORM); ``store_from_url``. The Redis stores run against servers started by
+:mod:`support.redis_servers`; each test gets its own key prefix; the Django store runs
+on the tests' Django site (:mod:`support.django_site`), its tables emptied per test."""
 
 from __future__ import annotations
 
@@ -61,6 +62,7 @@ STORES = [
     "sqlite-memory",
     pytest.param("redis", marks=pytest.mark.redis),
     pytest.param("redis-cluster", marks=pytest.mark.redis),
+    "django",
 ]
 
 
@@ -75,10 +77,18 @@ def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Calla
     elif request.param == "redis-cluster":
         url = cluster_url(request.getfixturevalue("redis_cluster_nodes"))
     prefix = f"t{uuid.uuid4().hex[:12]}"
+    if request.param == "django":
+        from support.django_site import empty_ledger
+
+        empty_ledger()
 
     def make() -> BaseStore:
         store: BaseStore
-        if url is not None:
+        if request.param == "django":
+            from consent_mw.django.store import DjangoStore
+
+            store = DjangoStore()
+        elif url is not None:
             store = RedisStore(url, prefix=prefix)
         elif request.param == "memory":
             store = MemoryStore()

@@ -82,6 +82,7 @@ BACKENDS = [
     "sqlite",
     pytest.param("redis", marks=pytest.mark.redis),
     pytest.param("redis-cluster", marks=pytest.mark.redis),
+    "django",
 ]
 
 
@@ -98,10 +99,18 @@ def ledger_fixture(
         url = cluster_url(request.getfixturevalue("redis_cluster_nodes"))
     prefix = f"q{uuid.uuid4().hex[:12]}"
     memory = MemoryStore()
+    if request.param == "django":
+        from support.django_site import empty_ledger
+
+        empty_ledger()
 
     def make(**options: Any) -> BaseStore:
         store: BaseStore
-        if url is not None:
+        if request.param == "django":
+            from consent_mw.django.store import DjangoStore
+
+            store = DjangoStore()
+        elif url is not None:
             store = RedisStore(url, prefix=prefix, **options)
         elif request.param == "memory":
             return memory

@@ -1,0 +1,1 @@
+"""A small Django site behind consent_mw.django (see the README's Django section)."""
