@@ -22,10 +22,11 @@ from .core.facts import RequestFacts
 from .core.host_audit import HostAudit
 from .core.options import Options, PolicySource, SecretKey, StoreSource
 from .core.recorder import Recorder
+from .exceptions import StoreError
 from .html.body import REPORT_HEADER, HTMLBody, plan_html
 from .policy.schedule import PolicySchedule, Version
 from .web.endpoints import Endpoints
-from .web.responses import Response, Result
+from .web.responses import Response, Result, StoreCall, unavailable
 from .web.routes import consent_routes
 
 __all__ = ["Adapter", "RewrittenBody", "Runtime", "carried_cookies", "declared_length"]
@@ -217,6 +218,27 @@ class Adapter(Generic[App]):
         if visit.facts.path == self._report_path:
             return max(limit, REPORT_BODY_LIMIT)
         return limit
+
+    def run_calls(self, result: Result) -> Response:
+        """Run the store calls an endpoint asks for, in this thread; 503 if the ledger
+        is down."""
+        while isinstance(result, StoreCall):
+            try:
+                value = result.run(self.store)
+            except StoreError:
+                return unavailable()
+            result = result.then(value)
+        return result
+
+    async def arun_calls(self, result: Result) -> Response:
+        """:meth:`run_calls` through the store's async face."""
+        while isinstance(result, StoreCall):
+            try:
+                value = await result.arun(self.store)
+            except StoreError:
+                return unavailable()
+            result = result.then(value)
+        return result
 
     @staticmethod
     def _dispatch(endpoints: Endpoints, visit: Visit, body: bytes | None) -> Result:

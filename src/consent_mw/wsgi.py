@@ -19,9 +19,7 @@ from typing import Any
 from .adapter import Adapter, RewrittenBody, carried_cookies, declared_length
 from .core.engine import Engine, Visit
 from .core.facts import RequestFacts
-from .exceptions import StoreError
 from .web.endpoints import Endpoints
-from .web.responses import Response, StoreCall, unavailable
 
 __all__ = ["WSGIConsentMiddleware"]
 
@@ -111,7 +109,10 @@ class _Response:
         self.started = True
         middleware, visit = self.middleware, self.visit
         if visit.decision._login_user is not None:
-            headers = [*headers, *carried_cookies(middleware.complete(self.endpoints.carry(visit)))]
+            headers = [
+                *headers,
+                *carried_cookies(middleware.run_calls(self.endpoints.carry(visit))),
+            ]
         raw = _to_bytes(headers)
         body, planned = middleware._response_start(
             self.engine,
@@ -230,16 +231,6 @@ class WSGIConsentMiddleware(Adapter[WSGIApp]):
         response = _Response(self, engine, endpoints, visit, environ, start_response)
         return response.run()
 
-    def complete(self, result: Response | StoreCall) -> Response:
-        """Run the store calls an endpoint asks for; 503 if the ledger is down."""
-        while isinstance(result, StoreCall):
-            try:
-                value = result.run(self.store)
-            except StoreError:
-                return unavailable()
-            result = result.then(value)
-        return result
-
     def nonce(self, environ: Environ) -> str | None:
         return self._nonce(environ, _environ_nonce)
 
@@ -266,7 +257,7 @@ class WSGIConsentMiddleware(Adapter[WSGIApp]):
         start_response: StartResponse,
     ) -> Iterable[bytes]:
         body = self._read_body(environ, self._body_limit(visit)) if self._reads_body(visit) else b""
-        response = self.complete(self._dispatch(endpoints, visit, body))
+        response = self.run_calls(self._dispatch(endpoints, visit, body))
         headers, content = self._reply(engine, visit, response)
         start_response(_status_line(response.status), _to_str(headers))
         return [content]

@@ -28,10 +28,8 @@ from django.utils.crypto import salted_hmac
 
 from ..adapter import Adapter
 from ..core.keys import check_key
-from ..exceptions import ConfigError, StoreError
+from ..exceptions import ConfigError
 from ..stores.base import BaseStore
-from ..web.responses import Response as CoreResponse
-from ..web.responses import Result, StoreCall, unavailable
 
 __all__ = ["SETTING", "DjangoSite", "derived_keys", "site", "store_of"]
 
@@ -53,25 +51,6 @@ class DjangoSite(Adapter[None]):
 
     def nonce(self, request: Any) -> str | None:
         return self._nonce(request, _request_nonce)
-
-    def complete(self, result: Result) -> CoreResponse:
-        """Run the store calls an endpoint asks for; 503 if the ledger is down."""
-        while isinstance(result, StoreCall):
-            try:
-                value = result.run(self.store)
-            except StoreError:
-                return unavailable()
-            result = result.then(value)
-        return result
-
-    async def acomplete(self, result: Result) -> CoreResponse:
-        while isinstance(result, StoreCall):
-            try:
-                value = await result.arun(self.store)
-            except StoreError:
-                return unavailable()
-            result = result.then(value)
-        return result
 
 
 def _request_nonce(request: Any, key: str) -> object:
