@@ -219,7 +219,7 @@ class Adapter(Generic[App]):
             return max(limit, REPORT_BODY_LIMIT)
         return limit
 
-    def run_calls(self, result: Result) -> Response:
+    def _run_calls(self, result: Result) -> Response:
         """Run the store calls an endpoint asks for, in this thread; 503 if the ledger
         is down."""
         while isinstance(result, StoreCall):
@@ -230,8 +230,8 @@ class Adapter(Generic[App]):
             result = result.then(value)
         return result
 
-    async def arun_calls(self, result: Result) -> Response:
-        """:meth:`run_calls` through the store's async face."""
+    async def _arun_calls(self, result: Result) -> Response:
+        """:meth:`_run_calls` through the store's async face."""
         while isinstance(result, StoreCall):
             try:
                 value = await result.arun(self.store)

@@ -20,6 +20,7 @@ from .adapter import Adapter, RewrittenBody, carried_cookies, declared_length
 from .core.engine import Engine, Visit
 from .core.facts import RequestFacts
 from .web.endpoints import Endpoints
+from .web.responses import Response, Result
 
 __all__ = ["ConsentMiddleware"]
 
@@ -175,11 +176,15 @@ class ConsentMiddleware(Adapter[ASGIApp]):
 
     async def _carry(self, endpoints: Endpoints, visit: Visit, message: Message) -> Message:
         """At sign-in: the user's earlier choice for a browser without one (a store read)."""
-        cookies = carried_cookies(await self.arun_calls(endpoints.carry(visit)))
+        cookies = carried_cookies(await self.complete(endpoints.carry(visit)))
         if not cookies:
             return message
         encoded = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in cookies]
         return {**message, "headers": [*message.get("headers", []), *encoded]}
+
+    async def complete(self, result: Result) -> Response:
+        """Run the store calls an endpoint asks for; 503 if the ledger is down."""
+        return await self._arun_calls(result)
 
     def nonce(self, scope: Scope) -> str | None:
         return self._nonce(scope, _scope_nonce)
@@ -207,7 +212,7 @@ class ConsentMiddleware(Adapter[ASGIApp]):
         self, engine: Engine, endpoints: Endpoints, visit: Visit, receive: Receive, send: Send
     ) -> None:
         body = await self._read_body(visit, receive) if self._reads_body(visit) else b""
-        response = await self.arun_calls(self._dispatch(endpoints, visit, body))
+        response = await self.complete(self._dispatch(endpoints, visit, body))
         headers, content = self._reply(engine, visit, response)
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         await send({"type": "http.response.body", "body": content})

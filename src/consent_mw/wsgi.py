@@ -20,6 +20,7 @@ from .adapter import Adapter, RewrittenBody, carried_cookies, declared_length
 from .core.engine import Engine, Visit
 from .core.facts import RequestFacts
 from .web.endpoints import Endpoints
+from .web.responses import Response, StoreCall
 
 __all__ = ["WSGIConsentMiddleware"]
 
@@ -111,7 +112,7 @@ class _Response:
         if visit.decision._login_user is not None:
             headers = [
                 *headers,
-                *carried_cookies(middleware.run_calls(self.endpoints.carry(visit))),
+                *carried_cookies(middleware.complete(self.endpoints.carry(visit))),
             ]
         raw = _to_bytes(headers)
         body, planned = middleware._response_start(
@@ -231,6 +232,10 @@ class WSGIConsentMiddleware(Adapter[WSGIApp]):
         response = _Response(self, engine, endpoints, visit, environ, start_response)
         return response.run()
 
+    def complete(self, result: Response | StoreCall) -> Response:
+        """Run the store calls an endpoint asks for; 503 if the ledger is down."""
+        return self._run_calls(result)
+
     def nonce(self, environ: Environ) -> str | None:
         return self._nonce(environ, _environ_nonce)
 
@@ -257,7 +262,7 @@ class WSGIConsentMiddleware(Adapter[WSGIApp]):
         start_response: StartResponse,
     ) -> Iterable[bytes]:
         body = self._read_body(environ, self._body_limit(visit)) if self._reads_body(visit) else b""
-        response = self.run_calls(self._dispatch(endpoints, visit, body))
+        response = self.complete(self._dispatch(endpoints, visit, body))
         headers, content = self._reply(engine, visit, response)
         start_response(_status_line(response.status), _to_str(headers))
         return [content]

@@ -66,12 +66,12 @@ class ConsentMiddleware:
         engine, endpoints, visit, for_us = site.runtime.begin(facts_of(request))
         if for_us:
             data = _read_body(site, visit, request)
-            return _reply(engine, visit, site.run_calls(site._dispatch(endpoints, visit, data)))
+            return _reply(engine, visit, site._run_calls(site._dispatch(endpoints, visit, data)))
         _before_view(request, visit)
         response = self.get_response(request)
         carried = None
         if visit.decision._login_user is not None:
-            carried = carried_cookies(site.run_calls(endpoints.carry(visit)))
+            carried = carried_cookies(site._run_calls(endpoints.carry(visit)))
         body, extra = _after_view(site, engine, visit, request, response, carried)
         if body is not None:
             extra += rewrite_content(response, body)
@@ -84,14 +84,14 @@ class ConsentMiddleware:
         if for_us:
             data = _read_body(site, visit, request)
             return _reply(
-                engine, visit, await site.arun_calls(site._dispatch(endpoints, visit, data))
+                engine, visit, await site._arun_calls(site._dispatch(endpoints, visit, data))
             )
         _before_view(request, visit)
         get_response: Callable[[HttpRequest], Awaitable[HttpResponseBase]] = self.get_response
         response = await get_response(request)
         carried = None
         if visit.decision._login_user is not None:
-            carried = carried_cookies(await site.arun_calls(endpoints.carry(visit)))
+            carried = carried_cookies(await site._arun_calls(endpoints.carry(visit)))
         body, extra = _after_view(site, engine, visit, request, response, carried)
         if body is not None:
             if body.hold and isinstance(response, StreamingHttpResponse) and response.is_async:
