@@ -71,6 +71,10 @@ HTML = "text/html; charset=utf-8"
 GRACE_MS = 500
 # How long to wait for a request that must happen.
 REQUEST_TIMEOUT_MS = 10_000
+# How long to wait, at most, for a navigation's preconnects; and how long with no new
+# connection counts as done.
+SETTLE_MS = 3_000
+QUIET_MS = 250
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,7 @@ class Case:
     act: str = ""  # what the page's own script does at load: a click, a submit
     grace: bool = False  # the fetch may come after the page is quiet
     socket: bool = False  # fetched past the interception: seen as a connection
+    navigates: bool = False  # a frame goes to the tracker URL (see settle_preconnects)
     # A frameset document renders no body, so the banner it gets is never shown.
     banner_hidden: bool = False
 
@@ -290,6 +295,7 @@ CASES: tuple[Case, ...] = (
         fb("refresh"),
         head=f'<meta http-equiv="refresh" content="0;url={FB_TR}refresh">',
         grace=True,
+        navigates=True,
     ),
     # The banner's own URLs are relative too (``/_consent…``): under a <base> that names
     # a tracker host they go there as well, so these rows hold only once the banner
@@ -367,6 +373,7 @@ CASES: tuple[Case, ...] = (
         f'<input type="hidden" name="v" value="2"></form>{SINK}',
         act="document.getElementById('f').submit();",
         grace=True,
+        navigates=True,
     ),
     Case(
         "button-formaction",
@@ -376,6 +383,7 @@ CASES: tuple[Case, ...] = (
         f'<button id="b" formaction="https://www.facebook.com/tr">go</button></form>{SINK}',
         act="document.getElementById('b').click();",
         grace=True,
+        navigates=True,
     ),
 )
 
@@ -465,6 +473,25 @@ def wait_for_request(visitor: Running, sinks: HostSinks, case: Case) -> None:
         # Through Playwright: its sync API runs the route handler only during its calls.
         visitor.page.wait_for_timeout(100)
         waited += 100
+    if case.navigates:
+        settle_preconnects(visitor, sinks, case)
+
+
+def settle_preconnects(visitor: Running, sinks: HostSinks, case: Case) -> None:
+    """Wait for the connections Chromium's browser process opens to the origin a frame
+    navigates to (its loading predictor preconnects, two sockets here). They go past the
+    interception to the row's sink and can arrive after the intercepted request, so
+    without this wait they could land after the next row has cleared the sinks and be
+    counted against it. Bounded: a Chromium that opens none costs SETTLE_MS."""
+    host = urlsplit(case.want).hostname
+    waited = quiet = 0
+    seen = len(sinks.connected())
+    while waited < SETTLE_MS and not (host in sinks.connected() and quiet >= QUIET_MS):
+        visitor.page.wait_for_timeout(50)
+        waited += 50
+        now = len(sinks.connected())
+        quiet = 0 if now != seen else quiet + 50
+        seen = now
 
 
 def load(visitor: Running, case: Case) -> None:
