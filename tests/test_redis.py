@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import random
 import socket
 import threading
@@ -24,7 +25,13 @@ from redis.crc import key_slot
 
 from consent_mw import ConfigError, Record, StoreError, StoreUnavailable, store_from_url
 from consent_mw.stores import Event, RedisStore
-from consent_mw.stores._redis_keys import SLOTS, Keys, parse_counter_field, slot_tags
+from consent_mw.stores._redis_keys import (
+    EVENT_SHARDS,
+    SLOTS,
+    Keys,
+    parse_counter_field,
+    slot_tags,
+)
 from support.redis_servers import (  # noqa: F401  (session fixtures)
     HOST,
     RedisServer,
@@ -491,3 +498,21 @@ def test_every_acknowledged_change_survives_kill_9(
     assert lost == []
     assert len(in_ledger) >= len(acknowledged)  # unacknowledged writes may have landed too
     assert counts == {k: n for k, n in recount.items() if n}
+
+
+def test_event_ids_are_unique_spread_over_the_shards_and_new_in_a_forked_worker() -> None:
+    ids = [Keys.event_id(1_700_000_000.0) for _ in range(1000)]
+    assert len(set(ids)) == 1000
+    assert {Keys.shard_of(i) for i in ids} == set(range(EVENT_SHARDS))  # spread evenly
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # a worker forked after the parent made ids (gunicorn --preload)
+        os.write(write, Keys.event_id(1_700_000_000.0).encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child = os.read(read, 64).decode()
+    os.close(read)
+    os.close(write)
+    mine = Keys.event_id(1_700_000_000.0)
+    # Same millisecond, same parent counter: without a reseed the two would be equal.
+    assert child[:12] == mine[:12] and child != mine

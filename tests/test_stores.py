@@ -417,6 +417,21 @@ class TestStoreContract:
         assert store.events("a", user_id="user-2") == []
         assert store.events("nobody") == []
 
+    def test_event_text_comes_back_as_it_went_in(self, make_store: Callable[[], BaseStore]) -> None:
+        # Redis carries a batch's bodies inside one JSON argument (EVENT_ADD): every
+        # character a path or a device fact may hold must survive both encodings.
+        store = make_store()
+        now = time.time()
+        odd = '/공연/"quoted"\\back\tslash\x01\u2028/😀?q=a&b=<c>'
+        sent = [
+            dataclasses.replace(event("a", at=now - 2), path=odd),
+            dataclasses.replace(
+                event("a", at=now - 1), device={"model": 'Galaxy "S24" \\ 울트라', "n": 1.5}
+            ),
+        ]
+        store.record_events(sent)
+        assert store.events("a") == sent[::-1]
+
     def test_a_large_mixed_batch_is_stored_whole(self, make_store: Callable[[], BaseStore]) -> None:
         # More events per subject, user and global index than one Redis script takes.
         store = make_store()

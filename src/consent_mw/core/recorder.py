@@ -38,7 +38,10 @@ __all__ = ["LOGIN_RETENTION_DAYS", "Recorder", "Hit"]
 
 logger = logging.getLogger("consent_mw.recorder")
 
-#: Hits minimised between two releases of the GIL (see :func:`_let_others_run`).
+#: Hits minimised between two releases of the GIL (see :func:`_let_others_run`). A
+#: batch (``batch_size`` hits, written in one store call) is another: encoding its
+#: writes holds the GIL too, ~15 µs a hit for Redis, so batches stay small enough
+#: (~2 ms) that a request never waits long behind one.
 _SLICE = 32
 
 
@@ -106,7 +109,7 @@ class Recorder:
         exclude_paths: Sequence[str] = (),
         ip_mode: Literal["truncate", "hash"] = "truncate",
         interval: float = 1.0,
-        batch_size: int = 500,
+        batch_size: int = 128,
         max_queue: int = 10_000,
         parser: Callable[[], DeviceParser | None] = lambda: None,
     ) -> None:
@@ -219,6 +222,7 @@ class Recorder:
                         self._requeue(batch)
                         raise
                     written += len(events)
+                    _let_others_run()
             except StoreError as exc:
                 # Kept for the next round, within the queue's bound; see _requeue.
                 self.failures += 1

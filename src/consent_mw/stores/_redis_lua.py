@@ -123,24 +123,36 @@ return {removed, events, users, gone}
 EVENT_ADD = Script(
     "event_add",
     """
--- Many events into one index pair (one slot), in one call.
+-- Many events into one index pair (one slot), in one call. ARGV[2] is a JSON array
+-- of strings, three per event (one argument for the whole call: the client encodes
+-- one string instead of three per event, and each index takes one variadic ZADD).
 -- ARGV[1] 'home': the events live here. KEYS: time index, expiry index, then each
---   event's body key (also its member); ARGV: then per event time (s), expires at
+--   event's body key (also its member); per event in ARGV[2]: time (s), expires at
 --   (ms since the epoch), event JSON.
 -- ARGV[1] 'index': the events live elsewhere. KEYS: time index, expiry index;
---   ARGV: then per event its key, time (s), expires at (ms).
+--   per event in ARGV[2]: its key, time (s), expires at (ms).
+local data = cjson.decode(ARGV[2])
+local by_time, by_expiry = {}, {}
 if ARGV[1] == 'home' then
   for i = 3, #KEYS do
-    local a = 2 + (i - 3) * 3
-    redis.call('SET', KEYS[i], ARGV[a + 2], 'PXAT', ARGV[a + 1])
-    redis.call('ZADD', KEYS[1], ARGV[a], KEYS[i])
-    redis.call('ZADD', KEYS[2], ARGV[a + 1], KEYS[i])
+    local a = (i - 3) * 3
+    redis.call('SET', KEYS[i], data[a + 3], 'PXAT', data[a + 2])
+    by_time[#by_time + 1] = data[a + 1]
+    by_time[#by_time + 1] = KEYS[i]
+    by_expiry[#by_expiry + 1] = data[a + 2]
+    by_expiry[#by_expiry + 1] = KEYS[i]
   end
 else
-  for a = 2, #ARGV, 3 do
-    redis.call('ZADD', KEYS[1], ARGV[a + 1], ARGV[a])
-    redis.call('ZADD', KEYS[2], ARGV[a + 2], ARGV[a])
+  for a = 1, #data, 3 do
+    by_time[#by_time + 1] = data[a + 1]
+    by_time[#by_time + 1] = data[a]
+    by_expiry[#by_expiry + 1] = data[a + 2]
+    by_expiry[#by_expiry + 1] = data[a]
   end
+end
+if #by_time > 0 then
+  redis.call('ZADD', KEYS[1], unpack(by_time))
+  redis.call('ZADD', KEYS[2], unpack(by_expiry))
 end
 -- drop index entries whose event has expired (their key is gone already)
 local now = redis.call('TIME')

@@ -11,6 +11,7 @@ The I/O that carries the requests is in :mod:`._redis_io`.
 from __future__ import annotations
 
 import heapq
+import json
 import time
 from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass
@@ -115,6 +116,9 @@ def _scan_cursor(cursor: str | None) -> tuple[int, int]:
         raise CursorError(f"not a cursor of a Redis walk: {cursor!r}")
     return int(node), int(scan)
 
+
+#: EVENT_ADD's packed argument: a JSON array of strings (the script reads it with cjson).
+_PACK = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 #: Events one EVENT_ADD call writes at most (bounds a script's run and its arguments).
 _EVENTS_PER_SCRIPT = 256
@@ -341,7 +345,7 @@ class Plans:
             else:
                 home = shard
             member = f"{home}:ev:{eid}"
-            when, expires_ms = repr(float(event.time)), int(event.expires_at * 1000)
+            when, expires_ms = repr(float(event.time)), str(int(event.expires_at * 1000))
             members, args = homes.setdefault(home, ([], []))
             members.append(member)
             args += (when, expires_ms, event.to_json())
@@ -355,13 +359,13 @@ class Plans:
         for home, (members, args) in homes.items():
             for i in range(0, len(members), _EVENTS_PER_SCRIPT):
                 keys = (k.by_time(home), k.by_expiry(home), *members[i : i + _EVENTS_PER_SCRIPT])
-                part = args[i * 3 : (i + _EVENTS_PER_SCRIPT) * 3]
-                ops.append(Eval(EVENT_ADD, keys, ("home", *part)))
+                part = _PACK(args[i * 3 : (i + _EVENTS_PER_SCRIPT) * 3])
+                ops.append(Eval(EVENT_ADD, keys, ("home", part)))
         for scope, flat in indexes.items():
             step = _EVENTS_PER_SCRIPT * 3
             for i in range(0, len(flat), step):
                 keys = (k.by_time(scope), k.by_expiry(scope))
-                ops.append(Eval(EVENT_ADD, keys, ("index", *flat[i : i + step])))
+                ops.append(Eval(EVENT_ADD, keys, ("index", _PACK(flat[i : i + step]))))
         if ops:
             yield Batch(tuple(ops))
 

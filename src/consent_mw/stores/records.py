@@ -25,6 +25,10 @@ __all__ = [
 ]
 
 
+#: One encoder for every event body: ``json.dumps`` with options builds a new encoder
+#: per call, a noticeable share of an event's cost when a batch holds thousands.
+_EVENT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
+
 #: Event kinds a data-subject deletion keeps: login records must be kept for 3 months
 #: (Protection of Communications Secrets Act); they still expire at ``expires_at``.
 STATUTORY_HOLD_KINDS: frozenset[str] = frozenset({"login"})
@@ -124,12 +128,11 @@ class Event:
     device: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        data = dict(self.__dict__)  # scalars, and device: a flat mapping of scalars
-        data["device"] = dict(self.device)
-        return data
+        # scalars, and device: a flat mapping of scalars
+        return {**self.__dict__, "device": dict(self.device)}
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+        return _EVENT_JSON({**self.__dict__, "device": dict(self.device)})
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Event:
