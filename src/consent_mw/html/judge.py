@@ -195,7 +195,7 @@ class Judge:
             del fetches[b"content"]
         present = {key: kind for key, kind in fetches.items() if key in first}
         author = _author(tag, attrs)
-        if author is not None and author in self._plan.allowed:
+        if author is not None and self._plan.allows(author):
             return KEEP, (), tag
         categories: list[str] = []
         renamed: set[bytes] = set()
@@ -246,7 +246,7 @@ class Judge:
         categories: list[str] = []
         for url in css_urls(sheet):
             category = author or self._category(url.url, False)
-            if category is not None and category not in self._plan.allowed:
+            if category is not None and not self._plan.allows(category):
                 refused.append(url)
                 categories += () if category in categories else (category,)
         return tuple(categories), blank(sheet, refused) if refused else sheet
@@ -269,18 +269,14 @@ class Judge:
         found: list[str] = []
         for url in urls:
             category = self._category(url, cut)
-            if (
-                category is not None
-                and category not in self._plan.allowed
-                and category not in found
-            ):
+            if category is not None and not self._plan.allows(category) and category not in found:
                 found.append(category)
         return tuple(found)
 
     def _first_refused(self, urls: Iterable[str]) -> str | None:
         for url in urls:
             category = self._category(url, False)
-            if category is not None and category not in self._plan.allowed:
+            if category is not None and not self._plan.allows(category):
                 return category
         return None
 
@@ -300,7 +296,7 @@ class Judge:
         if found is None or (cut and not names_a_host(found)):
             return None
         owner = self._matcher.url_owner(found)
-        return None if owner is None else owner[0]
+        return None if owner is None else self._plan.label(*owner)
 
 
 def _value(tag: bytes, first: dict[bytes, Attr], key: bytes) -> bytes | None:
@@ -328,7 +324,9 @@ def _author(tag: bytes, attrs: list[Attr]) -> str | None:
     for a in attrs:
         if a.name == CATEGORY:
             value = tag[a.value_start : a.value_end] if a.value_start >= 0 else b""
-            return text(value).strip().lower() or None
+            # "advertising/Meta": a service name keeps its case
+            category, sep, service = text(value).strip().partition("/")
+            return category.lower() + sep + service.strip() if category else None
     return None
 
 
