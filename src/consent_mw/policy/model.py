@@ -291,20 +291,26 @@ class Policy:
         return known
 
     def _hash_texts(self, locale: str) -> str:
-        shown = {
-            "version": self.version,
-            "texts": self.ui_texts(locale),
-            "categories": [
-                {
-                    "id": c.id,
-                    "required": c.required,
-                    "title": self.text(c.title, locale),
-                    "description": self.text(c.description, locale),
-                    "retention": self.text(c.retention, locale) if c.retention else "",
-                }
-                for c in self.categories
-            ],
-        }
+        categories: list[dict[str, Any]] = []
+        for c in self.categories:
+            shown_category: dict[str, Any] = {
+                "id": c.id,
+                "required": c.required,
+                "title": self.text(c.title, locale),
+                "description": self.text(c.description, locale),
+                "retention": self.text(c.retention, locale) if c.retention else "",
+            }
+            if c.services:  # only then: the hash of a policy without services is unchanged
+                shown_category["services"] = [
+                    {
+                        "name": s.name,
+                        "purpose": self.text(s.purpose, locale) if s.purpose else "",
+                        "retention": self.text(s.retention, locale) if s.retention else "",
+                    }
+                    for s in c.services
+                ]
+            categories.append(shown_category)
+        shown = {"version": self.version, "texts": self.ui_texts(locale), "categories": categories}
         canonical = json.dumps(shown, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
