@@ -11,35 +11,8 @@ from consent_mw import MemoryStore, Policy
 from support.harness import ClientFactory, consent_token
 from support.html_apps import KAKAO, META_INLINE, html
 from support.html_apps import build as build_html
+from support.services import POLICY_DICT
 
-POLICY_DICT: dict[str, Any] = {
-    "version": "1",
-    "regime": {"default": "gdpr"},
-    "categories": [
-        {"id": "necessary", "title": "N", "description": "d"},
-        {
-            "id": "analytics",
-            "title": "A",
-            "description": "d",
-            "services": [{"name": "Google Analytics", "purpose": {"en": "Statistics"}}, "Hotjar"],
-        },
-        {
-            "id": "advertising",
-            "title": "Ads",
-            "description": "d",
-            "cookies": [{"name": "_fbp", "owner": "Meta", "lifetime": "3 months"}],
-            "services": [
-                {
-                    "name": "Meta",
-                    "purpose": "Ads on Facebook and Instagram",
-                    "retention": "6 months",
-                },
-                "Kakao",
-                "TikTok",
-            ],
-        },
-    ],
-}
 POLICY = Policy.from_dict(POLICY_DICT)
 ORIGIN = {"origin": "http://testserver"}
 

@@ -12,7 +12,9 @@ whose choice is that. ``service`` (with ``category``) keeps subjects whose choic
 that service, the category whole or the service on its own (``granted=false``: those
 whose choice refuses it)::
 
-    Filters.from_params({"category": "advertising", "service": "Meta"})   # who allow Meta ``since`` is inclusive and ``until`` exclusive, on the time of the
+    Filters.from_params({"category": "advertising", "service": "Meta"})   # who allow Meta
+
+``since`` is inclusive and ``until`` exclusive, on the time of the
 current state; both take ISO 8601 (``2026-11-01``, ``2026-11-01T09:00:00+09:00``; no
 zone means UTC) or seconds since the epoch.
 """

@@ -28,6 +28,7 @@ from ..i18n import in_locale
 from ..i18n.notice import LABELS
 from ..i18n.pages import PAGE_TEXTS
 from ..notice.render import NoticeLinks, render_notice
+from .preferences import Preferences
 from .responses import Response, Result, error
 
 if TYPE_CHECKING:
@@ -112,6 +113,7 @@ class Pages:
         endpoints.add_route(prefix + "/ads", "POST", self.ads_form)
         endpoints.add_route(prefix + "/withdraw", "POST", self.withdraw_form)
         endpoints.add_route(prefix + "/records/delete", "POST", self.delete_form)
+        Preferences(self)
 
     def _texts(self, locale: str) -> dict[str, str]:
         return in_locale(PAGE_TEXTS, locale)
