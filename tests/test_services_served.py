@@ -168,3 +168,13 @@ def test_store_counts_per_service_match_a_recount() -> None:
     ):
         assert site.request("POST", "/_consent", json=body, headers=ORIGIN).status == 200
     assert store.counts() == store.recount()
+
+
+def test_the_preferences_chunk_is_named_and_served_immutable(site: Any) -> None:
+    state = site.get("/_consent")
+    chunk = state.body["chunk"]
+    assert chunk.startswith("/_consent/banner-prefs.") and chunk.endswith(".js")
+    served = site.get(chunk)
+    assert served.status == 200
+    assert "immutable" in (served.header("cache-control") or "")
+    assert "ConsentBanner" in served.body

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..core.assets import BANNER_FILES, Asset, asset, hashed_name, static_asset
+from ..core.assets import BANNER_FILES, Asset, asset, banner_path, hashed_name, static_asset
 from ..core.consent import Action, Choice, Consent, Source
 from ..core.cookies import MAX_SERVICES
 from ..core.device import clean_user_agent, truncate_ip
@@ -57,6 +57,7 @@ class Endpoints:
         self._defaults: dict[str, Asset] = {}
         self._defaults_start = prefix + "/defaults/"
         self._categories = {locale: self._category_texts(locale) for locale in self.policy.locales}
+        self._chunk = banner_path(prefix, "banner-prefs.js")
         # A problem in the notice sections of the policy stops start-up, not a visitor.
         check_notice(self.policy)
         #: renders the visitor's records as a page (set by the no-JS pages, see .routes)
@@ -202,6 +203,8 @@ class Endpoints:
                 },
                 "texts": self.policy.ui_texts(locale),
                 "categories": self._categories[locale],
+                # the preferences layer's chunk (immutable, content-hashed URL)
+                "chunk": self._chunk,
                 "state": self.state(visit),
             },
             [("vary", "Cookie, Sec-GPC, Accept-Language")],
