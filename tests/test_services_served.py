@@ -136,12 +136,12 @@ def test_rewriter_keeps_only_allowed_services(adapter: str) -> None:
     text = result.raw.decode()
     assert "fbq('init'" in text and "fbevents.js" in text
     assert '<script type="text/javascript" charset="UTF-8" src="//t1.daumcdn.net' not in text
-    assert 'data-consent-category="advertising/Kakao"' in text
+    assert 'data-consent-category="advertising" data-consent-service="Kakao"' in text
     csp = result.header("content-security-policy") or ""
     assert "connect.facebook.net" in csp and "daumcdn.net" not in csp
     refused = harness.get("/", cookies={"consent_mw": token({"advertising": {"Kakao": True}})})
     text = refused.raw.decode()
-    assert 'data-consent-category="advertising/Meta"' in text
+    assert 'data-consent-category="advertising" data-consent-service="Meta"' in text
     assert "//t1.daumcdn.net/kas/static/kp.js" in text
     whole = harness.get("/", cookies={"consent_mw": token({"advertising": True})})
     assert "data-consent-category" not in whole.raw.decode().partition("</head>")[2]
@@ -178,3 +178,29 @@ def test_the_preferences_chunk_is_named_and_served_immutable(site: Any) -> None:
     assert served.status == 200
     assert "immutable" in (served.header("cache-control") or "")
     assert "ConsentBanner" in served.body
+
+
+def test_author_marked_service_and_label_of_several_services() -> None:
+    from consent_mw.html.rewrite import rewrite_html
+
+    matcher = POLICY.matcher
+    allowed = frozenset({"necessary", "advertising/Meta"})
+    marked = (
+        b'<html><head></head><body><script data-consent-category="advertising"'
+        b' data-consent-service="Meta">fbq("track")</script>'
+        b'<script data-consent-category="advertising" data-consent-service="TikTok">x()</script>'
+        b"</body></html>"
+    )
+    out = rewrite_html(marked, matcher, allowed)
+    assert b'data-consent-service="Meta">fbq("track")</script>' in out
+    assert b'<script type="text/plain" data-consent-category="advertising"' in out
+    # one element fetching for two services carries no service: only its category activates it
+    both = (
+        b'<img src="https://www.facebook.com/tr?id=1" '
+        b'srcset="https://analytics.tiktok.com/p 2x" alt="">'
+    )
+    out = rewrite_html(both, matcher, frozenset({"necessary"}))
+    assert b'data-consent-category="advertising"' in out and b"data-consent-service" not in out
+    # preset policies list no services: the markup is as before
+    plain = rewrite_html(both, Policy.preset("gdpr").matcher, frozenset({"necessary"}))
+    assert b"data-consent-service" not in plain

@@ -225,8 +225,9 @@
     for (var i = 0; i < a.length; i++) {
       var n = a[i].name;
       var real = n.slice(PREFIX.length).replace('xlink-', '');
-      if (n.indexOf(PREFIX) === 0 && real !== 'category' && real !== 'active' &&
-          !/^on/i.test(real)) todo.push([real, a[i].value]);
+      if (n.indexOf(PREFIX) === 0 && !/^(category|service|active)$|^on/i.test(real)) {
+        todo.push([real, a[i].value]);
+      }
     }
     todo.sort(function (x, y) {
       return (x[0] === 'src' || x[0] === 'href') - (y[0] === 'src' || y[0] === 'href');
@@ -238,7 +239,9 @@
   }
 
   // Returns activate(allows): activates, once each and in document order,
-  // the neutralised elements all of whose categories `allows` accepts. An
+  // the neutralised elements all of whose categories `allows` accepts (with
+  // data-consent-service, as "category/service": allowed on its own or with
+  // its whole category). An
   // inline script waits until the external scripts activated before it have
   // loaded; external ones load in order (async = false). An element that
   // fails (e.g. refused by Trusted Types) is reported and skipped.
@@ -276,8 +279,11 @@
       for (var i = 0; i < list.length; i++) {
         var el = list[i];
         if (el.hasAttribute(ACTIVE)) continue;
+        var svc = el.getAttribute(PREFIX + 'service');
         var cats = (el.getAttribute(PREFIX + 'category') || '').split(/[\s,]+/).filter(Boolean);
-        if (!cats.length || !cats.every(allows)) continue;
+        if (!cats.length || !cats.every(function (c) {
+          return allows(svc ? c + '/' + svc : c);
+        })) continue;
         el.setAttribute(ACTIVE, '');
         n++;
         if (/^script$/i.test(el.tagName)) queue.push(el);

@@ -82,8 +82,8 @@ def test_banner_second_layer_per_service_by_keyboard(demo_page: Any) -> None:
     demo.reload()
     assert "connect.facebook.net" in demo.net.hosts()
     assert "t1.daumcdn.net" not in demo.net.hosts()
-    assert p.locator('script[data-consent-category="advertising/Kakao"]').count() >= 1
-    assert p.locator('[data-consent-category="advertising/Meta"]').count() == 0
+    assert p.locator('script[data-consent-service="Kakao"]').count() >= 1
+    assert p.locator('[data-consent-service="Meta"]').count() == 0
     assert "_fbp" in demo.cookies() and not any(c.startswith("_kp_") for c in demo.cookies())
 
     # Reopened: the switches show the choice.
@@ -119,9 +119,9 @@ def test_no_js_preferences_page_per_service(new_page: Callable[..., Any], demo_s
     # The site's pages now carry Meta's tags and keep Kakao's inert.
     p.goto(demo_server.url("/?lang=en"))
     html = p.content()
-    assert 'data-consent-category="advertising/Kakao"' in html
+    assert 'data-consent-category="advertising" data-consent-service="Kakao"' in html
     assert "connect.facebook.net/en_US/fbevents.js" in html
-    assert 'data-consent-category="advertising/Meta"' not in html
+    assert 'data-consent-service="Meta"' not in html
 
 
 META_AND_TIKTOK = (

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from ..policy.trackers import Matcher
 from .attrs import (
     CATEGORY,
+    SERVICE,
     Attr,
     attribute_value,
     names_a_host,
@@ -320,14 +321,19 @@ def _is_rules(script: bytes) -> bool:
 
 
 def _author(tag: bytes, attrs: list[Attr]) -> str | None:
-    """The category the page's author marked the element with, if any."""
+    """The category the page's author marked the element with, if any, as
+    ``category/service`` when the author named the service too."""
+    category = service = ""
     for a in attrs:
-        if a.name == CATEGORY:
+        if a.name in (CATEGORY, SERVICE):
             value = tag[a.value_start : a.value_end] if a.value_start >= 0 else b""
-            # "advertising/Meta": a service name keeps its case
-            category, sep, service = text(value).strip().partition("/")
-            return category.lower() + sep + service.strip() if category else None
-    return None
+            if a.name == CATEGORY and not category:
+                category = text(value).strip().lower()
+            elif a.name == SERVICE and not service:
+                service = text(value).strip()  # a service name keeps its case
+    if not category:
+        return None
+    return f"{category}/{service}" if service and " " not in category else category
 
 
 def _urls(kind: int, raw: bytes) -> list[str]:
