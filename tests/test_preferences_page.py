@@ -75,6 +75,10 @@ def test_choosing_services_without_javascript(site: Harness) -> None:
     assert consent.choices["analytics"] is True
     assert consent.services == {"advertising": {"Meta": True, "Kakao": False, "TikTok": False}}
     assert consent.source == "form"
+    records = site.get(
+        "/_consent/records", cookies={"consent_mw": cookie.value}, headers={"accept": "text/html"}
+    )
+    assert "analytics, advertising: Meta" in records.body
     page, _, _ = load(site, {"consent_mw": cookie.value})
     assert re.search(r'name="s.advertising" value="Meta" checked', page.body)
     assert not re.search(r'name="s.advertising" value="TikTok" checked', page.body)

@@ -96,6 +96,14 @@ def _query(args: argparse.Namespace) -> int:
         ("policy", f"{state['policy_version']} ({state['regime']}, {state['country'] or '-'})"),
         ("choices", ", ".join(f"{c} {'yes' if g else 'no'}" for c, g in state["choices"].items())),
         (
+            "services",
+            "; ".join(
+                f"{c}: " + ", ".join(f"{n} {'yes' if g else 'no'}" for n, g in named.items())
+                for c, named in (state.get("services") or {}).items()
+            )
+            or "-",
+        ),
+        (
             "GPC",
             "sent" + (", overridden by an explicit opt-in" if state["gpc_override"] else "")
             if state["gpc"]

@@ -397,7 +397,10 @@ class Endpoints:
         def found(record: Record | None) -> Result:
             if record is None or not self.policy.accepts_version(record.policy_version):
                 return Response(200, [])
-            choices = {c: bool(record.choices.get(c, False)) for c in self.policy.optional_ids}
+            # The per-service choices travel too (the record's, as made elsewhere).
+            choices: dict[str, Choice] = {
+                c: record.choice(c) or False for c in self.policy.optional_ids
+            }
             locale = record.locale or self.policy.default_locale
             return self.save(visit, choices, "custom", "server", locale, user_id=user_id)
 

@@ -337,7 +337,7 @@ class Pages:
             rows = "".join(
                 "<tr>"
                 f"<td>{escape(_iso(r['time']))}</td><td>{escape(str(r['action']))}</td>"
-                f"<td>{escape(', '.join(k for k, v in r['choices'].items() if v) or '-')}</td>"
+                f"<td>{escape(_allowed_text(r) or '-')}</td>"
                 f"<td>{escape(str(r['policy_version']))}</td></tr>"
                 for r in records
             )
@@ -354,6 +354,17 @@ class Pages:
                 f'<button type="submit">{escape(label)}</button></form>'
             )
         return self._with_cookies(visit, _html(200, "".join(parts), locale, t["records_title"]))
+
+
+def _allowed_text(record: dict[str, Any]) -> str:
+    """What a record allows: its categories whole, and ``category: service, …`` for a
+    category chosen service by service."""
+    parts = [k for k, v in record["choices"].items() if v is True]
+    for category, services in (record.get("services") or {}).items():
+        named = [name for name, on in services.items() if on]
+        if named:
+            parts.append(f"{category}: {', '.join(named)}")
+    return ", ".join(parts)
 
 
 def _then_redirect(result: Result, location: str) -> Result:
