@@ -356,6 +356,7 @@ def test_state() -> None:
         "consent_id": given.id,
         "policy_version": "1",
         "consent_mode": decide(GDPR, given, now=NOW).consent_mode(),
+        "services": {},
     }
 
 
