@@ -11,24 +11,42 @@ services are listed, ``{service: ticked}`` when at least one is ticked; else ``f
 from __future__ import annotations
 
 from html import escape
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import parse_qs
 
 from ..core.consent import Choice
 from ..policy.parts import Category
+from .frame import html_page as _html
+from .frame import query_value as _query
+from .frame import then_redirect as _then_redirect
 from .responses import Response, Result, error
 
 if TYPE_CHECKING:
     from ..core.engine import Visit
-    from .pages import Pages
+    from ..policy.model import Policy
+    from .endpoints import Endpoints
 
 __all__ = ["Preferences"]
+
+
+class Forms(Protocol):
+    """What this page uses of :class:`~consent_mw.web.pages.Pages`: its texts and its
+    signed forms (the pages register this one; this module never imports them)."""
+
+    endpoints: Endpoints
+    policy: Policy
+    prefix: str
+
+    def _texts(self, locale: str) -> dict[str, str]: ...
+    def _hidden(self, visit: Visit, locale: str) -> str: ...
+    def _with_cookies(self, visit: Visit, response: Response) -> Response: ...
+    def _form(self, visit: Visit, body: bytes) -> dict[str, str] | Response: ...
 
 
 class Preferences:
     """Registers ``{prefix}/preferences`` (GET and POST) for :class:`Pages`."""
 
-    def __init__(self, pages: Pages) -> None:
+    def __init__(self, pages: Forms) -> None:
         self.pages = pages
         self.endpoints = pages.endpoints
         self.policy = pages.policy
@@ -37,8 +55,6 @@ class Preferences:
         self.endpoints.add_route(self.path, "POST", self.form)
 
     def page(self, visit: Visit, body: bytes) -> Result:
-        from .pages import _html, _query
-
         locale = self.endpoints.locale_for(visit)
         t = self.pages._texts(locale)
         decision = visit.decision
@@ -104,8 +120,6 @@ class Preferences:
         return "".join(out)
 
     def form(self, visit: Visit, body: bytes) -> Result:
-        from .pages import _then_redirect
-
         fields = self.pages._form(visit, body)
         if isinstance(fields, Response):
             return fields
