@@ -431,6 +431,7 @@ class Engine:
         visit.marked = False
         kinds = _RESPONSE_HEADERS
         categories: dict[bytes, str | None] = self._set_cookie_categories
+        services: dict[bytes, str] = self._set_cookie_services
         for header in headers:
             key = header[0]
             kind = kinds.get(key)
@@ -457,9 +458,14 @@ class Engine:
                     # Under "strip" an undeclared cookie passes only with full consent.
                     passed = passed or self._strip_unknown
                 elif category not in necessary:
-                    if category not in allowed and self.set_cookie_service(name) not in allowed:
-                        stripped = True
-                        continue
+                    if category not in allowed:
+                        # Its service may be allowed on its own ("advertising/Meta").
+                        token = services.get(name)
+                        if token is None:
+                            token = self.set_cookie_service(name)
+                        if token not in allowed:
+                            stripped = True
+                            continue
                     # Let through for this visitor only: a shared cache must not hand
                     # it to one who refused.
                     passed = True
