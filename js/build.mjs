@@ -4,6 +4,10 @@
 //                               esbuild (pinned devDependencies: run `npm ci` in js/
 //                               first), write the static files and js/build-manifest.json,
 //                               print sizes, exit 1 if JS + CSS exceed the gzip budget.
+//                               The preferences chunk (js/src/banner-prefs.js, loaded
+//                               only when a visitor opens the preferences) is built
+//                               the same way, measured on its own and outside the
+//                               budget of what every page loads.
 //   node js/build.mjs --check   build nothing and need no npm package: exit 1 unless
 //                               the committed static files were built from the current
 //                               sources (hashes in js/build-manifest.json) and fit the
@@ -22,8 +26,10 @@ export const BUDGET = 6000; // bytes, gzip -9 of the JS plus gzip -9 of the CSS
 export const PATHS = {
   srcJs: path.join(here, 'src', 'banner.js'),
   srcCss: path.join(here, 'src', 'banner.css'),
+  srcPrefs: path.join(here, 'src', 'banner-prefs.js'),
   outJs: path.join(root, 'src', 'consent_mw', 'static', 'consent-banner.js'),
   outCss: path.join(root, 'src', 'consent_mw', 'static', 'consent-banner.css'),
+  outPrefs: path.join(root, 'src', 'consent_mw', 'static', 'consent-banner-prefs.js'),
   manifest: path.join(here, 'build-manifest.json'),
   pkg: path.join(here, 'package.json'),
 };
@@ -60,14 +66,19 @@ export function sourceHash() {
   return sha256(JSON.stringify([
     readFileSync(PATHS.srcJs, 'utf8'),
     readFileSync(PATHS.srcCss, 'utf8'),
+    readFileSync(PATHS.srcPrefs, 'utf8'),
     OPTIONS,
     pinned(),
   ]));
 }
 
-export function sizes(js, css) {
+export function sizes(js, css, prefs) {
   const s = { js: js.length, css: css.length, jsGzip: gzipSize(js), cssGzip: gzipSize(css) };
   s.gzip = s.jsGzip + s.cssGzip;
+  if (prefs) {
+    s.prefs = prefs.length;
+    s.prefsGzip = gzipSize(prefs);
+  }
   return s;
 }
 
@@ -76,6 +87,9 @@ function report(s) {
   console.log(`consent-banner.js   ${pad(s.js)} B, gzip -9 ${pad(s.jsGzip)} B`);
   console.log(`consent-banner.css  ${pad(s.css)} B, gzip -9 ${pad(s.cssGzip)} B`);
   console.log(`total gzip -9       ${pad(s.gzip)} B of ${BUDGET} B budget`);
+  if (s.prefs != null) {
+    console.log(`consent-banner-prefs.js ${pad(s.prefs)} B, gzip -9 ${pad(s.prefsGzip)} B (loaded with the preferences)`);
+  }
 }
 
 export async function build() {
@@ -95,18 +109,22 @@ export async function build() {
   }
   const js = (await terser.minify(readFileSync(PATHS.srcJs, 'utf8'), structuredClone(OPTIONS.js))).code;
   const css = (await esbuild.transform(readFileSync(PATHS.srcCss, 'utf8'), OPTIONS.css)).code;
+  const prefs = (await terser.minify(readFileSync(PATHS.srcPrefs, 'utf8'), structuredClone(OPTIONS.js))).code;
   const jsBuf = Buffer.from(js);
   const cssBuf = Buffer.from(css);
-  const s = sizes(jsBuf, cssBuf);
+  const prefsBuf = Buffer.from(prefs);
+  const s = sizes(jsBuf, cssBuf, prefsBuf);
   mkdirSync(path.dirname(PATHS.outJs), { recursive: true });
   writeFileSync(PATHS.outJs, jsBuf);
   writeFileSync(PATHS.outCss, cssBuf);
+  writeFileSync(PATHS.outPrefs, prefsBuf);
   const manifest = {
     comment: 'Written by js/build.mjs; checked by node js/build.mjs --check.',
     minifiers: have,
     source: sourceHash(),
     js: sha256(jsBuf),
     css: sha256(cssBuf),
+    prefs: sha256(prefsBuf),
     sizes: s,
   };
   writeFileSync(PATHS.manifest, JSON.stringify(manifest, null, 2) + '\n');
@@ -119,10 +137,12 @@ export function check() {
   let manifest;
   let js;
   let css;
+  let prefs;
   try {
     manifest = JSON.parse(readFileSync(PATHS.manifest, 'utf8'));
     js = readFileSync(PATHS.outJs);
     css = readFileSync(PATHS.outCss);
+    prefs = readFileSync(PATHS.outPrefs);
   } catch (e) {
     return { problems: [`cannot read the build: ${e.message}`], sizes: null };
   }
@@ -131,7 +151,8 @@ export function check() {
   }
   if (manifest.js !== sha256(js)) problems.push('consent-banner.js differs from what the build wrote');
   if (manifest.css !== sha256(css)) problems.push('consent-banner.css differs from what the build wrote');
-  const s = sizes(js, css);
+  if (manifest.prefs !== sha256(prefs)) problems.push('consent-banner-prefs.js differs from what the build wrote');
+  const s = sizes(js, css, prefs);
   if (s.gzip > BUDGET) problems.push(`gzip size ${s.gzip} B exceeds the budget of ${BUDGET} B`);
   return { problems, sizes: s };
 }

@@ -128,7 +128,9 @@ def test_the_injected_banner_url_is_hashed_and_immutable(harness: Harness) -> No
     assert len(result.raw) < len(BANNER.body) / 2
 
 
-@pytest.mark.parametrize("path", ["/_consent/banner.js", "/_consent/banner.css"])
+@pytest.mark.parametrize(
+    "path", ["/_consent/banner.js", "/_consent/banner.css", "/_consent/banner-prefs.js"]
+)
 def test_the_plain_urls_revalidate_with_304(harness: Harness, path: str) -> None:
     first = get(harness, path, **{"accept-encoding": "gzip, br"})
     assert first.status == 200

@@ -302,6 +302,7 @@ def test_mark_child_does_not_leak_into_other_decisions() -> None:
 # How to read each public attribute of a Decision; a new attribute must be added here.
 _READS: dict[str, Any] = {
     "allows": lambda d: d.allows("analytics"),
+    "services": lambda d: d.services("advertising"),
     "state": lambda d: d.state(),
     "login": lambda d: d.login("user-1"),
     "with_consent": lambda d: d.with_consent(consent(GDPR, ALL_ON)),
@@ -355,6 +356,7 @@ def test_state() -> None:
         "consent_id": given.id,
         "policy_version": "1",
         "consent_mode": decide(GDPR, given, now=NOW).consent_mode(),
+        "services": {},
     }
 
 

@@ -78,11 +78,34 @@ def test_round_trip(codec: ConsentCookieCodec) -> None:
         {"source": "banner", "action": "accept_all"},
         {"choices": {}},
         {"given_at": NOW - 10},
+        {
+            "choices": {"functional": True, "analytics": False, "advertising": False},
+            "services": {"advertising": {"Meta": True, "TikTok": False}, "analytics": {}},
+        },
     ],
 )
 def test_round_trip_variants(codec: ConsentCookieCodec, changes: dict[str, Any]) -> None:
     consent = Consent(**{**CONSENT.__dict__, **changes})
     assert codec.loads(codec.dumps(consent), now=NOW) == consent
+
+
+def test_format_one_unless_a_category_is_chosen_per_service(codec: ConsentCookieCodec) -> None:
+    def version(consent: Consent) -> Any:
+        payload = codec.dumps(consent).rpartition(".")[0]
+        return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+    assert version(CONSENT)["v"] == 1
+    per_service = Consent(
+        **{
+            **CONSENT.__dict__,
+            "choices": {**CONSENT.choices, "advertising": False},
+            "services": {"advertising": {"Meta": True}},
+        }
+    )
+    data = version(per_service)
+    assert data["v"] == 2
+    assert data["c"]["advertising"] == {"Meta": 1}
+    assert codec.loads(codec.dumps(per_service), now=NOW) == per_service
 
 
 def test_payload_is_readable_json(codec: ConsentCookieCodec) -> None:
@@ -174,7 +197,33 @@ INVALID: list[tuple[str, Any]] = [
     ("signed invalid UTF-8", lambda t: sign(None, raw=b'{"v": "\xff"}')),
     ("signed JSON array", lambda t: sign([GOOD_PAYLOAD])),
     ("signed JSON string", lambda t: sign("consent")),
-    ("wrong format version", lambda t: sign({**GOOD_PAYLOAD, "v": 2})),
+    ("unknown format version", lambda t: sign({**GOOD_PAYLOAD, "v": 3})),
+    (
+        "services in a format-1 cookie",
+        lambda t: sign({**GOOD_PAYLOAD, "c": {"advertising": {"Meta": 1}}}),
+    ),
+    (
+        "service flag not 0/1",
+        lambda t: sign({**GOOD_PAYLOAD, "v": 2, "c": {"advertising": {"Meta": 2}}}),
+    ),
+    (
+        "service name with a quote",
+        lambda t: sign({**GOOD_PAYLOAD, "v": 2, "c": {"advertising": {'Me"ta': 1}}}),
+    ),
+    (
+        "empty service name",
+        lambda t: sign({**GOOD_PAYLOAD, "v": 2, "c": {"advertising": {"": 1}}}),
+    ),
+    (
+        "too many services",
+        lambda t: sign(
+            {**GOOD_PAYLOAD, "v": 2, "c": {"advertising": {f"S{i}": 1 for i in range(33)}}}
+        ),
+    ),
+    (
+        "services as a list",
+        lambda t: sign({**GOOD_PAYLOAD, "v": 2, "c": {"advertising": ["Meta"]}}),
+    ),
     ("format version as string", lambda t: sign({**GOOD_PAYLOAD, "v": "1"})),
     ("missing id", lambda t: sign({k: v for k, v in GOOD_PAYLOAD.items() if k != "i"})),
     ("short id", lambda t: sign({**GOOD_PAYLOAD, "i": "abc"})),

@@ -191,6 +191,19 @@ def test_second_browser_gets_the_users_choice(
     close(harness)
 
 
+def test_a_per_service_choice_is_carried(adapter: str) -> None:
+    store = MemoryStore()
+    harness = make(adapter, store)
+    first = choose(harness, {"analytics": True, "advertising": {"Meta": True}})  # type: ignore[dict-item]
+    sign_in(harness, first)
+    carried = set_consent(sign_in(harness))
+    assert carried is not None
+    consent = consent_of(carried)
+    assert consent.services == {"advertising": {"Meta": True}}
+    assert consent.choices["analytics"] is True and consent.choices["advertising"] is False
+    close(harness)
+
+
 def test_carried_sign_in_is_a_login_record(adapter: str) -> None:
     store = MemoryStore()
     harness = make(adapter, store, record_requests=True)

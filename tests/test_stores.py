@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ from support.redis_servers import (  # noqa: F401  (session fixtures used throug
 )
 
 _sequence = iter(range(1, 10**9))
+V1 = Path(__file__).parent / "fixtures" / "v1"
 
 
 def record(subject: str = "subject-a", version: str = "1", **choices: bool) -> Record:
@@ -189,6 +191,41 @@ class TestStoreContract:
         }
         assert store.counts("2") == {("2", "analytics", True): 1, ("2", "advertising", True): 1}
         assert store.counts("9") == {}
+
+    def test_per_service_counts_move_exactly(self, make_store: Callable[[], BaseStore]) -> None:
+        # The ledger of the release before per-service consent: records without services.
+        old_records = [
+            Record.from_json(line) for line in (V1 / "records.jsonl").read_text().splitlines()
+        ]
+        store = make_store()
+        for old in sorted(old_records, key=lambda r: (r.time, r.record_id)):
+            store.append(old)
+        before = store.counts()
+        assert before == store.recount()
+        assert store.current(old_records[0].subject_id) == next(
+            r
+            for r in sorted(old_records, key=lambda r: (r.time, r.record_id), reverse=True)
+            if r.subject_id == old_records[0].subject_id
+        )
+        meta = replace(
+            record("a", advertising=False, analytics=True),
+            services={"advertising": {"Meta": True, "TikTok": False}},
+        )
+        store.append(meta)
+        # an old subject chooses per service: its old choices come off, the new go on
+        subject = old_records[0].subject_id
+        store.append(replace(meta, record_id=new_record_id(), subject_id=subject))
+        counts = store.counts()
+        assert counts[("1", "advertising/Meta", True)] == 2
+        assert counts[("1", "advertising/TikTok", False)] == 2
+        assert counts == store.recount()
+        # a changes their mind: advertising whole; the per-service counters go
+        store.append(replace(record("a", advertising=True, analytics=True)))
+        counts = store.counts()
+        assert counts[("1", "advertising/Meta", True)] == 1
+        assert counts == store.recount()
+        assert store.current("a") is not None and store.current("a").services == {}  # type: ignore[union-attr]
+        assert store.history(subject)[0].services["advertising"] == {"Meta": True, "TikTok": False}
 
     def test_same_choices_twice_count_once(self, make_store: Callable[[], BaseStore]) -> None:
         store = make_store()

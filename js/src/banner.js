@@ -18,15 +18,6 @@
   var CAP = 60; // longest wait between two retries, in seconds
   var ACTIVE = 'data-consent-active';
   var PREFIX = 'data-consent-';
-  // Consent Mode types each category grants unless the server lists them in
-  // the category's `consent_mode`. Used only for a choice the server has not
-  // acknowledged yet; otherwise the server's consent_mode is used.
-  var MODE_MAP = {
-    necessary: ['security_storage'],
-    advertising: ['ad_storage', 'ad_user_data', 'ad_personalization'],
-    analytics: ['analytics_storage'],
-    functional: ['functionality_storage', 'personalization_storage']
-  };
 
   function noop() {}
 
@@ -48,11 +39,17 @@
   }
 
   // POST body for a button: accept_all, reject_all, or the switches' values.
+  // A category switched off with some of its services ("advertising/Meta")
+  // switched on is sent service by service: {"advertising": {"Meta": true}}.
   function requestBody(action, choices, categories) {
     if (action === 'accept_all' || action === 'reject_all') return { action: action };
     var out = {};
     (categories || []).forEach(function (c) {
-      if (!c.required) out[c.id] = !!(choices && choices[c.id]);
+      var m = {};
+      var on = 0;
+      var p = c.id + '/';
+      for (var k in choices) if (!k.indexOf(p)) on |= m[k.slice(p.length)] = !!choices[k];
+      if (!c.required) out[c.id] = !!(choices && choices[c.id]) || !!on && m;
     });
     return { choices: out };
   }
@@ -121,22 +118,25 @@
         mode[k] = value;
       });
     };
-    Object.keys(MODE_MAP).forEach(function (id) {
-      set(MODE_MAP[id], 'denied');
-    });
+    // The server's state names all seven Consent Mode types, and each category
+    // the types it grants (`consent_mode`).
     set(Object.keys(s.consent_mode || {}), 'denied');
     (categories || []).forEach(function (c) {
       var ads = c.id === 'advertising';
-      var on = c.required || op.method === 'POST' && !(ads && s.child) && (body.action
+      var ok = op.method === 'POST' && !(ads && s.child);
+      var v = ok && body.choices && body.choices[c.id];
+      var on = c.required || ok && (body.action
         ? body.action === 'accept_all' && !(ads && s.gpc)
-        : !!(body.choices && body.choices[c.id]));
-      if (!c.required) choices[c.id] = on;
+        : v === true);
+      if (!c.required) choices[c.id] = on || (v || false);
       if (on) {
         allowed.push(c.id);
-        set(c.consent_mode || MODE_MAP[c.id], 'granted');
+        set(c.consent_mode, 'granted');
       }
+      // services allowed on their own (Consent Mode waits for the server)
+      for (var n in v) if (v[n]) allowed.push(c.id + '/' + n);
     });
-    s.personalised_ads = !!choices.advertising;
+    s.personalised_ads = choices.advertising === true;
     s.choices = choices;
     s.allowed = allowed;
     s.decided = true;
@@ -225,8 +225,9 @@
     for (var i = 0; i < a.length; i++) {
       var n = a[i].name;
       var real = n.slice(PREFIX.length).replace('xlink-', '');
-      if (n.indexOf(PREFIX) === 0 && real !== 'category' && real !== 'active' &&
-          !/^on/i.test(real)) todo.push([real, a[i].value]);
+      if (n.indexOf(PREFIX) === 0 && !/^(category|service|active)$|^on/i.test(real)) {
+        todo.push([real, a[i].value]);
+      }
     }
     todo.sort(function (x, y) {
       return (x[0] === 'src' || x[0] === 'href') - (y[0] === 'src' || y[0] === 'href');
@@ -238,7 +239,9 @@
   }
 
   // Returns activate(allows): activates, once each and in document order,
-  // the neutralised elements all of whose categories `allows` accepts. An
+  // the neutralised elements all of whose categories `allows` accepts (with
+  // data-consent-service, as "category/service": allowed on its own or with
+  // its whole category). An
   // inline script waits until the external scripts activated before it have
   // loaded; external ones load in order (async = false). An element that
   // fails (e.g. refused by Trusted Types) is reported and skipped.
@@ -276,8 +279,11 @@
       for (var i = 0; i < list.length; i++) {
         var el = list[i];
         if (el.hasAttribute(ACTIVE)) continue;
+        var svc = el.getAttribute(PREFIX + 'service');
         var cats = (el.getAttribute(PREFIX + 'category') || '').split(/[\s,]+/).filter(Boolean);
-        if (!cats.length || !cats.every(allows)) continue;
+        if (!cats.length || !cats.every(function (c) {
+          return allows(svc ? c + '/' + svc : c);
+        })) continue;
         el.setAttribute(ACTIVE, '');
         n++;
         if (/^script$/i.test(el.tagName)) queue.push(el);
@@ -465,8 +471,10 @@
     var statusTimer = null;
     var fetchFn = win.fetch.bind(win);
 
+    // A category, or "category/service": allowed on its own or with its category.
     function allows(c) {
-      return !!(S && S.allowed && S.allowed.indexOf(c) > -1);
+      var a = S && S.allowed || [];
+      return a.indexOf(c) > -1 || a.indexOf(c.split('/')[0]) > -1;
     }
 
     function applyState(s) {
@@ -573,17 +581,6 @@
       });
     }
 
-    function detail(term, items) {
-      return items && items.length ? [h('dt', { text: term }), h('dd', {}, [h('ul', {},
-        items.map(function (t) {
-          return h('li', { text: t });
-        }))])] : [];
-    }
-
-    function join() {
-      return [].filter.call(arguments, Boolean).join(' · ');
-    }
-
     function category(c, i) {
       var id = 'cmw-c' + i;
       var head = c.required
@@ -591,18 +588,11 @@
         : [h('h3', {}, [h('label', { for: id, text: c.title })]),
           h('input', { type: 'checkbox', role: 'switch', id: id, cls: 'cmw-sw',
             'data-id': c.id, 'aria-describedby': id + 'd' })];
-      var dl = [].concat(
-        detail(T.cookies, (c.cookies || []).map(function (k) {
-          return join(k.name, k.owner, k.lifetime);
-        })),
-        detail(T.processors, (c.processors || []).map(function (p) {
-          return join(p.name, p.purpose);
-        })),
-        detail(T.retention, c.retention ? [c.retention] : null));
+      // Its cookies, processors, retention and services come with the
+      // preferences chunk (banner-prefs.js).
       return h('div', { cls: 'cmw-cat' }, [
         h('div', { cls: 'cmw-h' }, head),
-        h('p', { id: id + 'd', text: c.description }),
-        dl.length ? h('dl', {}, dl) : null
+        h('p', { id: id + 'd', text: c.description })
       ]);
     }
 
@@ -728,8 +718,11 @@
       }
       if (n === 2) {
         [].forEach.call(ui.l2.querySelectorAll('.cmw-sw'), function (sw) {
-          sw.checked = !!(S && S.choices && S.choices[sw.getAttribute('data-id')]);
+          sw.checked = allows(sw.getAttribute('data-id'));
         });
+        // The details and the services' switches come with a chunk of their
+        // own, loaded once.
+        if (D.chunk && !ui.x) doc.head.appendChild(ui.x = h('script', { src: D.chunk, nonce: nonce }));
       }
       ui.l1.hidden = n !== 1;
       ui.bg.hidden = n !== 2;
@@ -813,6 +806,10 @@
       }),
       get state() {
         return copy(S);
+      },
+      // for the preferences chunk: the texts, categories and services shown
+      get data() {
+        return copy(D);
       }
     };
 

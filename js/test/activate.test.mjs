@@ -263,3 +263,28 @@ describe('createActivator', () => {
     assert.deepEqual(ids(doc.log), ['1', '3']);
   });
 });
+
+describe('per service', () => {
+  test('an element of a service activates when that service, or its whole category, is allowed', () => {
+    const doc = new FakeDocument();
+    const meta = doc.add(new FakeElement('img', { 'data-consent-category': 'advertising',
+      'data-consent-service': 'Meta', 'data-consent-src': 'https://www.facebook.com/tr?id=1', alt: '' }));
+    const tiktok = doc.add(new FakeElement('img', { 'data-consent-category': 'advertising',
+      'data-consent-service': 'TikTok', 'data-consent-src': 'https://analytics.tiktok.com/p', alt: '' }));
+    const plain = doc.add(new FakeElement('img', { 'data-consent-category': 'advertising',
+      'data-consent-src': 'https://ads.example/p.gif', alt: '' }));
+    const activate = b.createActivator(doc, 'N');
+    assert.equal(activate(allow('necessary', 'advertising/Meta')), 1);
+    assert.equal(meta.getAttribute('src'), 'https://www.facebook.com/tr?id=1');
+    // the service's name is no attribute of the revived element
+    assert.equal(meta.hasAttribute('service'), false);
+    assert.equal(tiktok.hasAttribute('src'), false);
+    assert.equal(plain.hasAttribute('src'), false);
+    // the whole category: "advertising/TikTok" asks allows() for it, which the
+    // banner answers true when advertising is allowed whole
+    const whole = (c) => ['necessary', 'advertising'].includes(c.split('/')[0]);
+    assert.equal(activate(whole), 2);
+    assert.equal(tiktok.getAttribute('src'), 'https://analytics.tiktok.com/p');
+    assert.equal(plain.getAttribute('src'), 'https://ads.example/p.gif');
+  });
+});

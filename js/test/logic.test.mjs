@@ -8,11 +8,12 @@ import { FakeStorage } from '../test-helpers/fake-dom.mjs';
 const require = createRequire(import.meta.url);
 const b = require('../src/banner.js');
 
+// As GET /_consent lists them: each with the Consent Mode types it grants.
 const CATEGORIES = [
-  { id: 'necessary', required: true },
-  { id: 'functional', required: false },
-  { id: 'analytics', required: false },
-  { id: 'advertising', required: false },
+  { id: 'necessary', required: true, consent_mode: ['security_storage'] },
+  { id: 'functional', required: false, consent_mode: ['functionality_storage', 'personalization_storage'] },
+  { id: 'analytics', required: false, consent_mode: ['analytics_storage'] },
+  { id: 'advertising', required: false, consent_mode: ['ad_storage', 'ad_user_data', 'ad_personalization'] },
 ];
 
 const SERVER_STATE = {
@@ -228,8 +229,9 @@ describe('localState (a choice the server has not acknowledged)', () => {
     assert.equal(s.needs_prompt, false);
     assert.deepEqual(s.consent_mode, SERVER_STATE.consent_mode);
   });
-  test("a category's own consent_mode list (from the server) wins over the defaults", () => {
-    const cats = [{ id: 'necessary', required: true }, { id: 'marketing', consent_mode: ['ad_user_data'] },
+  test("a category's own consent_mode list (from the server) is what it grants", () => {
+    const cats = [{ id: 'necessary', required: true, consent_mode: ['security_storage'] },
+      { id: 'marketing', consent_mode: ['ad_user_data'] },
       { id: 'analytics', consent_mode: [] }];
     const s = b.localState(SERVER_STATE, cats, { method: 'POST', body: { action: 'accept_all' } });
     assert.deepEqual(s.allowed, ['necessary', 'marketing', 'analytics']);
@@ -274,5 +276,38 @@ describe('safeUrl', () => {
       assert.equal(b.safeUrl(u, 'https://shop.example/'), '', u);
     }
     assert.equal(b.safeUrl('http://[', 'https://shop.example/'), '');
+  });
+});
+
+describe('per-service choices', () => {
+  test('a category switched off with services on is sent service by service', () => {
+    const body = b.requestBody(null, {
+      analytics: true, advertising: false, 'advertising/Meta': true, 'advertising/TikTok': false,
+      'advertising/Google Ads / DoubleClick': true, 'analytics/Hotjar': false,
+    }, CATEGORIES);
+    assert.deepEqual(body.choices, {
+      functional: false,
+      analytics: true,
+      advertising: { Meta: true, TikTok: false, 'Google Ads / DoubleClick': true },
+    });
+  });
+  test('no service on is the category refused; the whole category wins over its services', () => {
+    assert.equal(b.requestBody(null, { 'advertising/Meta': false }, CATEGORIES).choices.advertising, false);
+    assert.equal(b.requestBody(null, { advertising: true, 'advertising/Meta': false }, CATEGORIES)
+      .choices.advertising, true);
+    assert.equal(b.requestBody(null, { 'necessary/X': true }, CATEGORIES).choices.necessary, undefined);
+  });
+  test('a pending per-service choice allows those services, not the category', () => {
+    const s = b.localState(SERVER_STATE, CATEGORIES,
+      { method: 'POST', body: { choices: { advertising: { Meta: true, TikTok: false } } } });
+    assert.deepEqual(s.allowed, ['necessary', 'advertising/Meta']);
+    assert.deepEqual(s.choices.advertising, { Meta: true, TikTok: false });
+    assert.equal(s.personalised_ads, false);
+    assert.equal(s.consent_mode.ad_storage, 'denied');
+  });
+  test('a child gets no advertising service either', () => {
+    const s = b.localState({ ...SERVER_STATE, child: true }, CATEGORIES,
+      { method: 'POST', body: { choices: { advertising: { Meta: true } } } });
+    assert.deepEqual(s.allowed, ['necessary']);
   });
 });

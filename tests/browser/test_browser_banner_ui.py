@@ -82,13 +82,25 @@ def test_keyboard_preferences_switches_escape_and_focus_trap(demo_page: Any) -> 
     assert demo.layer1.is_hidden()
     assert demo.focused()["layer"] == 2
 
+    # The details and the services' switches arrive with the preferences chunk.
+    demo.layer2.locator(".cmw-svc").first.wait_for()
+
     # Focus trap: Tab visits the dialog's controls in order, then wraps around;
     # Shift+Tab from the first goes to the last. The focus never leaves the dialog.
     order = demo.layer2.locator("a[href], button, input").evaluate_all(
         "els => els.filter(e => e.getClientRects().length)"
         ".map(e => (e.getAttribute('data-id') || e.textContent).trim())"
     )
-    assert order[:4] == ["functional", "analytics", "advertising", "marketing"]
+    assert order[:8] == [
+        "functional",
+        "analytics",
+        "analytics/Google Analytics",
+        "analytics/Naver Analytics",
+        "advertising",
+        "advertising/Meta",
+        "advertising/Kakao",
+        "marketing",
+    ]
     assert order[-2:] == [EN["save"], EN["back"]]
     seen = []
     for _ in range(len(order) + 1):

@@ -233,6 +233,7 @@ def read_decision(consent: Any, query: str) -> list[tuple[str, str]]:
         if callable(value):
             arguments = {
                 "allows": ("analytics",),
+                "services": ("advertising",),
                 "login": ("user-1",),
                 "with_consent": (Consent.create(consent.policy, {}, action="custom"),),
             }.get(name, ())

@@ -21,6 +21,7 @@ from ..policy.model import CONSENT_MODE_TYPES, Policy
 
 __all__ = [
     "Action",
+    "Choice",
     "Consent",
     "Decision",
     "PromptReason",
@@ -29,6 +30,8 @@ __all__ = [
     "decide",
     "judge",
     "new_consent_id",
+    "service_token",
+    "split_choices",
 ]
 
 Action = Literal["accept_all", "reject_all", "custom", "withdraw", "gpc", "expired", "delete"]
@@ -39,6 +42,33 @@ PromptReason = Literal["undecided", "policy_changed", "expired", "new_category"]
 def new_consent_id() -> str:
     """A random, unguessable consent id (128 bits, URL-safe)."""
     return secrets.token_urlsafe(16)
+
+
+#: a category's choice: the whole category, or service name -> allowed
+Choice = bool | Mapping[str, bool]
+
+
+def service_token(category: str, service: str) -> str:
+    """How a service allowed on its own appears among a decision's allowed names
+    (``"advertising/Meta"``). A category id has no ``/``, so the first one splits it."""
+    return f"{category}/{service}"
+
+
+def split_choices(
+    choices: Mapping[str, Choice],
+) -> tuple[dict[str, bool], dict[str, dict[str, bool]]]:
+    """``{"analytics": True, "advertising": {"Meta": True}}`` as the whole-category
+    choices and the per-service ones: a category chosen service by service is not
+    allowed whole (a service it does not name stays refused)."""
+    whole: dict[str, bool] = {}
+    services: dict[str, dict[str, bool]] = {}
+    for category, choice in choices.items():
+        if isinstance(choice, Mapping):
+            whole[category] = False
+            services[category] = {str(name): bool(flag) for name, flag in choice.items()}
+        else:
+            whole[category] = bool(choice)
+    return whole, services
 
 
 @dataclass(frozen=True)
@@ -54,12 +84,23 @@ class Consent:
     action: Action = "custom"
     gpc: bool = False
     gpc_override: bool = False
+    #: categories chosen service by service: category -> service name -> allowed (the
+    #: category itself is then ``False`` in ``choices``)
+    services: Mapping[str, Mapping[str, bool]] = field(default_factory=dict)
+
+    def choice(self, category: str) -> Choice | None:
+        """The visitor's choice for ``category`` as the API shows it: a boolean, a
+        mapping of service name to boolean, or None when never asked."""
+        chosen = self.services.get(category)
+        if chosen is not None:
+            return dict(chosen)
+        return self.choices.get(category)
 
     @classmethod
     def create(
         cls,
         policy: Policy,
-        choices: Mapping[str, bool],
+        choices: Mapping[str, Choice],
         *,
         action: Action,
         source: Source = "banner",
@@ -67,18 +108,23 @@ class Consent:
         previous: Consent | None = None,
         now: int | None = None,
     ) -> Consent:
-        """A new consent for ``choices`` (optional categories not named are refused)."""
+        """A new consent for ``choices`` (optional categories not named are refused); a
+        category's choice is a boolean or a mapping of service name to boolean."""
         now = int(time.time()) if now is None else now
-        full = {cid: bool(choices.get(cid, False)) for cid in policy.optional_ids}
-        # An explicit opt-in to advertising while the browser sends GPC overrides the
-        # signal on this site only, and says so in the record (CCPA regs § 7025(c)(3)).
-        # A choice carried from another device at sign-in (source "server") is not one:
-        # the signal wins over an earlier, conflicting setting.
-        override = (
-            gpc and full.get("advertising", False) and action != "accept_all" and source != "server"
-        )
+        whole, chosen = split_choices(choices)
+        full = {cid: whole.get(cid, False) for cid in policy.optional_ids}
+        services = {cid: chosen[cid] for cid in policy.optional_ids if cid in chosen}
+        # An explicit opt-in to advertising (or to one of its services) while the
+        # browser sends GPC overrides the signal on this site only, and says so in the
+        # record (CCPA regs § 7025(c)(3)). A choice carried from another device at
+        # sign-in (source "server") is not one: the signal wins over an earlier,
+        # conflicting setting.
+        opted_in = full.get("advertising", False) or any(services.get("advertising", {}).values())
+        override = gpc and opted_in and action != "accept_all" and source != "server"
         if gpc and not override and "advertising" in full:
             full["advertising"] = False
+            if "advertising" in services:
+                services["advertising"] = dict.fromkeys(services["advertising"], False)
         return cls(
             id=previous.id if previous else new_consent_id(),
             policy_version=policy.version,
@@ -89,6 +135,7 @@ class Consent:
             action=action,
             gpc=gpc,
             gpc_override=override,
+            services=services,
         )
 
 
@@ -221,11 +268,27 @@ class Decision:
 
     # -- the app's view ------------------------------------------------------
 
-    def allows(self, category: str) -> bool:
-        return category in self._allowed
+    def allows(self, category: str, service: str | None = None) -> bool:
+        """Whether ``category`` is allowed whole, or with ``service`` (a service name
+        or a tracker registry owner), whether that service of it is allowed."""
+        if category in self._allowed:
+            return True
+        if service is None:
+            return False
+        name = self._verdict.policy.service_of(category, service)
+        return service_token(category, name) in self._allowed
+
+    def services(self, category: str) -> frozenset[str] | None:
+        """The services of ``category`` allowed on their own; None when the category
+        is allowed whole (every service), empty when none is."""
+        if category in self._allowed:
+            return None
+        start = category + "/"
+        return frozenset(a[len(start) :] for a in self._allowed if a.startswith(start))
 
     @property
     def personalised_ads(self) -> bool:
+        """Customised advertising by the site itself: advertising allowed whole."""
         return "advertising" in self._allowed
 
     @property
@@ -245,7 +308,7 @@ class Decision:
     def mark_child(self) -> None:
         """Mark the visitor as a child: customised advertising is off for this request."""
         self._child = True
-        self._allowed = self._allowed - {"advertising"}
+        self._allowed = frozenset(a for a in self._allowed if not _is_advertising(a))
 
     # -- derived -------------------------------------------------------------
 
@@ -253,8 +316,19 @@ class Decision:
         """Google Consent Mode v2 state for all seven types."""
         return _consent_mode(self._verdict.policy, self._allowed)
 
-    def choices(self) -> dict[str, bool]:
-        return {cid: cid in self._allowed for cid in self._verdict.policy.optional_ids}
+    def choices(self) -> dict[str, Choice]:
+        """Each optional category's state now: true or false, or for a category chosen
+        service by service, service name -> allowed."""
+        allowed = self._allowed
+        consent = self._verdict.consent
+        chosen = consent.services if consent is not None else {}
+        found: dict[str, Choice] = {}
+        for cid in self._verdict.policy.optional_ids:
+            if cid in allowed or cid not in chosen:
+                found[cid] = cid in allowed
+            else:
+                found[cid] = {s: service_token(cid, s) in allowed for s in chosen[cid]}
+        return found
 
     def state(self, *, show_banner: bool = True) -> dict[str, Any]:
         """The JSON-able state the banner and the consent API use."""
@@ -274,7 +348,22 @@ class Decision:
             "consent_id": consent.id if consent else None,
             "policy_version": consent.policy_version if consent else None,
             "consent_mode": self.consent_mode(),
+            "services": self._service_states(),
         }
+
+    def _service_states(self) -> dict[str, dict[str, bool]]:
+        """For each category with services (listed by the policy or chosen by the
+        visitor): service name -> whether it is allowed now."""
+        verdict = self._verdict
+        chosen = verdict.consent.services if verdict.consent is not None else {}
+        found: dict[str, dict[str, bool]] = {}
+        for cid in verdict.policy.optional_ids:
+            names = [s.name for s in verdict.policy.services(cid)]
+            names += (n for n in chosen.get(cid, ()) if n not in names)
+            if names:
+                whole = cid in self._allowed
+                found[cid] = {n: whole or service_token(cid, n) in self._allowed for n in names}
+        return found
 
     def with_consent(self, consent: Consent) -> Decision:
         verdict = self._verdict
@@ -291,11 +380,20 @@ class Decision:
         return decision
 
 
+def _is_advertising(name: str) -> bool:
+    return name == "advertising" or name.startswith("advertising/")
+
+
 def _consent_mode(policy: Policy, allowed: frozenset[str]) -> dict[str, str]:
-    """Google Consent Mode v2 state for all seven types, given the allowed categories."""
+    """Google Consent Mode v2 state for all seven types, given the allowed categories.
+
+    Consent Mode speaks to Google's tags only: a category chosen service by service
+    grants its types when the service Google's tags belong to is allowed."""
     granted: set[str] = set()
     for category in policy.categories:
-        if category.id in allowed:
+        if category.id in allowed or any(
+            service_token(category.id, s) in allowed for s in policy.google_services(category.id)
+        ):
             granted.update(category.consent_mode)
     return {
         name: "granted" if name in granted else "denied"
@@ -346,7 +444,13 @@ def judge(
 
     if reason is None and consent is not None:
         allowed = set(policy.required_ids)
-        allowed.update(cid for cid in policy.optional_ids if consent.choices.get(cid) is True)
+        for cid in policy.optional_ids:
+            if consent.choices.get(cid) is True:
+                allowed.add(cid)
+            elif cid in consent.services:
+                allowed.update(
+                    service_token(cid, name) for name, on in consent.services[cid].items() if on
+                )
         if any(cid not in consent.choices for cid in policy.optional_ids):
             reason = "new_category"
     else:
@@ -356,12 +460,12 @@ def judge(
             # before asking again): an expired or outdated choice still refuses.
             allowed.difference_update(c for c, granted in consent.choices.items() if not granted)
 
-    if "advertising" in allowed:
+    if "advertising" in allowed or any(map(_is_advertising, allowed)):
         overridden = (
             consent is not None and consent.gpc_override and reason in (None, "new_category")
         )
         if (gpc and not overridden) or child:
-            allowed.discard("advertising")
+            allowed = {a for a in allowed if not _is_advertising(a)}
     return Verdict(
         policy=policy,
         consent=consent,

@@ -5,10 +5,14 @@ Consent cookie format (documented in the README)::
     base64url(compact JSON) "." base64url(HMAC-SHA256 signature)
 
 signed with :class:`itsdangerous.Signer` (salt ``consent_mw.cookie``, HMAC key
-derivation, SHA-256). The JSON carries ``v`` (format version, 1), ``p``
+derivation, SHA-256). The JSON carries ``v`` (format version), ``p``
 (policy version), ``c`` (optional category -> 0/1), ``i`` (consent id), ``t``
 and ``u`` (given and updated, Unix seconds), ``s`` (source), ``a`` (action),
 ``g`` (GPC was sent when choosing) and ``o`` (explicit opt-in despite GPC).
+Format 2 adds one shape to ``c``: a category chosen service by service is an
+object of service name -> 0/1 (``{"advertising": {"Meta": 1, "TikTok": 0}}``).
+A consent with no such category is still written as format 1, so a release that
+reads only format 1 keeps reading it; both formats are read.
 The payload is readable by the banner on purpose; the signature keeps it honest.
 """
 
@@ -33,7 +37,9 @@ from .keys import check_key
 
 __all__ = ["ConsentCookieCodec", "parse_cookie_header", "set_cookie_name"]
 
-FORMAT_VERSION = 1
+#: the format a consent with per-service choices is written in; without, format 1
+FORMAT_VERSION = 2
+_FORMATS = frozenset({1, 2})
 #: the no-JS pages' form nonce cookie (SameSite=Strict; see consent_mw.pages)
 FORM_COOKIE = "consent_mw_form"
 SALT = b"consent_mw.cookie"
@@ -42,6 +48,10 @@ SALT = b"consent_mw.cookie"
 MAX_COOKIE_SIZE = 4096
 _ID = re.compile(r"[A-Za-z0-9_-]{16,43}\Z")
 _CATEGORY = re.compile(r"[a-z][a-z0-9_]{0,31}\Z")
+# A service name as the policy allows one (policy.checks.SERVICE_NAME); at most this
+# many per category, so a cookie stays well under the browsers' 4 KiB.
+_SERVICE = re.compile(r"[^\x00-\x1f\x7f\"\\]{1,64}\Z")
+MAX_SERVICES = 32
 _SOURCES = frozenset(get_args(Source))
 _ACTIONS = frozenset(get_args(Action))
 # Clock skew tolerated for a cookie's own timestamps.
@@ -99,10 +109,13 @@ class ConsentCookieCodec:
         self.cache_size = cache_size
 
     def dumps(self, consent: Consent) -> str:
+        choices: dict[str, Any] = {k: int(v) for k, v in consent.choices.items()}
+        for category, services in consent.services.items():
+            choices[category] = {name: int(flag) for name, flag in services.items()}
         payload: dict[str, Any] = {
-            "v": FORMAT_VERSION,
+            "v": FORMAT_VERSION if consent.services else 1,
             "p": consent.policy_version,
-            "c": {k: int(v) for k, v in consent.choices.items()},
+            "c": choices,
             "i": consent.id,
             "t": consent.given_at,
             "u": consent.updated_at,
@@ -155,7 +168,7 @@ class ConsentCookieCodec:
     def _consent(self, data: Any, now: float) -> Consent | None:
         # A valid signature over an unexpected shape (an older format, a bug) is
         # still "undecided", never an error.
-        if not isinstance(data, dict) or data.get("v") != FORMAT_VERSION:
+        if not isinstance(data, dict) or data.get("v") not in _FORMATS:
             return None
         version, choices, cid = data.get("p"), data.get("c"), data.get("i")
         given, updated = data.get("t"), data.get("u")
@@ -171,8 +184,18 @@ class ConsentCookieCodec:
         if not isinstance(choices, dict) or len(choices) > 64:
             return None
         parsed: dict[str, bool] = {}
+        services: dict[str, dict[str, bool]] = {}
         for key, flag in choices.items():
-            if not _CATEGORY.match(key) or flag not in (0, 1) or isinstance(flag, float):
+            if not _CATEGORY.match(key):
+                return None
+            if isinstance(flag, dict) and data["v"] >= 2:
+                chosen = _services(flag)
+                if chosen is None:
+                    return None
+                parsed[key] = False
+                services[key] = chosen
+                continue
+            if flag not in (0, 1) or isinstance(flag, float):
                 return None
             parsed[key] = bool(flag)
         if source not in _SOURCES or action not in _ACTIONS:
@@ -187,7 +210,20 @@ class ConsentCookieCodec:
             action=action,
             gpc=data.get("g") == 1,
             gpc_override=data.get("o") == 1,
+            services=services,
         )
+
+
+def _services(flags: dict[Any, Any]) -> dict[str, bool] | None:
+    """A format-2 category object (service name -> 0/1), or None when malformed."""
+    if len(flags) > MAX_SERVICES:
+        return None
+    chosen: dict[str, bool] = {}
+    for name, flag in flags.items():
+        if not _SERVICE.match(name) or flag not in (0, 1) or isinstance(flag, float):
+            return None
+        chosen[name] = bool(flag)
+    return chosen
 
 
 def parse_cookie_header(header: str) -> list[tuple[str, str]]:

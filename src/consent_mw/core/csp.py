@@ -18,6 +18,10 @@ those: a browser enforces every policy a response carries, each on its own, so a
 second header can only take away, never add, and never disturbs the app's nonces or
 ``'strict-dynamic'``.
 
+A category the visitor chose service by service adds the hosts of the services allowed
+(``advertising/Meta`` in the allowed set: the hosts of the trackers whose owner stands
+for that service), so the browser, too, lets Meta's tags load and keeps TikTok's out.
+
 Compiled once per distinct set of allowed categories (a handful per site).
 """
 
@@ -28,6 +32,7 @@ from typing import Literal
 
 from .._memo import remember
 from ..policy.model import Policy
+from ..policy.registry import registry
 from .facts import RequestFacts
 
 __all__ = [
@@ -114,6 +119,7 @@ class BrowserPolicy:
             else b"content-security-policy"
         )
         self.necessary = frozenset(policy.required_ids)
+        self.policy = policy
         self.hosts = _hosts_by_category(policy)
         self._memo: dict[tuple[frozenset[str], bool], list[tuple[bytes, bytes]]] = {}
 
@@ -121,7 +127,10 @@ class BrowserPolicy:
         """The host sources allowed to a visitor who allows ``allowed``, in a stable order."""
         seen: dict[str, None] = {}
         for category in sorted(self.necessary | frozenset(allowed)):
-            for source in self.hosts.get(category, ()):
+            hosts = self.hosts.get(category)
+            if hosts is None and "/" in category:
+                hosts = self.hosts[category] = _service_hosts(self.policy, category)
+            for source in hosts or ():
                 seen[source] = None
         return list(seen)
 
@@ -166,8 +175,26 @@ def _hosts_by_category(policy: Policy) -> dict[str, tuple[str, ...]]:
     """Every host source the policy and the registry name, by consent category."""
     by_category: dict[str, dict[str, None]] = {}
     for tracker in policy.matcher.trackers:
-        bucket = by_category.setdefault(tracker.category, {})
-        for entry in tracker.hosts:
-            for source in host_sources(entry):
-                bucket[source] = None
+        service = policy.service_of(tracker.category, tracker.owner)
+        keys = [tracker.category]
+        if service:  # also under "category/service", for a visitor who allows only it
+            keys.append(f"{tracker.category}/{service}")
+        for key in keys:
+            bucket = by_category.setdefault(key, {})
+            for entry in tracker.hosts:
+                for source in host_sources(entry):
+                    bucket[source] = None
     return {category: tuple(sources) for category, sources in by_category.items()}
+
+
+def _service_hosts(policy: Policy, token: str) -> tuple[str, ...]:
+    """The host sources of a service the policy's own entries do not name (a registry
+    vendor a visitor allowed on its own): its registry entries' hosts."""
+    category, _, service = token.partition("/")
+    found: dict[str, None] = {}
+    for tracker in registry().trackers:
+        if tracker.category == category and policy.service_of(category, tracker.owner) == service:
+            for entry in tracker.hosts:
+                for source in host_sources(entry):
+                    found[source] = None
+    return tuple(found)

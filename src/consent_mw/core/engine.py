@@ -22,7 +22,7 @@ from .audit import CookieAudit
 from .bots import expression
 from .cache_headers import DEPENDENT_HEADERS, make_private, merge_vary
 from .config import Config
-from .consent import Consent, Decision, Verdict, judge
+from .consent import Consent, Decision, Verdict, judge, service_token
 from .cookies import (
     FORM_COOKIE,
     ConsentCookieCodec,
@@ -139,6 +139,7 @@ class Engine:
         self._cookie_views: dict[tuple[str, frozenset[str]], tuple[str | None, tuple[str, ...]]]
         self._cookie_views = {}
         self._set_cookie_categories: dict[bytes, str | None] = {}
+        self._set_cookie_services: dict[bytes, str] = {}
         self._cookie_headers: dict[str, tuple[Consent | None, bool]] = {}
         self._decision_tags: dict[frozenset[str], str] = {}
 
@@ -312,11 +313,19 @@ class Engine:
         """``(kept segments, refused cookie names)`` of a request Cookie header."""
         kept: list[str] = []
         refused: list[str] = []
-        category_of = self.matcher.cookie_category
+        owner_of = self.matcher.cookie_owner
+        # A category chosen service by service keeps the cookies of its allowed services.
+        partial = any("/" in a for a in allowed)
         for segment in header.split(";"):
             name = segment.partition("=")[0].strip()
-            category = category_of(name) if name else None
-            if category is None or category in allowed or category in self.necessary:
+            found = owner_of(name) if name else None
+            category = found[0] if found is not None else None
+            if (
+                category is None
+                or category in allowed
+                or category in self.necessary
+                or (partial and self._service_token(*found) in allowed)  # type: ignore[misc]
+            ):
                 if segment.strip():
                     kept.append(segment.strip())
             elif _TOKEN.match(name):
@@ -377,6 +386,23 @@ class Engine:
             c in visit.decision._allowed for c in self.policy.optional_ids
         )
 
+    def _service_token(self, category: str, owner: str) -> str:
+        """``category/service`` for a tracker owner, or "" when it names no service."""
+        service = self.policy.service_of(category, owner)
+        return service_token(category, service) if service else ""
+
+    def set_cookie_service(self, name: bytes) -> str:
+        """The ``category/service`` a Set-Cookie name belongs to, or "" (see
+        :meth:`set_cookie_category`); asked only when its category is not allowed whole."""
+        try:
+            return self._set_cookie_services[name]
+        except KeyError:
+            pass
+        found = self.matcher.cookie_owner(name.decode("latin-1"))
+        token = self._service_token(*found) if found is not None else ""
+        remember(self._set_cookie_services, name, token, self.cache_size)
+        return token
+
     def set_cookie_category(self, name: bytes) -> str | None:
         """The consent category of a cookie name from a ``Set-Cookie`` (None: unknown)."""
         try:
@@ -405,6 +431,7 @@ class Engine:
         visit.marked = False
         kinds = _RESPONSE_HEADERS
         categories: dict[bytes, str | None] = self._set_cookie_categories
+        services: dict[bytes, str] = self._set_cookie_services
         for header in headers:
             key = header[0]
             kind = kinds.get(key)
@@ -432,8 +459,13 @@ class Engine:
                     passed = passed or self._strip_unknown
                 elif category not in necessary:
                     if category not in allowed:
-                        stripped = True
-                        continue
+                        # Its service may be allowed on its own ("advertising/Meta").
+                        token = services.get(name)
+                        if token is None:
+                            token = self.set_cookie_service(name)
+                        if token not in allowed:
+                            stripped = True
+                            continue
                     # Let through for this visitor only: a shared cache must not hand
                     # it to one who refused.
                     passed = True

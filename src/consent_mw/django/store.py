@@ -41,6 +41,7 @@ from ..stores.base import (
     require_id,
 )
 from ..stores.paging import AccessEntry, HistoryPage, ScanBatch, parse_position
+from ..stores.records import counted
 
 __all__ = ["DjangoStore"]
 
@@ -93,7 +94,7 @@ class DjangoStore(BaseStore):
     def _bump(self, record: Record, step: int) -> None:
         counters = self._m.ChoiceCount.objects.using(self.using)
         # Sorted: every writer takes the counter rows' locks in the same order.
-        for category, granted in sorted(record.choices.items()):
+        for category, granted in sorted(counted(record)):
             key: dict[str, object] = {"policy_version": record.policy_version}
             key.update(category=category, granted=bool(granted))
             if counters.filter(**key).update(n=F("n") + step):

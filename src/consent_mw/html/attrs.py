@@ -80,6 +80,8 @@ def parse_attrs(low: bytes, start: int, end: int, *, complete: bool) -> list[Att
 
 
 CATEGORY: Final = b"data-consent-category"
+#: the service a neutralised element belongs to, in a category chosen service by service
+SERVICE: Final = b"data-consent-service"
 # https://html.spec.whatwg.org/#javascript-mime-type
 JS_TYPES: Final = frozenset(
     [
@@ -225,7 +227,9 @@ def neutralise(
     renamed: frozenset[bytes],
     rewritten: dict[bytes, bytes],
 ) -> bytes:
-    """``tag`` neutralised for ``categories``: the attributes named in ``renamed``
+    """``tag`` neutralised for ``categories`` (a category, or ``category/service``:
+    ``data-consent-category`` then names the category and ``data-consent-service`` the
+    service, when all of them name the same one): the attributes named in ``renamed``
     renamed ``data-consent-…`` (every copy: the parser keeps the first, and the
     next would take over), those in ``rewritten`` given their new value with the
     original kept beside them, and what makes it inert or re-activatable added
@@ -234,7 +238,18 @@ def neutralise(
     if name in (b"iframe", b"frame") and b"src" in renamed:
         added.append(b' src="about:blank"')
     if all(a.name != CATEGORY for a in attrs):
-        added.append(b" " + CATEGORY + b"=" + attribute_value(" ".join(categories)))
+        names: dict[str, None] = {}
+        services: set[str] = set()
+        for label in categories:
+            category, _, service = label.partition("/")
+            names[category] = None
+            services.add(service)
+        added.append(b" " + CATEGORY + b"=" + attribute_value(" ".join(names)))
+        # One service for all it fetches: the banner activates it when that service is
+        # allowed. Several (or a fetch of no service): only its categories whole do.
+        service = services.pop() if len(services) == 1 else ""
+        if service and all(a.name != SERVICE for a in attrs):
+            added.append(b" " + SERVICE + b"=" + attribute_value(service))
     stash: list[bytes] = []
     rest: list[bytes] = []
     done: set[bytes] = set()  # a value is rewritten in its first copy, the one read

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from ..policy.trackers import Matcher
 from .attrs import (
     CATEGORY,
+    SERVICE,
     Attr,
     attribute_value,
     names_a_host,
@@ -195,7 +196,7 @@ class Judge:
             del fetches[b"content"]
         present = {key: kind for key, kind in fetches.items() if key in first}
         author = _author(tag, attrs)
-        if author is not None and author in self._plan.allowed:
+        if author is not None and self._plan.allows(author):
             return KEEP, (), tag
         categories: list[str] = []
         renamed: set[bytes] = set()
@@ -246,7 +247,7 @@ class Judge:
         categories: list[str] = []
         for url in css_urls(sheet):
             category = author or self._category(url.url, False)
-            if category is not None and category not in self._plan.allowed:
+            if category is not None and not self._plan.allows(category):
                 refused.append(url)
                 categories += () if category in categories else (category,)
         return tuple(categories), blank(sheet, refused) if refused else sheet
@@ -269,18 +270,14 @@ class Judge:
         found: list[str] = []
         for url in urls:
             category = self._category(url, cut)
-            if (
-                category is not None
-                and category not in self._plan.allowed
-                and category not in found
-            ):
+            if category is not None and not self._plan.allows(category) and category not in found:
                 found.append(category)
         return tuple(found)
 
     def _first_refused(self, urls: Iterable[str]) -> str | None:
         for url in urls:
             category = self._category(url, False)
-            if category is not None and category not in self._plan.allowed:
+            if category is not None and not self._plan.allows(category):
                 return category
         return None
 
@@ -300,7 +297,7 @@ class Judge:
         if found is None or (cut and not names_a_host(found)):
             return None
         owner = self._matcher.url_owner(found)
-        return None if owner is None else owner[0]
+        return None if owner is None else self._plan.label(*owner)
 
 
 def _value(tag: bytes, first: dict[bytes, Attr], key: bytes) -> bytes | None:
@@ -324,12 +321,19 @@ def _is_rules(script: bytes) -> bool:
 
 
 def _author(tag: bytes, attrs: list[Attr]) -> str | None:
-    """The category the page's author marked the element with, if any."""
+    """The category the page's author marked the element with, if any, as
+    ``category/service`` when the author named the service too."""
+    category = service = ""
     for a in attrs:
-        if a.name == CATEGORY:
+        if a.name in (CATEGORY, SERVICE):
             value = tag[a.value_start : a.value_end] if a.value_start >= 0 else b""
-            return text(value).strip().lower() or None
-    return None
+            if a.name == CATEGORY and not category:
+                category = text(value).strip().lower()
+            elif a.name == SERVICE and not service:
+                service = text(value).strip()  # a service name keeps its case
+    if not category:
+        return None
+    return f"{category}/{service}" if service and " " not in category else category
 
 
 def _urls(kind: int, raw: bytes) -> list[str]:

@@ -32,22 +32,28 @@ class Plan:
 
     def __init__(self, matcher: Matcher, allowed: frozenset[str]) -> None:
         self.allowed = allowed
+        # A tracker is labelled with its service ("advertising/Meta") in a category
+        # the policy lists services in or the visitor chose service by service, so
+        # the element says which switch activates it; elsewhere with its category.
+        self._split = matcher.listed | {a.partition("/")[0] for a in allowed if "/" in a}
+        self._service_of = matcher.service_of
         hosts = {h.lower().partition("/")[0] for t in matcher.signed for h in t.hosts}
         sigs: list[tuple[bytes, bool, frozenset[int], str]] = []
         for tracker in matcher.signed:
-            if tracker.category in allowed:
+            label = self.label(tracker.category, tracker.owner)
+            if self.allows(label):
                 continue
             loaders = [h for h in tracker.hosts if "." in h.rpartition("/")[2] and "/" in h]
             for sig in (*tracker.inline, *loaders):
                 low = sig.lower()
                 if "/" in sig:
-                    sigs.append((low.encode(), True, _HOST_CHARS, tracker.category))
+                    sigs.append((low.encode(), True, _HOST_CHARS, label))
                 elif _is_host(low, hosts):
                     continue  # a bare host name: scripts mention those in strings
                 else:
                     needle = sig.encode()
                     guard = _IDENT if needle[:1] and needle[0] in _IDENT else frozenset()
-                    sigs.append((needle, False, guard, tracker.category))
+                    sigs.append((needle, False, guard, label))
         self.signatures = tuple(sigs)
         #: some tracker's category is refused: inline scripts and sheets are judged
         self.refuses = not matcher.categories <= allowed
@@ -65,6 +71,19 @@ class Plan:
         # stored with the nonce's value replaced by _NONCE_MARK (see Nonce).
         self.nonce_tags: dict[bytes, tuple[int, tuple[str, ...], bytes]] = {}
         self.nonce_inline_tags: dict[bytes, bytes] = {}
+
+    def label(self, category: str, owner: str) -> str:
+        """What a tracker of ``owner`` in ``category`` is judged and marked as."""
+        if category in self._split:
+            service = self._service_of(category, owner)
+            if service:
+                return f"{category}/{service}"
+        return category
+
+    def allows(self, label: str) -> bool:
+        """Whether a category, or a ``category/service`` label, is allowed."""
+        allowed = self.allowed
+        return label in allowed or ("/" in label and label.partition("/")[0] in allowed)
 
     def remember(self, cache: dict[bytes, _T], key: bytes, value: _T) -> None:
         if len(key) <= _CACHE_KEY_MAX:

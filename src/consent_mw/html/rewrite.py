@@ -379,7 +379,8 @@ class HTMLRewriter:
         """One element neutralised, for ``categories`` (none: kept)."""
         if categories:
             self.blocked += 1
-        for category in categories:
+        for label in categories:  # "category" or "category/service"
+            category = label.partition("/")[0]
             self.blocked_categories[category] = self.blocked_categories.get(category, 0) + 1
 
 

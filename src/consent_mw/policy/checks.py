@@ -152,6 +152,20 @@ def cookie_name(reading: Reading, entry: dict[str, Any], name: str, key: str) ->
         raise PolicyError(key, f"{name!r} is not a valid cookie name or pattern")
 
 
+#: what a service name may be: printable, no separator the cookie or a form field uses
+SERVICE_NAME = re.compile(r"[^\x00-\x1f\x7f\"\\]{1,64}\Z")
+
+
+def service_name(reading: Reading, entry: dict[str, Any], name: str, key: str) -> None:
+    if not SERVICE_NAME.match(name) or name != name.strip():
+        raise PolicyError(key, f"{name!r} must be 1-64 printable characters, no quotes")
+
+
+def cookie_names(reading: Reading, entry: dict[str, Any], names: tuple[str, ...], key: str) -> None:
+    for index, name in enumerate(names):
+        cookie_name(reading, entry, name, f"{key}[{index}]")
+
+
 def regime_child_age(reading: Reading, entry: dict[str, Any]) -> int:
     return REGIMES[reading.top["regime"]].child_age
 

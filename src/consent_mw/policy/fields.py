@@ -50,6 +50,7 @@ from .checks import (
     category_id,
     child_age_range,
     cookie_name,
+    cookie_names,
     defined_processors,
     first_locale,
     is_necessary,
@@ -59,6 +60,7 @@ from .checks import (
     necessary_required,
     no_or_a_category,
     regime_child_age,
+    service_name,
     standard_modes,
     unique_with_necessary,
     version_length,
@@ -92,6 +94,7 @@ from .parts import (
     NoticeOptions,
     Processor,
     Rights,
+    Service,
     StatutoryRecord,
     ThirdParty,
 )
@@ -132,6 +135,20 @@ COOKIE = Table(
     shorthand="name",
 )
 
+SERVICE = Table(
+    (
+        Field("name", Str("a service name"), required=True, check=service_name),
+        Field("purpose", TEXT, major="always"),
+        Field("retention", TEXT, major="always"),
+        Field("owners", STRINGS, major="added"),
+        Field("cookies", STRINGS, check=cookie_names, major="added"),
+        Field("hosts", STRINGS, major="added"),
+    ),
+    Service,
+    what="a service name or a table",
+    shorthand="name",
+)
+
 CATEGORY = Table(
     (
         Field("id", Str("a category id"), required=True, check=category_id),
@@ -151,6 +168,7 @@ CATEGORY = Table(
         Field("consent_mode", STRINGS, default=standard_modes, check=mode_types, major="added"),
         Field("retention", TEXT, days="retention_days", major="never"),
         Field("retention_days", DAYS, major="longer"),
+        Field("services", Entries(SERVICE, by="name", ids=True), major="added"),
     ),
     Category,
 )

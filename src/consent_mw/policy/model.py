@@ -12,6 +12,7 @@ changes while the process runs; every problem is reported as a
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import tomllib
@@ -31,6 +32,7 @@ from .parts import (
     CookieSpec,
     Localised,
     Processor,
+    Service,
 )
 from .presets import preset_dict
 from .regimes import REGIMES, Regime
@@ -45,6 +47,7 @@ __all__ = [
     "Localised",
     "Policy",
     "Processor",
+    "Service",
     "register_notice_hash",
 ]
 
@@ -56,6 +59,18 @@ _notice_hash: list[Callable[[Policy, str], str]] = []
 def register_notice_hash(notice_hash: Callable[[Policy, str], str]) -> None:
     """Say how the notice shown in a locale is hashed (see :meth:`Policy.text_hash`)."""
     _notice_hash[:] = [notice_hash]
+
+
+#: the built-in owners of Google's tags (Consent Mode is read by these)
+_GOOGLE_OWNERS = ("Google Analytics", "Google Ads / DoubleClick")
+
+
+@functools.lru_cache(maxsize=8)
+def _owner_categories(own: tuple[Tracker, ...]) -> dict[str, str]:
+    """Owner name -> category over the registry, the built-in entries and a policy's."""
+    found = {t.owner: t.category for t in registry().trackers}
+    found.update((t.owner, t.category) for t in (*BUILTIN_TRACKERS, *own))
+    return found
 
 
 @dataclass(frozen=True)
@@ -85,6 +100,11 @@ class Policy:
     matcher: Matcher = field(init=False, repr=False, compare=False)
     _by_id: dict[str, Category] = field(init=False, repr=False, compare=False)
     _hashes: dict[str, str] = field(init=False, repr=False, compare=False)
+    #: the policy's own tracker entries (cookies, hosts) -> the service they belong to
+    _own_services: dict[str, str] = field(init=False, repr=False, compare=False)
+    #: (category, registry owner) -> the declared service standing for it
+    _aliases: dict[tuple[str, str], str] = field(init=False, repr=False, compare=False)
+    _google: dict[str, frozenset[str]] = field(init=False, repr=False, compare=False)
 
     # Derived once, shared by every request.
     def __post_init__(self) -> None:
@@ -95,15 +115,34 @@ class Policy:
         object.__setattr__(
             self, "required_ids", frozenset(c.id for c in self.categories if c.required)
         )
-        extra = [
-            Tracker(
-                owner=f"policy:{category.id}:{spec.name}",
-                category=category.id,
-                cookies=(spec.name,),
-            )
+        aliases = {
+            (category.id, owner): service.name
             for category in self.categories
-            for spec in category.cookies
-        ]
+            for service in category.services
+            for owner in (service.name, *service.owners)
+        }
+        object.__setattr__(self, "_aliases", aliases)
+        own: dict[str, str] = {}
+        extra = []
+        for category in self.categories:
+            for spec in category.cookies:
+                owner = f"policy:{category.id}:{spec.name}"
+                extra.append(Tracker(owner=owner, category=category.id, cookies=(spec.name,)))
+                if spec.owner:
+                    own[owner] = aliases.get((category.id, spec.owner), spec.owner)
+            for service in category.services:
+                if service.cookies or service.hosts:
+                    owner = f"policy:{category.id}:service:{service.name}"
+                    own[owner] = service.name
+                    extra.append(
+                        Tracker(
+                            owner=owner,
+                            category=category.id,
+                            cookies=service.cookies,
+                            hosts=service.hosts,
+                        )
+                    )
+        object.__setattr__(self, "_own_services", own)
         extra += [
             Tracker(owner=f"policy:{category.id}:hosts", category=category.id, hosts=category.hosts)
             for category in self.categories
@@ -114,8 +153,22 @@ class Policy:
             fallback=registry().matcher,
             replaces=[t.owner for t in self.trackers],
         )
+        matcher.service_of = self.service_of
+        matcher.listed = frozenset(c.id for c in self.categories if c.services)
         object.__setattr__(self, "matcher", matcher)
         object.__setattr__(self, "_hashes", {})
+        google = {
+            category.id: frozenset(
+                aliases.get((category.id, owner), owner)
+                for owner in (
+                    *_GOOGLE_OWNERS,
+                    *(o for s in category.services for o in (s.name, *s.owners)),
+                )
+                if owner.startswith("Google")
+            )
+            for category in self.categories
+        }
+        object.__setattr__(self, "_google", google)
 
     # -- loading -----------------------------------------------------------
 
@@ -149,6 +202,35 @@ class Policy:
 
     def has_category(self, category_id: str) -> bool:
         return category_id in self._by_id
+
+    # -- services ----------------------------------------------------------
+
+    def services(self, category_id: str) -> tuple[Service, ...]:
+        """The services the policy lists in a category (what the banner shows)."""
+        return self.category(category_id).services
+
+    def service_of(self, category_id: str, owner: str) -> str:
+        """The service name a tracker owner (from :attr:`matcher`) or a name stands
+        for in ``category_id``: a declared service that lists it, the service of a
+        policy's own cookie, or else the owner itself. ``""`` for the policy's own
+        entries that name no owner (they follow the category alone)."""
+        own = self._own_services.get(owner)
+        if own is not None:
+            return own
+        if owner.startswith("policy:"):
+            return ""
+        return self._aliases.get((category_id, owner), owner)
+
+    def knows_service(self, category_id: str, name: str) -> bool:
+        """Whether ``name`` is a service of the category: declared by the policy, or
+        the owner of a built-in, policy or registry tracker of that category."""
+        if (category_id, name) in self._aliases:
+            return True
+        return _owner_categories(self.trackers).get(name) == category_id
+
+    def google_services(self, category_id: str) -> frozenset[str]:
+        """The services of a category Google's tags belong to (for Consent Mode)."""
+        return self._google.get(category_id, frozenset())
 
     def regime_for(self, country: str | None) -> Regime:
         """The regime for an ISO country code (None or unknown: the default)."""
@@ -209,20 +291,26 @@ class Policy:
         return known
 
     def _hash_texts(self, locale: str) -> str:
-        shown = {
-            "version": self.version,
-            "texts": self.ui_texts(locale),
-            "categories": [
-                {
-                    "id": c.id,
-                    "required": c.required,
-                    "title": self.text(c.title, locale),
-                    "description": self.text(c.description, locale),
-                    "retention": self.text(c.retention, locale) if c.retention else "",
-                }
-                for c in self.categories
-            ],
-        }
+        categories: list[dict[str, Any]] = []
+        for c in self.categories:
+            shown_category: dict[str, Any] = {
+                "id": c.id,
+                "required": c.required,
+                "title": self.text(c.title, locale),
+                "description": self.text(c.description, locale),
+                "retention": self.text(c.retention, locale) if c.retention else "",
+            }
+            if c.services:  # only then: the hash of a policy without services is unchanged
+                shown_category["services"] = [
+                    {
+                        "name": s.name,
+                        "purpose": self.text(s.purpose, locale) if s.purpose else "",
+                        "retention": self.text(s.retention, locale) if s.retention else "",
+                    }
+                    for s in c.services
+                ]
+            categories.append(shown_category)
+        shown = {"version": self.version, "texts": self.ui_texts(locale), "categories": categories}
         canonical = json.dumps(shown, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 

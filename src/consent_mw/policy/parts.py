@@ -27,6 +27,7 @@ __all__ = [
     "Processor",
     "Rights",
     "SECTION_IDS",
+    "Service",
     "StatutoryRecord",
     "ThirdParty",
 ]
@@ -65,6 +66,23 @@ class CookieSpec:
 
 
 @dataclass(frozen=True)
+class Service:
+    """A vendor inside a category that a visitor can allow or refuse on its own.
+
+    ``name`` is what the visitor sees and what the cookie and the ledger record; it is a
+    tracker registry ``owner`` name (``"Meta"``, ``"Google Analytics"``) or the policy's
+    own. ``owners`` are the registry owners the service stands for (default: the name
+    itself), ``cookies`` and ``hosts`` what it sets and loads beyond the registry's."""
+
+    name: str
+    purpose: Localised = field(default_factory=dict)
+    retention: Localised = field(default_factory=dict)
+    owners: tuple[str, ...] = ()
+    cookies: tuple[str, ...] = ()
+    hosts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Processor:
     """A processor (entrusted party) and what it does."""
 
@@ -89,6 +107,7 @@ class Category:
     processors: tuple[str, ...] = ()
     consent_mode: tuple[str, ...] = ()
     default_on: bool = False
+    services: tuple[Service, ...] = ()
 
 
 # -- the sections only the privacy notice reads (kept verbatim in Policy.raw) ----------

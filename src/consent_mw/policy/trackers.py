@@ -18,7 +18,7 @@ A policy can add trackers or override a built-in one by ``owner`` (see
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -215,6 +215,10 @@ BUILTIN_TRACKERS: tuple[Tracker, ...] = (
 )
 
 
+def _owner_itself(category: str, owner: str) -> str:
+    return owner
+
+
 def wildcard_regex(pattern: str) -> re.Pattern[str]:
     """Compile a cookie-name pattern where ``*`` stands for any run of characters."""
     return re.compile(re.escape(pattern).replace(r"\*", ".*") + r"\Z")
@@ -306,6 +310,11 @@ class Matcher:
         self.signed: tuple[Tracker, ...] = tuple(signed)
         #: every category some entry, own or fallback, belongs to
         self.categories: frozenset[str] = frozenset(categories)
+        #: the service an owner stands for in a category (a policy sets its own, see
+        #: :meth:`consent_mw.policy.Policy.service_of`), and the categories the
+        #: policy lists services in
+        self.service_of: Callable[[str, str], str] = _owner_itself
+        self.listed: frozenset[str] = frozenset()
         self._cookie_cache: dict[str, tuple[str, str] | None] = {}
 
     def _fallen(self, found: tuple[str, str] | None) -> tuple[str, str] | None:

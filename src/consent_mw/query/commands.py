@@ -96,6 +96,14 @@ def _query(args: argparse.Namespace) -> int:
         ("policy", f"{state['policy_version']} ({state['regime']}, {state['country'] or '-'})"),
         ("choices", ", ".join(f"{c} {'yes' if g else 'no'}" for c, g in state["choices"].items())),
         (
+            "services",
+            "; ".join(
+                f"{c}: " + ", ".join(f"{n} {'yes' if g else 'no'}" for n, g in named.items())
+                for c, named in (state.get("services") or {}).items()
+            )
+            or "-",
+        ),
+        (
             "GPC",
             "sent" + (", overridden by an explicit opt-in" if state["gpc_override"] else "")
             if state["gpc"]
@@ -160,6 +168,15 @@ def stats_table(stats: StatsAnswer) -> str:
         for category, granted, denied in rows:
             share = f"{100 * granted / (granted + denied):.1f}" if granted + denied else "-"
             out.append(f"  {category:<{width}}  {granted:>11,}  {denied:>11,}  {share:>9}")
+        services = version.get("services") or {}
+        if services:
+            out.append("  services (allowed: the whole category's grants + the service's own)")
+        for category, named in services.items():
+            for name, n in named.items():
+                out.append(
+                    f"    {category}/{name}: allowed {n['allowed']:,}"
+                    f" (on its own: granted {n['granted']:,}, denied {n['denied']:,})"
+                )
     out.append(f"total: {stats['subjects']:,} subjects")
     return "\n".join(out)
 

@@ -127,7 +127,7 @@ class ExportRun:
             params["limit"] = limit
         log = service._log(self.caller, "export", params)
         _, counts = yield Both((log, Call(Op.COUNTS, (None,))))
-        categories = {category for _, category, _ in counts}
+        categories = {category for _, category, _ in counts if "/" not in category}
         if service.policy is not None:
             categories.update(service.policy.optional_ids)
         self.categories = tuple(sorted(categories))

@@ -8,7 +8,13 @@ never exports everything::
     Filters(policy_version="2026-11", regime="gdpr", since=1_790_000_000.0)
 
 ``category`` alone keeps subjects that made a choice for it; with ``granted`` only those
-whose choice is that. ``since`` is inclusive and ``until`` exclusive, on the time of the
+whose choice is that. ``service`` (with ``category``) keeps subjects whose choice allows
+that service, the category whole or the service on its own (``granted=false``: those
+whose choice refuses it)::
+
+    Filters.from_params({"category": "advertising", "service": "Meta"})   # who allow Meta
+
+``since`` is inclusive and ``until`` exclusive, on the time of the
 current state; both take ISO 8601 (``2026-11-01``, ``2026-11-01T09:00:00+09:00``; no
 zone means UTC) or seconds since the epoch.
 """
@@ -33,6 +39,7 @@ from .errors import BadQuery
 __all__ = ["FILTER_NAMES", "Filters", "parse_bool", "parse_time"]
 
 _CATEGORY = re.compile(r"[a-z][a-z0-9_-]{0,63}")
+_SERVICE = re.compile(r"[^\x00-\x1f\x7f\"\\]{1,64}")
 _VERSION = re.compile(r"[\x21-\x7e]{1,64}")
 _COUNTRY = re.compile(r"[A-Za-z]{2}")
 _TRUE = {"true", "1", "yes"}
@@ -92,6 +99,7 @@ class Filters:
 
     category: str | None = None
     granted: bool | None = None
+    service: str | None = None
     policy_version: str | None = None
     regime: str | None = None
     country: str | None = None
@@ -105,6 +113,10 @@ class Filters:
         if self.granted is not None and self.category is None:
             raise BadQuery(
                 "granted needs category (granted=false&category=advertising).", code="bad_filter"
+            )
+        if self.service is not None and self.category is None:
+            raise BadQuery(
+                "service needs category (category=advertising&service=Meta).", code="bad_filter"
             )
         if self.since is not None and self.until is not None and self.until <= self.since:
             raise BadQuery("until must be later than since.", code="bad_filter")
@@ -138,8 +150,11 @@ class Filters:
     def predicate(self) -> Callable[[Record], bool] | None:
         """A function that keeps the matching records, or ``None`` when all match."""
         checks: list[Callable[[Record], bool]] = []
-        category, granted = self.category, self.granted
-        if category is not None:
+        category, granted, service = self.category, self.granted, self.service
+        if category is not None and service is not None:
+            allows = granted is not False
+            checks.append(lambda r: category in r.choices and r.allows(category, service) is allows)
+        elif category is not None:
             if granted is None:
                 checks.append(lambda r: category in r.choices)
             else:
@@ -171,6 +186,7 @@ def _equals(name: str, wanted: object) -> Callable[[Record], bool]:
 _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "category": lambda n, v: _pattern(n, v, _CATEGORY, "a category id such as advertising"),
     "granted": parse_bool,
+    "service": lambda n, v: _pattern(n, v, _SERVICE, "a service name (1-64 characters)"),
     "policy_version": lambda n, v: _pattern(n, v, _VERSION, "a policy version (1-64 characters)"),
     "regime": lambda n, v: _one_of(n, v, tuple(REGIMES)),
     "country": lambda n, v: _pattern(n, v, _COUNTRY, "a two-letter ISO country code").upper(),

@@ -19,6 +19,12 @@ __all__ = ["openapi_document"]
 
 _NULL_STR = {"type": ["string", "null"]}
 _CHOICES = {"type": "object", "additionalProperties": {"type": "boolean"}}
+_SERVICES = {
+    "type": "object",
+    "additionalProperties": _CHOICES,
+    "description": "Categories chosen service by service: category -> service name -> allowed"
+    " (the category is then false in choices).",
+}
 
 
 def _object(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
@@ -48,6 +54,7 @@ _STATE = _object(
         "gpc": {"type": "boolean"},
         "gpc_override": {"type": "boolean"},
         "choices": _CHOICES,
+        "services": _SERVICES,
         "personalised_ads": {
             "type": ["boolean", "null"],
             "description": "Whether customised advertising is allowed now, under the current"
@@ -70,6 +77,7 @@ _RECORD = _object(
         "policy_version": {"type": "string"},
         "text_hash": {"type": "string"},
         "choices": _CHOICES,
+        "services": _SERVICES,
         "action": {"type": "string"},
         "source": {"type": "string"},
         "regime": {"type": "string"},
@@ -82,6 +90,13 @@ _RECORD = _object(
 )
 
 _COUNT = _object({"granted": {"type": "integer"}, "denied": {"type": "integer"}})
+_SERVICE_COUNT = _object(
+    {
+        "granted": {"type": "integer"},
+        "denied": {"type": "integer"},
+        "allowed": {"type": "integer"},
+    }
+)
 
 _SCHEMAS: dict[str, Any] = {
     "Error": _object(
@@ -148,6 +163,16 @@ _SCHEMAS: dict[str, Any] = {
                         "current": {"type": ["boolean", "null"]},
                         "subjects": {"type": "integer"},
                         "categories": {"type": "object", "additionalProperties": _COUNT},
+                        "services": {
+                            "type": "object",
+                            "description": "category -> service -> counts: granted and denied"
+                            " count choices made service by service; allowed adds the"
+                            " category's whole grants (everyone who allows the service).",
+                            "additionalProperties": {
+                                "type": "object",
+                                "additionalProperties": _SERVICE_COUNT,
+                            },
+                        },
                     }
                 ),
             },
@@ -242,6 +267,12 @@ _FILTERS = [
         "category",
         {"type": "string", "pattern": "^[a-z][a-z0-9_-]{0,63}$"},
         "Subjects that chose for this category.",
+    ),
+    _query(
+        "service",
+        {"type": "string", "minLength": 1, "maxLength": 64},
+        "With category: subjects whose choice allows this service (the category whole, or"
+        " the service on its own); with granted=false, those whose choice refuses it.",
     ),
     _query(
         "granted", {"type": "boolean"}, "With category: only grants (true) or refusals (false)."

@@ -36,7 +36,7 @@ from .errors import BadQuery, TooManyIds, UnknownSubject
 from .export import ExportRun
 from .filters import Filters
 from .plans import Both, Call, Op, Plan, arun, run
-from .stats import StatsAnswer, stats_of
+from .stats import StatsAnswer, allowed_in, stats_of
 from .views import AdsJudge, RecordView, SubjectState, record_view, state_of
 
 __all__ = [
@@ -363,6 +363,20 @@ class QueryService:
     ) -> StatsAnswer:
         """Current subjects per policy version and category, from the store's counters."""
         return run(self.store, self._stats(policy_version, caller))
+
+    def allowing(
+        self,
+        category: str,
+        service: str,
+        *,
+        policy_version: str | None = None,
+        caller: Caller | None = None,
+    ) -> int:
+        """How many current subjects allow ``service`` of ``category`` (the category
+        whole, or the service on its own), from the counters: ``allowing("advertising",
+        "Meta")``. Every policy version, or only ``policy_version``."""
+        stats = self.stats(policy_version=policy_version, caller=caller)
+        return sum(allowed_in(table, category, service) for table in stats["policy_versions"])
 
     def inventory(
         self, *, limit: int = 10_000, caller: Caller | None = None

@@ -37,6 +37,8 @@ class SubjectState(TypedDict):
     gpc: bool
     gpc_override: bool
     choices: dict[str, bool]
+    #: categories chosen service by service: category -> service -> allowed
+    services: dict[str, dict[str, bool]]
     personalised_ads: bool | None
     prompt_reason: str | None
 
@@ -51,6 +53,7 @@ class RecordView(TypedDict):
     policy_version: str
     text_hash: str
     choices: dict[str, bool]
+    services: dict[str, dict[str, bool]]
     action: str
     source: str
     regime: str
@@ -107,6 +110,7 @@ class AdsJudge:
         key = (
             record.policy_version,
             tuple(record.choices.items()),
+            tuple((c, tuple(s.items())) for c, s in record.services.items()),
             record.country,
             record.gpc,
             record.gpc_override,
@@ -124,6 +128,7 @@ class AdsJudge:
                 action=cast(Action, record.action),
                 gpc=record.gpc,
                 gpc_override=record.gpc_override,
+                services={c: dict(s) for c, s in record.services.items()},
             )
             verdict = judge(policy, consent, gpc=record.gpc, country=record.country, now=now)
             found = ("advertising" in verdict.allowed, verdict.prompt_reason)
@@ -151,6 +156,7 @@ def state_of(
         "gpc": record.gpc,
         "gpc_override": record.gpc_override,
         "choices": dict(record.choices),
+        "services": {c: dict(s) for c, s in record.services.items()},
         "personalised_ads": ads,
         "prompt_reason": reason,
     }
@@ -166,6 +172,7 @@ def record_view(record: Record) -> RecordView:
         "policy_version": record.policy_version,
         "text_hash": record.text_hash,
         "choices": dict(record.choices),
+        "services": {c: dict(s) for c, s in record.services.items()},
         "action": record.action,
         "source": record.source,
         "regime": record.regime,

@@ -38,6 +38,16 @@ local function take_off(state)
     local f = field(version, category, granted and '1' or '0')
     delta[f] = (delta[f] or 0) - 1
   end
+  -- a category chosen service by service also counts "category/service" (records.counted)
+  local services = state['services']
+  if type(services) == 'table' then
+    for category, chosen in pairs(services) do
+      for name, granted in pairs(chosen) do
+        local f = field(version, category .. '/' .. name, granted and '1' or '0')
+        delta[f] = (delta[f] or 0) - 1
+      end
+    end
+  end
 end
 local function apply(key, total)
   local live = total and redis.call('EXISTS', total) == 1

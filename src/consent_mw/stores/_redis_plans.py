@@ -29,6 +29,7 @@ from .base import (
     require_id,
 )
 from .paging import AccessEntry, CursorError, HistoryPage, ScanBatch, parse_position
+from .records import counted
 
 __all__ = ["Batch", "Cmd", "Eval", "MGet", "Plan", "Plans", "Request", "Scan"]
 
@@ -144,7 +145,7 @@ class Plans:
         subject = require_id(record.subject_id)
         k = self.keys
         flat: list[str] = []
-        for category, granted in record.choices.items():
+        for category, granted in counted(record):
             flat += (category, "1" if granted else "0")
         keys: tuple[str, ...] = (k.hist(subject), k.cur(subject), k.counters(subject))
         if not self.cluster:

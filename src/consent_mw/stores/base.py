@@ -23,6 +23,7 @@ from .records import (
     Event,
     Record,
     check_proof,
+    counted,
     id_list,
     latest,
     new_record_id,
@@ -168,8 +169,8 @@ class BaseStore:
         for record in self.iter_current():
             if policy_version is not None and record.policy_version != policy_version:
                 continue
-            for category, granted in record.choices.items():
-                key = (record.policy_version, category, bool(granted))
+            for category, granted in counted(record):
+                key = (record.policy_version, category, granted)
                 totals[key] = totals.get(key, 0) + 1
         return totals
 

@@ -18,6 +18,7 @@ from .base import (
     require_id,
 )
 from .paging import AccessEntry, HistoryPage, ScanBatch, parse_position
+from .records import counted
 
 __all__ = ["MemoryStore"]
 
@@ -38,10 +39,10 @@ class MemoryStore(BaseStore):
 
     def _move_counts(self, old: Record | None, new: Record | None) -> None:
         if old is not None:
-            for category, granted in old.choices.items():
+            for category, granted in counted(old):
                 self._counts[(old.policy_version, category, granted)] -= 1
         if new is not None:
-            for category, granted in new.choices.items():
+            for category, granted in counted(new):
                 self._counts[(new.policy_version, category, granted)] += 1
 
     def append(self, record: Record) -> None:

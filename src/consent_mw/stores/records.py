@@ -18,6 +18,7 @@ __all__ = [
     "Event",
     "Record",
     "check_proof",
+    "counted",
     "id_list",
     "latest",
     "new_record_id",
@@ -61,11 +62,26 @@ class Record:
     ip: str | None = None
     user_agent: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    #: the categories chosen service by service: category -> service name -> allowed
+    #: (the category itself is ``False`` in ``choices``); absent from older records
+    services: Mapping[str, Mapping[str, bool]] = field(default_factory=dict)
+
+    def choice(self, category: str) -> bool | dict[str, bool] | None:
+        """The choice for ``category``: a boolean, service name -> boolean, or None."""
+        chosen = self.services.get(category)
+        return dict(chosen) if chosen is not None else self.choices.get(category)
+
+    def allows(self, category: str, service: str | None = None) -> bool:
+        """Whether the record allows the category whole, or ``service`` in it."""
+        if self.choices.get(category) is True:
+            return True
+        return service is not None and self.services.get(category, {}).get(service) is True
 
     def to_dict(self) -> dict[str, Any]:
-        # Every field but two is a scalar: copy those two, not the whole tree (asdict).
+        # Every field but three is a scalar: copy those, not the whole tree (asdict).
         data = dict(self.__dict__)
         data["choices"] = dict(self.choices)
+        data["services"] = {c: dict(s) for c, s in self.services.items()}
         data["extra"] = copy.deepcopy(dict(self.extra)) if self.extra else {}
         return data
 
@@ -148,6 +164,17 @@ def require_id(value: object, what: str = "subject_id") -> str:
     if not isinstance(value, str) or not value:
         raise ValueError(f"{what} must be a non-empty string, not {value!r}.")
     return value
+
+
+def counted(record: Record) -> list[tuple[str, bool]]:
+    """What a record adds to the ledger's counters: ``(category, granted)`` for each
+    category, and ``("category/service", granted)`` for each service chosen on its own
+    (a category id has no ``/``). Visitors who allow a service: the category's granted
+    count plus the service's."""
+    items = [(category, bool(granted)) for category, granted in record.choices.items()]
+    for category, services in record.services.items():
+        items += ((f"{category}/{name}", bool(flag)) for name, flag in services.items())
+    return items
 
 
 def check_proof(subject_id: str, proof: Record) -> None:

@@ -30,6 +30,7 @@ from .base import (
     require_id,
 )
 from .paging import AccessEntry, HistoryPage, ScanBatch, parse_position
+from .records import counted
 
 __all__ = ["SQLiteStore"]
 
@@ -140,13 +141,9 @@ class SQLiteStore(BaseStore):
     @staticmethod
     def _move_counts(db: sqlite3.Connection, old: Record | None, new: Record | None) -> None:
         if old is not None:
-            db.executemany(
-                _BUMP, [(old.policy_version, c, int(g), -1) for c, g in old.choices.items()]
-            )
+            db.executemany(_BUMP, [(old.policy_version, c, int(g), -1) for c, g in counted(old)])
         if new is not None:
-            db.executemany(
-                _BUMP, [(new.policy_version, c, int(g), 1) for c, g in new.choices.items()]
-            )
+            db.executemany(_BUMP, [(new.policy_version, c, int(g), 1) for c, g in counted(new)])
 
     @staticmethod
     def _current_of(db: sqlite3.Connection, subject_id: str) -> Record | None:

@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..core.assets import BANNER_FILES, Asset, asset, hashed_name, static_asset
-from ..core.consent import Action, Consent, Source
+from ..core.assets import BANNER_FILES, Asset, asset, banner_path, hashed_name, static_asset
+from ..core.consent import Action, Choice, Consent, Source
+from ..core.cookies import MAX_SERVICES
 from ..core.device import clean_user_agent, truncate_ip
 from ..core.engine import Engine, Visit
 from ..core.facts import normal_origin
 from ..html.inject import consent_mode_script, defaults_path, defaults_script, modes_of_code
 from ..notice.render import check_notice
+from ..policy.parts import Category, Service
 from ..stores.base import Record, new_record_id
 from .csp_reports import ReportError, ReportLimiter, read_reports
 from .responses import Response, Result, StoreCall, error, json_response, store_call
@@ -55,6 +57,7 @@ class Endpoints:
         self._defaults: dict[str, Asset] = {}
         self._defaults_start = prefix + "/defaults/"
         self._categories = {locale: self._category_texts(locale) for locale in self.policy.locales}
+        self._chunk = banner_path(prefix, "banner-prefs.js")
         # A problem in the notice sections of the policy stops start-up, not a visitor.
         check_notice(self.policy)
         #: renders the visitor's records as a page (set by the no-JS pages, see .routes)
@@ -144,9 +147,28 @@ class Endpoints:
                 ],
                 "retention": policy.text(c.retention, locale) if c.retention else "",
                 "consent_mode": list(c.consent_mode),
+                "services": [self._service_texts(c, s, locale) for s in c.services],
             }
             for c in policy.categories
         ]
+
+    def _service_texts(self, category: Category, service: Service, locale: str) -> dict[str, Any]:
+        """A service as the banner's second layer shows it: purpose, retention, and the
+        cookies it sets (its own, and the category's cookies whose owner it stands for)."""
+        policy = self.policy
+        names = {service.name, *service.owners}
+        cookies = [{"name": name, "lifetime": ""} for name in service.cookies]
+        cookies += (
+            {"name": s.name, "lifetime": policy.text(s.lifetime, locale) if s.lifetime else ""}
+            for s in category.cookies
+            if s.owner in names
+        )
+        return {
+            "name": service.name,
+            "purpose": policy.text(service.purpose, locale) if service.purpose else "",
+            "retention": policy.text(service.retention, locale) if service.retention else "",
+            "cookies": cookies,
+        }
 
     def locale_for(self, visit: Visit, wanted: str | None = None) -> str:
         query = visit.facts.query_string
@@ -181,6 +203,8 @@ class Endpoints:
                 },
                 "texts": self.policy.ui_texts(locale),
                 "categories": self._categories[locale],
+                # the preferences layer's chunk (immutable, content-hashed URL)
+                "chunk": self._chunk,
                 "state": self.state(visit),
             },
             [("vary", "Cookie, Sec-GPC, Accept-Language")],
@@ -216,6 +240,7 @@ class Endpoints:
             return error(400, "invalid_body", "Send exactly one of 'action' and 'choices'.")
         optional = self.policy.optional_ids
         action: Action
+        choices: dict[str, Choice]
         if "action" in data:
             if data["action"] == "accept_all":
                 action, choices = "accept_all", dict.fromkeys(optional, True)
@@ -241,8 +266,19 @@ class Endpoints:
                         "unknown_category",
                         f"{key!r} is not a consent category; use one of {', '.join(optional)}.",
                     )
+                if isinstance(value, dict) and key not in self.policy.required_ids:
+                    services = self.service_choices(key, value)
+                    if isinstance(services, Response):
+                        return services
+                    choices[key] = services
+                    continue
                 if not isinstance(value, bool):
-                    return error(400, "invalid_choices", f"choices.{key} must be true or false.")
+                    return error(
+                        400,
+                        "invalid_choices",
+                        f"choices.{key} must be true or false, or an object of service "
+                        'name -> true/false such as {"Meta": true}.',
+                    )
                 if key in self.policy.required_ids:
                     if not value:
                         return error(
@@ -254,6 +290,32 @@ class Endpoints:
                 choices[key] = value
             action = "custom"
         return self.save(visit, choices, action, "banner", self.locale_for(visit, locale))
+
+    def service_choices(self, category: str, value: dict[str, Any]) -> dict[str, bool] | Response:
+        """A category's per-service choice from a request, names made the policy's
+        (a registry owner a declared service stands for becomes that service)."""
+        if len(value) > MAX_SERVICES:
+            return error(
+                400,
+                "too_many_services",
+                f"choices.{category} names {len(value)} services; at most {MAX_SERVICES}.",
+            )
+        chosen: dict[str, bool] = {}
+        for name, flag in value.items():
+            if not isinstance(flag, bool):
+                return error(
+                    400, "invalid_choices", f"choices.{category}.{name} must be true or false."
+                )
+            if not self.policy.knows_service(category, name):
+                listed = ", ".join(s.name for s in self.policy.services(category)) or "none"
+                return error(
+                    400,
+                    "unknown_service",
+                    f"{name!r} is not a service of {category!r} (the policy lists: {listed}; "
+                    "a tracker registry owner of that category is accepted too).",
+                )
+            chosen[self.policy.service_of(category, name)] = flag
+        return chosen
 
     def withdraw(self, visit: Visit, body: bytes) -> Result:
         refused = self.cross_site(visit)
@@ -274,6 +336,7 @@ class Endpoints:
             policy_version=self.policy.version,
             text_hash=self.policy.text_hash(locale),
             choices=dict(consent.choices),
+            services={c: dict(s) for c, s in consent.services.items()},
             action=consent.action,
             source=consent.source,
             regime=decision.regime,
@@ -289,7 +352,7 @@ class Endpoints:
     def save(
         self,
         visit: Visit,
-        choices: dict[str, bool],
+        choices: Mapping[str, Choice],
         action: Action,
         source: Source,
         locale: str,
@@ -334,7 +397,10 @@ class Endpoints:
         def found(record: Record | None) -> Result:
             if record is None or not self.policy.accepts_version(record.policy_version):
                 return Response(200, [])
-            choices = {c: bool(record.choices.get(c, False)) for c in self.policy.optional_ids}
+            # The per-service choices travel too (the record's, as made elsewhere).
+            choices: dict[str, Choice] = {
+                c: record.choice(c) or False for c in self.policy.optional_ids
+            }
             locale = record.locale or self.policy.default_locale
             return self.save(visit, choices, "custom", "server", locale, user_id=user_id)
 

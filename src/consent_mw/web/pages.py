@@ -28,6 +28,10 @@ from ..i18n import in_locale
 from ..i18n.notice import LABELS
 from ..i18n.pages import PAGE_TEXTS
 from ..notice.render import NoticeLinks, render_notice
+from .frame import html_page as _html
+from .frame import query_value as _query
+from .frame import then_redirect as _then_redirect
+from .preferences import Preferences
 from .responses import Response, Result, error
 
 if TYPE_CHECKING:
@@ -44,19 +48,6 @@ SUBJECT_KINDS: tuple[SubjectKind, ...] = ("consent", "nonce")
 _NONCE = re.compile(r"[A-Za-z0-9_-]{16,43}\Z")
 _FORM_START = re.compile(rb'<form method="post" action="[^"]*">')
 
-_STYLE = (
-    "body{font:16px/1.6 system-ui,sans-serif;max-width:48rem;margin:0 auto;padding:1rem}"
-    "table{border-collapse:collapse;width:100%}th,td{border:1px solid #888;padding:.3rem;"
-    "text-align:left;vertical-align:top}button{font:inherit;padding:.5rem 1rem;margin:.25rem 0}"
-    "@media print{form{display:none}}"
-)
-_STYLE_HASH = base64.b64encode(hashlib.sha256(_STYLE.encode()).digest()).decode()
-# Our own pages carry their own strict policy: nothing but our stylesheet and forms.
-_PAGE_CSP = (
-    f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; form-action 'self'; "
-    "frame-ancestors 'self'; base-uri 'none'"
-)
-
 
 def cookie_subject(value: str) -> str:
     """What a form token of a visitor with a consent cookie is bound to: a digest of
@@ -64,25 +55,6 @@ def cookie_subject(value: str) -> str:
     ledger, an export, a referrer); the signed cookie only to this browser."""
     digest = hashlib.sha256(value.encode("latin-1")).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-
-
-def _html(status: int, body: str, locale: str, title: str) -> Response:
-    page = (
-        f'<!doctype html><html lang="{escape(locale)}"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)}</title><style>{_STYLE}</style></head>"
-        f"<body><main><h1>{escape(title)}</h1>{body}</main></body></html>"
-    )
-    return Response(
-        status,
-        [
-            ("content-type", "text/html; charset=utf-8"),
-            ("cache-control", "no-store"),
-            ("content-security-policy", _PAGE_CSP),
-            ("vary", "Cookie, Sec-GPC, Accept-Language"),
-        ],
-        page.encode("utf-8"),
-    )
 
 
 class Pages:
@@ -112,6 +84,7 @@ class Pages:
         endpoints.add_route(prefix + "/ads", "POST", self.ads_form)
         endpoints.add_route(prefix + "/withdraw", "POST", self.withdraw_form)
         endpoints.add_route(prefix + "/records/delete", "POST", self.delete_form)
+        Preferences(self)
 
     def _texts(self, locale: str) -> dict[str, str]:
         return in_locale(PAGE_TEXTS, locale)
@@ -335,7 +308,7 @@ class Pages:
             rows = "".join(
                 "<tr>"
                 f"<td>{escape(_iso(r['time']))}</td><td>{escape(str(r['action']))}</td>"
-                f"<td>{escape(', '.join(k for k, v in r['choices'].items() if v) or '-')}</td>"
+                f"<td>{escape(_allowed_text(r) or '-')}</td>"
                 f"<td>{escape(str(r['policy_version']))}</td></tr>"
                 for r in records
             )
@@ -354,28 +327,15 @@ class Pages:
         return self._with_cookies(visit, _html(200, "".join(parts), locale, t["records_title"]))
 
 
-def _then_redirect(result: Result, location: str) -> Result:
-    """After a save: the same Set-Cookie, but a 303 back to our page instead of JSON."""
-    if isinstance(result, Response):
-        # Answered without the store (deleting the records of a visitor who has none).
-        return _redirect(result, location)
-
-    def then(value: Any) -> Result:
-        return _then_redirect(result.then(value), location)
-
-    return result.followed_by(then)
-
-
-def _redirect(done: Response, location: str) -> Response:
-    if done.status != 200:
-        return done
-    cookies = [(k, v) for k, v in done.headers if k == "set-cookie"]
-    return Response(303, [("location", location), ("cache-control", "no-store"), *cookies])
-
-
-def _query(visit: Visit, name: str) -> str | None:
-    values = parse_qs(visit.facts.query_string).get(name)
-    return values[0][:64] if values else None
+def _allowed_text(record: dict[str, Any]) -> str:
+    """What a record allows: its categories whole, and ``category: service, …`` for a
+    category chosen service by service."""
+    parts = [k for k, v in record["choices"].items() if v is True]
+    for category, services in (record.get("services") or {}).items():
+        named = [name for name, on in services.items() if on]
+        if named:
+            parts.append(f"{category}: {', '.join(named)}")
+    return ", ".join(parts)
 
 
 def _notice_csp(html: bytes) -> str:
