@@ -51,10 +51,14 @@ def parser() -> DeviceParser:
 @pytest.fixture
 def make_recorder(parser: DeviceParser) -> Iterator[Any]:
     """``make_recorder(store, **options)``: a recorder whose worker never wakes by itself
-    (the tests flush by hand); closed at the end."""
+    on a timer (the tests flush by hand); closed at the end. ``worker=False``: no worker
+    thread at all, for a test that counts what each ``flush()`` wrote (a full batch
+    would wake the worker, which could write it first)."""
     made: list[Recorder] = []
 
-    def make(store: Any = None, policy: Policy | None = None, **options: Any) -> Recorder:
+    def make(
+        store: Any = None, policy: Policy | None = None, *, worker: bool = True, **options: Any
+    ) -> Recorder:
         options.setdefault("interval", 3600)
         recorder = Recorder(
             MemoryStore() if store is None else store,
@@ -62,6 +66,8 @@ def make_recorder(parser: DeviceParser) -> Iterator[Any]:
             parser=lambda: parser,
             **options,
         )
+        if not worker:
+            recorder._start = lambda: None  # type: ignore[method-assign]
         made.append(recorder)
         return recorder
 
@@ -367,7 +373,7 @@ def test_store_down_keeps_the_batch_within_the_bound(make_recorder: Any) -> None
 
 def test_store_failing_midway_keeps_only_what_was_not_written(make_recorder: Any) -> None:
     store = FlakyStore(fail_calls=[2])
-    recorder = make_recorder(store, batch_size=2)
+    recorder = make_recorder(store, batch_size=2, worker=False)
     now = time.time()
     for index in range(5):
         recorder.add(hit(path=f"/{index}", when=now + index))
