@@ -183,10 +183,12 @@ def static_asset(name: str, content_type: str) -> Asset | None:
     return asset(body, content_type, modified)
 
 
-#: the banner's files: URL name -> (file in static/, Content-Type)
+#: the files of static/ served to browsers: URL name -> (file in static/, Content-Type);
+#: the banner's two, and the IAB GPP ``__gpp`` API (loaded only where GPP is on)
 BANNER_FILES: dict[str, tuple[str, str]] = {
     "banner.js": ("consent-banner.js", "text/javascript; charset=utf-8"),
     "banner.css": ("consent-banner.css", "text/css; charset=utf-8"),
+    "gpp.js": ("consent-gpp.js", "text/javascript; charset=utf-8"),
 }
 
 
@@ -196,7 +198,8 @@ def hashed_name(name: str, digest: str) -> str:
     return f"{stem}.{digest}.{ext}" if dot else f"{name}.{digest}"
 
 
-def banner_path(prefix: str) -> str | None:
-    """The content-hashed URL path of the banner's script (None: not built)."""
-    found = static_asset(*BANNER_FILES["banner.js"])
-    return None if found is None else f"{prefix}/{hashed_name('banner.js', found.digest)}"
+def banner_path(prefix: str, name: str = "banner.js") -> str | None:
+    """The content-hashed URL path of the banner's script, or of another of
+    :data:`BANNER_FILES` (None: not built)."""
+    found = static_asset(*BANNER_FILES[name])
+    return None if found is None else f"{prefix}/{hashed_name(name, found.digest)}"

@@ -41,7 +41,10 @@ _INJECTORS: weakref.WeakKeyDictionary[Engine, Injector] = weakref.WeakKeyDiction
 def injector(engine: Engine) -> Injector:
     found = _INJECTORS.get(engine)
     if found is None:
-        found = _INJECTORS[engine] = Injector(engine, banner_path(engine.config.prefix))
+        prefix = engine.config.prefix
+        found = _INJECTORS[engine] = Injector(
+            engine, banner_path(prefix), banner_path(prefix, "gpp.js")
+        )
     return found
 
 

@@ -29,8 +29,10 @@ from .parts import (
     DEFAULT_CONSENT_MODE,
     Category,
     CookieSpec,
+    GppOptions,
     Localised,
     Processor,
+    Signals,
 )
 from .presets import preset_dict
 from .regimes import REGIMES, Regime
@@ -79,6 +81,10 @@ class Policy:
     raw: Mapping[str, Any] = field(repr=False, compare=False)
     #: the Content-Security-Policy mode the policy asks for ("off", "report", "enforce")
     csp: Literal["off", "report", "enforce"] = "off"
+    #: how the decision reaches vendors' tags in the page (``[signals]``)
+    signals: Signals = Signals()
+    #: the IAB GPP string and ``__gpp`` API (``[gpp]``); no sections: off
+    gpp: GppOptions = GppOptions()
 
     optional_ids: tuple[str, ...] = field(init=False, repr=False, compare=False)
     required_ids: frozenset[str] = field(init=False, repr=False, compare=False)

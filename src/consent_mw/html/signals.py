@@ -1,0 +1,103 @@
+"""The decision as each vendor's own consent call, compiled once per decision on the
+server and run in the page with the Consent Mode default, before any tag.
+
+Each vendor's tag makes a global when it starts (its "base code"): Microsoft UET's
+``uetq`` queue, Clarity's ``clarity`` function, Meta's ``fbq``, TikTok's ``ttq``
+queue. The compiled script waits for that moment (a setter on the global, removed at
+once) and puts the vendor's consent call first in what the tag will process:
+
+=========  ===============================================  =======================
+vendor     call (from the vendor's documentation)            from
+=========  ===============================================  =======================
+UET        ``uetq.push('consent', 'default'|'update',          ``ad_storage``
+           {ad_storage})``
+Clarity    ``clarity('consentv2', {ad_Storage,                 ``ad_storage``,
+           analytics_Storage})``                             ``analytics_storage``
+Meta       ``fbq('consent', 'grant'|'revoke')``, before        ``ad_storage``
+           ``fbq('init')``: first in the base code's queue
+TikTok     ``ttq.holdConsent()`` while the visitor has not     ``ad_storage``
+           chosen, then ``grantConsent()``/``revokeConsent()``
+=========  ===============================================  =======================
+
+A vendor whose tag never appears gets nothing: no global is made for it. After a choice
+in the banner (its ``consent:change`` event, whose detail carries the new Consent Mode)
+each vendor present gets the update; one that appears later (a tag the banner
+activates) starts from the new state. Only the vendors the policy's ``[signals]
+vendors`` list are handled (all four by default).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Final
+
+from ..policy.parts import Signals
+
+__all__ = ["VENDOR_CODE", "vendor_script"]
+
+# ``t(name, hook, update)`` arms the setter of one vendor's global; ``S`` is the state
+# (a: ad_storage, n: analytics_storage, p: no choice yet). ``r()`` brings S up to the
+# latest Consent Mode update in dataLayer: the banner pushes it before it re-activates
+# the tags a choice allows, and only then sends ``consent:change``, so a tag revived by
+# the choice starts from it. ``L`` keeps what each vendor was last told: a vendor hears
+# of a change once.
+_CORE: Final = (
+    "(function(w,d){try{"
+    "var S=%s,H=[],L={};"
+    "function g(x){return x?'granted':'denied'}"
+    "function k(){return S.a+''+S.n+S.p}"
+    "function r(){var q=w.dataLayer||[];for(var i=q.length-1;i>=0;i--){var e=q[i];"
+    "if(e&&e[0]==='consent'&&e[1]==='update'&&e[2]){"
+    "if(e[2].ad_storage)S.a=+(e[2].ad_storage==='granted');"
+    "if(e[2].analytics_storage)S.n=+(e[2].analytics_storage==='granted');return}}}"
+    "function t(n,h,u){H.push(function(){var v=w[n];if(v&&L[n]!==k()){L[n]=k();u(v)}});"
+    "if(w[n]!==void 0)return;"
+    "Object.defineProperty(w,n,{configurable:true,get:function(){},"
+    "set:function(v){delete w[n];w[n]=v;try{r();L[n]=k();h(v)}catch(e){}}})}"
+    "%s"
+    "d.addEventListener('consent:change',function(e){try{"
+    "var m=e.detail&&e.detail.consent_mode;if(!m)return;"
+    "S.a=+(m.ad_storage==='granted');S.n=+(m.analytics_storage==='granted');"
+    "S.p=+!e.detail.decided;"
+    "for(var i=0;i<H.length;i++)try{H[i]()}catch(x){}"
+    "}catch(x){}})"
+    "}catch(e){}})(window,document);"
+)
+
+#: the part of each vendor, in the order they are armed
+VENDOR_CODE: Final = {
+    "uet": (
+        "t('uetq',function(q){q.push('consent','default',{ad_storage:g(S.a)})},"
+        "function(q){q.push('consent','update',{ad_storage:g(S.a)})});"
+    ),
+    "clarity": (
+        "t('clarity',function(f){f('consentv2',{ad_Storage:g(S.a),analytics_Storage:g(S.n)})},"
+        "function(f){f('consentv2',{ad_Storage:g(S.a),analytics_Storage:g(S.n)})});"
+    ),
+    # Meta's base code makes fbq, then its queue: the call goes first in that queue.
+    "meta": (
+        "t('fbq',function(f){var q;Object.defineProperty(f,'queue',{configurable:true,"
+        "get:function(){return q},set:function(x){delete f.queue;f.queue=x;"
+        "x.push(['consent',S.a?'grant':'revoke'])}})},"
+        "function(f){f('consent',S.a?'grant':'revoke')});"
+    ),
+    # TikTok's base code keeps calls as [method, ...args] in the ttq array.
+    "tiktok": (
+        "t('ttq',function(q){q.push([S.a?'grantConsent':S.p?'holdConsent':'revokeConsent'])},"
+        "function(q){var m=S.a?'grantConsent':'revokeConsent';"
+        "typeof q[m]==='function'?q[m]():q.push([m])});"
+    ),
+}
+
+
+@lru_cache(maxsize=128)
+def vendor_script(ad: bool, analytics: bool, pending: bool, signals: Signals) -> str:
+    """The vendors' part of the default script for one decision ("" when no vendor)."""
+    parts = "".join(VENDOR_CODE[name] for name in VENDOR_CODE if name in signals.vendors)
+    if not parts:
+        return ""
+    state = json.dumps(
+        {"a": int(ad), "n": int(analytics), "p": int(pending)}, separators=(",", ":")
+    )
+    return _CORE % (state, parts)
