@@ -98,8 +98,11 @@ def _segment(fields: list[tuple[str, int | list[int], int]]) -> str:
 
 def _core_fields(name: str, opted_out: bool, mspa: bool) -> list[tuple[str, int | list[int], int]]:
     opt_out = _YES if opted_out else _NO
-    # MSPA: covered 1 / not covered 2; the two modes only apply when covered.
+    # MSPA: covered 1 / not covered 2. A covered site is in opt-out option mode (it
+    # offers the opt-outs itself), so not in service provider mode: the two exclude
+    # each other; not covered, neither applies.
     covered = _YES if mspa else _NO
+    option_mode, provider_mode = (_YES, _NO) if mspa else (_NA, _NA)
     if name == "usnat":
         return [
             ("Version", 2, 6),
@@ -116,8 +119,8 @@ def _core_fields(name: str, opted_out: bool, mspa: bool) -> list[tuple[str, int 
             ("KnownChildSensitiveDataConsents", [_NA] * 3, 2),
             ("PersonalDataConsents", _NA, 2),
             ("MspaCoveredTransaction", covered, 2),
-            ("MspaOptOutOptionMode", _NA, 2),
-            ("MspaServiceProviderMode", _NA, 2),
+            ("MspaOptOutOptionMode", option_mode, 2),
+            ("MspaServiceProviderMode", provider_mode, 2),
         ]
     # usca: California has no separate targeted-advertising field ("sharing" is it).
     return [
@@ -131,8 +134,8 @@ def _core_fields(name: str, opted_out: bool, mspa: bool) -> list[tuple[str, int 
         ("KnownChildSensitiveDataConsents", [_NA] * 2, 2),
         ("PersonalDataConsents", _NA, 2),
         ("MspaCoveredTransaction", covered, 2),
-        ("MspaOptOutOptionMode", _NA, 2),
-        ("MspaServiceProviderMode", _NA, 2),
+        ("MspaOptOutOptionMode", option_mode, 2),
+        ("MspaServiceProviderMode", provider_mode, 2),
     ]
 
 
@@ -140,7 +143,7 @@ def _section(name: str, opted_out: bool, gpc: bool, mspa: bool) -> tuple[str, di
     fields = _core_fields(name, opted_out, mspa)
     encoded = _segment(fields) + "." + _segment([("GpcSegmentType", 1, 2), ("Gpc", int(gpc), 1)])
     parsed: dict[str, Any] = {key: value for key, value, _width in fields}
-    parsed.update(GpcSegmentType=1, GpcSegmentIncluded=True, Gpc=gpc)
+    parsed.update(GpcSegmentType=1, Gpc=gpc)
     return encoded, parsed
 
 
