@@ -150,7 +150,7 @@ def plan_html(
         if runs is not None:
             page_nonce = runs or None
         inject = blocks.block(decision, inline=runs is not None, nonce=page_nonce)
-    rewriter = HTMLRewriter(engine.matcher, allowed, inject=inject, nonce=page_nonce)
+    rewriter = HTMLRewriter(engine.tag_matcher, allowed, inject=inject, nonce=page_nonce)
     return HTMLBody(rewriter, gzip=gzip, hold=config.report_blocked), out
 
 

@@ -38,19 +38,16 @@ __all__ = ["VENDOR_CODE", "vendor_script"]
 
 # ``t(name, hook, update)`` arms the setter of one vendor's global; ``S`` is the state
 # (a: ad_storage, n: analytics_storage, p: no choice yet). ``r()`` brings S up to the
-# latest Consent Mode update in dataLayer: the banner pushes it before it re-activates
-# the tags a choice allows, and only then sends ``consent:change``, so a tag revived by
-# the choice starts from it. ``L`` keeps what each vendor was last told: a vendor hears
-# of a change once.
+# banner's own state: after a choice the banner re-activates the tags it allows before
+# it sends ``consent:change``, so a tag revived by the choice starts from it. ``L``
+# keeps what each vendor was last told: a vendor hears of a change once.
 _CORE: Final = (
     "(function(w,d){try{"
     "var S=%s,H=[],L={};"
     "function g(x){return x?'granted':'denied'}"
     "function k(){return S.a+''+S.n+S.p}"
-    "function r(){var q=w.dataLayer||[];for(var i=q.length-1;i>=0;i--){var e=q[i];"
-    "if(e&&e[0]==='consent'&&e[1]==='update'&&e[2]){"
-    "if(e[2].ad_storage)S.a=+(e[2].ad_storage==='granted');"
-    "if(e[2].analytics_storage)S.n=+(e[2].analytics_storage==='granted');return}}}"
+    "function r(){var b=w.ConsentBanner,s=b&&b.state,m=s&&s.consent_mode;if(!m)return;"
+    "S.a=+(m.ad_storage==='granted');S.n=+(m.analytics_storage==='granted');S.p=+!s.decided}"
     "function t(n,h,u){H.push(function(){var v=w[n];if(v&&L[n]!==k()){L[n]=k();u(v)}});"
     "if(w[n]!==void 0)return;"
     "Object.defineProperty(w,n,{configurable:true,get:function(){},"

@@ -23,6 +23,7 @@ from typing import Any, Literal
 from ..exceptions import PolicyError
 from ..i18n import in_locale
 from ..i18n.banner import DEFAULT_TEXTS
+from .advanced import loaded_google_tags
 from .parse import policy_fields
 from .parts import (
     CONSENT_MODE_TYPES,
@@ -89,6 +90,9 @@ class Policy:
     optional_ids: tuple[str, ...] = field(init=False, repr=False, compare=False)
     required_ids: frozenset[str] = field(init=False, repr=False, compare=False)
     matcher: Matcher = field(init=False, repr=False, compare=False)
+    #: what the HTML rewriter holds: ``matcher``, less Google's tag loaders in
+    #: Consent Mode's advanced mode (see :mod:`consent_mw.policy.advanced`)
+    tag_matcher: Matcher = field(init=False, repr=False, compare=False)
     _by_id: dict[str, Category] = field(init=False, repr=False, compare=False)
     _hashes: dict[str, str] = field(init=False, repr=False, compare=False)
 
@@ -115,12 +119,12 @@ class Policy:
             for category in self.categories
             if category.hosts
         ]
-        matcher = Matcher(
-            (*BUILTIN_TRACKERS, *self.trackers, *extra),
-            fallback=registry().matcher,
-            replaces=[t.owner for t in self.trackers],
-        )
+        own = (*BUILTIN_TRACKERS, *self.trackers, *extra)
+        replaces = [t.owner for t in self.trackers]
+        matcher = Matcher(own, fallback=registry().matcher, replaces=replaces)
         object.__setattr__(self, "matcher", matcher)
+        tags = loaded_google_tags(own, replaces) if self.signals.advanced else matcher
+        object.__setattr__(self, "tag_matcher", tags)
         object.__setattr__(self, "_hashes", {})
 
     # -- loading -----------------------------------------------------------
