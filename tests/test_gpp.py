@@ -93,6 +93,7 @@ def test_the_policy_reads_and_checks_its_gpp_and_signals_keys() -> None:
     policy = Policy.preset("ccpa", gpp={"sections": ["usca", "usnat"]})
     assert policy.gpp.sections == ("usca", "usnat")
     assert Policy.preset("gdpr").gpp.sections == ()
+    assert Policy.preset("ccpa").gpp.sections == ("usnat", "usca")  # the US preset
     with pytest.raises(PolicyError, match=r"gpp\.sections\[0\]"):
         Policy.preset("ccpa", gpp={"sections": ["usxx"]})
     with pytest.raises(PolicyError, match=r"signals\.vendors\[0\]"):

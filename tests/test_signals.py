@@ -123,7 +123,10 @@ US = {"gpp": {"sections": ["usnat", "usca"]}}
 
 
 def test_gpp_is_injected_only_where_the_policy_writes_it(adapter: str) -> None:
-    assert b"consent-gpp" not in get(serving(adapter, Policy.preset("ccpa"))).raw
+    assert b"consent-gpp" not in get(serving(adapter, Policy.preset("ccpa", gpp={}))).raw
+    assert b"consent-gpp" not in get(serving(adapter, Policy.preset("gdpr"))).raw
+    # The US preset writes it.
+    assert Policy.preset("ccpa").gpp.sections == ("usnat", "usca")
     body = get(serving(adapter, Policy.preset("ccpa", **US))).raw
     found = GPP_DATA.search(body)
     assert found is not None and GPP_SRC.search(body) is not None

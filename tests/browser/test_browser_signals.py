@@ -257,7 +257,7 @@ def test_gpp_follows_a_choice_without_a_reload(serve: Callable[..., Running]) ->
     assert (decoded["SaleOptOut"], decoded["Gpc"]) == (2, False)
 
 
-def test_gpp_is_off_by_default(serve: Callable[..., Running]) -> None:
-    site = serve(vendor_site(), policy=Policy.preset("ccpa"))
+def test_gpp_is_off_unless_the_policy_writes_it(serve: Callable[..., Running]) -> None:
+    site = serve(vendor_site(), policy=Policy.preset("ccpa", gpp={}))
     site.visit("/")
     assert site.page.evaluate("() => typeof window.__gpp") == "undefined"

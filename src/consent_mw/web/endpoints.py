@@ -423,13 +423,14 @@ class Endpoints:
         if found is None:
             code = path[len(self._defaults_start) :].partition(".")[0]
             decoded = decode_modes(code)
-            signals = self.policy.signals
-            if (
-                decoded is None
-                or defaults_path(self.config.prefix, *decoded[:1], signals, decoded[1]) != path
-            ):
+            if decoded is None:
                 return error(404, "not_found", f"No Consent Mode default at {path!r}.")
-            found = asset(defaults_script(decoded[0], signals, decoded[1]).encode("utf-8"), _JS)
+            # The digest names the script for this policy's [signals]: another is a 404.
+            modes, pending = decoded
+            signals = self.policy.signals
+            if defaults_path(self.config.prefix, modes, signals, pending) != path:
+                return error(404, "not_found", f"No Consent Mode default at {path!r}.")
+            found = asset(defaults_script(modes, signals, pending).encode("utf-8"), _JS)
             self._defaults[path] = found  # bounded: 256 codes, one digest each
         return _served(found, visit, immutable=True)
 
