@@ -9,9 +9,9 @@ with ``record_requests=False``), every request carrying the same valid consent c
 the bare app's own time.
 
 Reported beside it, no target: ``signals off``, the demo with no vendor's consent call
-(``[signals] vendors = []``: the injected block as it was before those calls), and ``gpp
-on``, the demo writing the IAB GPP string (``[gpp] sections = ["usnat", "usca"]``): the
-ratio of each to ``middleware`` is what compiling those into the page costs; ``memo
+(``[signals] vendors = []``: the injected block as it was before those calls); ``us``
+and ``us + gpp``, the demo with US visitors' rules (``ccpa``) without and with the IAB
+GPP string (data block and ``__gpp`` script): the ratios say what each costs; ``memo
 off``, the middleware with its memo of whole pages emptied (``consent_mw.html.pages``),
 what a page seen for the first time costs (a site whose every page is different); and
 ``recording``, the demo as shipped (``record_requests=True``: each hit queued for the
@@ -42,6 +42,7 @@ from consent_mw import Policy  # noqa: E402
 from consent_mw.core.consent import Consent  # noqa: E402
 from consent_mw.core.cookies import ConsentCookieCodec  # noqa: E402
 from consent_mw.demo import create_app, demo_policy  # noqa: E402
+from consent_mw.exceptions import PolicyError  # noqa: E402
 
 TARGET = 0.25
 PATH = "/shows/1"
@@ -113,16 +114,18 @@ def variants() -> dict[str, tuple[Any, Any]]:
         "recording": (recording, nothing),
     }
     demo = demo_policy()
+    us = {**demo.raw["regime"], "default": "ccpa"}
     for name, extra in (
         ("signals off", {"signals": {"vendors": []}}),
-        ("gpp on", {"gpp": {"sections": ["usnat", "usca"]}}),
+        ("us", {"regime": us, "gpp": {}}),
+        ("us + gpp", {"regime": us, "gpp": {"sections": ["usnat", "usca"]}}),
     ):
-        policy = Policy.from_dict({**demo.raw, **extra})
         try:
+            policy = Policy.from_dict({**demo.raw, **extra})
             app = create_app(
                 store="memory://", secret_key=SECRET, record_requests=False, policy=policy
             )
-        except TypeError:  # a tree whose demo takes no other policy
+        except (PolicyError, TypeError):  # a tree without these keys (PYTHONPATH=…)
             continue
         out[name] = (app, nothing)
     if pages is not None:

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from consent_mw import Policy
 from consent_mw.core.gpp import _base64, _fibonacci, _fibonacci_range, gpp_data, gpp_string
@@ -60,6 +62,42 @@ def test_fibonacci_codes_from_the_specification() -> None:
     assert _fibonacci_range([]) == "0" * 12
 
 
+def _read_fibonacci(bits: str) -> tuple[int, str]:
+    """A Fibonacci code read back (the specification's decoding): the value and the rest."""
+    end = bits.index("11") + 2
+    terms = [1, 2]
+    while len(terms) < end:
+        terms.append(terms[-1] + terms[-2])
+    return sum(t for t, b in zip(terms, bits[: end - 1], strict=False) if b == "1"), bits[end:]
+
+
+@given(st.integers(min_value=1, max_value=10**6))
+def test_fibonacci_codes_read_back(value: int) -> None:
+    code = _fibonacci(value)
+    assert code.endswith("11") and "11" not in code[:-1]
+    assert _read_fibonacci(code) == (value, "")
+
+
+@given(st.sets(st.integers(min_value=1, max_value=60), max_size=12))
+def test_fibonacci_ranges_read_back(ids: set[int]) -> None:
+    bits = _fibonacci_range(list(ids))
+    count, rest = int(bits[:12], 2), bits[12:]
+    found: list[int] = []
+    offset = 0
+    for _ in range(count):
+        is_range, rest = rest[0], rest[1:]
+        start, rest = _read_fibonacci(rest)
+        start += offset
+        if is_range == "1":
+            end, rest = _read_fibonacci(rest)
+            found += range(start, start + end + 1)
+            offset = start + end
+        else:
+            found.append(start)
+            offset = start
+    assert rest == "" and found == sorted(ids)
+
+
 def test_base64_pads_to_bytes_then_sextets() -> None:
     assert _base64("111") == "4A"  # 3 bits -> 8 -> 12: 111000 000000
     assert _base64("0" * 24) == "AAAA"
@@ -82,6 +120,13 @@ def test_a_gpc_visitor_is_opted_out_with_the_gpc_subsection() -> None:
     assert usnat["Gpc"] is True
     assert data["gppString"].split("~")[1].endswith(".YA")  # type 1, GPC 1
     assert data["applicableSections"] == [7]
+
+
+def test_usnat_applies_when_written_else_the_state_sections() -> None:
+    both = gpp_data(GppOptions(("usnat", "usca")), opted_out=False, gpc=False, applies=True)
+    assert both["applicableSections"] == [7] and both["sectionList"] == [7, 8]
+    state = gpp_data(GppOptions(("usca",)), opted_out=False, gpc=False, applies=True)
+    assert state["applicableSections"] == [8]
 
 
 def test_sections_that_do_not_apply_say_so() -> None:

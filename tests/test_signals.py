@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from consent_mw import Policy
+from consent_mw.core.config import CountryHeader
 from consent_mw.core.gpp import gpp_data
 from consent_mw.html.inject import MODE_NAMES, defaults_script
 from consent_mw.html.rewrite import rewrite_html
@@ -132,7 +133,8 @@ def test_gpp_is_injected_only_where_the_policy_writes_it(adapter: str) -> None:
     assert found is not None and GPP_SRC.search(body) is not None
     data = json.loads(found.group(1))
     assert data["now"] is False  # opt-out regime, no choice, no GPC: not opted out
-    assert data["granted"]["applicableSections"] == [7, 8]
+    assert data["granted"]["applicableSections"] == [7]  # usnat: the national approach
+    assert data["granted"]["sectionList"] == [7, 8]
     assert data["denied"]["parsedSections"]["usnat"]["SaleOptOut"] == 1
 
 
@@ -150,10 +152,13 @@ def test_a_gpc_visitor_is_opted_out_whatever_the_page_does_next(adapter: str) ->
     assert json.loads(plain)["now"] is False
 
 
-def test_gpp_does_not_apply_to_a_visitor_under_an_opt_in_regime(adapter: str) -> None:
-    body = get(serving(adapter, Policy.preset("gdpr", **US))).raw
-    data = json.loads(GPP_DATA.search(body).group(1))  # type: ignore[union-attr]
-    assert data["now"] is True and data["granted"]["applicableSections"] == [-1]
+def test_gpp_is_only_injected_for_visitors_under_a_us_regime(adapter: str) -> None:
+    # The built-in country table puts France under gdpr, the United States under ccpa.
+    harness = serving(adapter, Policy.preset("gdpr", **US), country=CountryHeader("X-Country"))
+    assert GPP_DATA.search(get(harness, headers={"X-Country": "FR"}).raw) is None
+    us = get(harness, headers={"X-Country": "US"}).raw
+    data = json.loads(GPP_DATA.search(us).group(1))  # type: ignore[union-attr]
+    assert data["granted"]["applicableSections"] == [7]
 
 
 def test_the_gpp_api_carries_the_nonce_of_a_strict_page(adapter: str) -> None:

@@ -215,7 +215,7 @@ def test_gpp_ping_and_data_for_a_gpc_visitor(serve: Callable[..., Running]) -> N
     assert ok is True
     assert ping["gppVersion"] == "1.1"
     assert ping["cmpStatus"] == "loaded" and ping["signalStatus"] == "ready"
-    assert ping["applicableSections"] == [7, 8] and ping["sectionList"] == [7, 8]
+    assert ping["applicableSections"] == [7] and ping["sectionList"] == [7, 8]
     assert "7:usnat" in ping["supportedAPIs"]
     data, ok = gpp_call(site, "getGPPData")
     assert ok is True and data["gppString"] == ping["gppString"]

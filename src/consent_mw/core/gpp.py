@@ -170,13 +170,19 @@ def _build(
 def gpp_data(options: GppOptions, *, opted_out: bool, gpc: bool, applies: bool) -> dict[str, Any]:
     """What the page's ``__gpp`` answers with for one state of the visitor: the string,
     the sections in it, the ones that apply (``applies``: the visitor is under a US
-    regime) and the decoded fields (``parsedSections``)."""
+    regime) and the decoded fields (``parsedSections``).
+
+    The visitor's state is not known (the jurisdiction is a country), so when usnat is
+    written it is the one that applies (the IAB's "national approach"), the state
+    sections riding along for readers that want them; a policy that writes only state
+    sections says its US visitors are there."""
     string, parsed = _build(options.sections, opted_out, gpc, options.mspa_covered_transaction)
     ids = sorted(GPP_SECTIONS[name] for name in set(options.sections))
+    applicable = [GPP_SECTIONS["usnat"]] if "usnat" in options.sections else ids
     return {
         "gppString": string,
         "sectionList": ids,
-        "applicableSections": ids if applies else list(NOT_APPLICABLE),
+        "applicableSections": applicable if applies else list(NOT_APPLICABLE),
         "supportedAPIs": [f"{GPP_SECTIONS[name]}:{name}" for name in GPP_SECTIONS],
         "parsedSections": parsed,
     }

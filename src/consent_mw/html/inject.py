@@ -126,7 +126,7 @@ def gpp_block(decision: Decision, src: str, nonce_attr: str) -> str:
     be) and the ``__gpp`` API that reads it, loaded only where the policy writes GPP."""
     verdict = decision._verdict
     options = verdict.policy.gpp
-    applies = not REGIMES[verdict.regime].opt_in
+    applies = not REGIMES[verdict.regime].opt_in  # always, as injection() uses it
     gpc = verdict.gpc
     data = {
         # what __gpp answers now, and after a choice in the banner (see consent-gpp.js)
@@ -156,7 +156,8 @@ def injection(
 ) -> bytes:
     """The HTML block placed right after ``<head>`` (see :mod:`consent_mw.rewrite`):
     the default inline (with ``nonce`` when given) if ``inline``, else from its URL;
-    the GPP data and API when the policy writes GPP (``gpp_src``: the API's URL)."""
+    the GPP data and API when the policy writes GPP and the visitor is under an opt-out
+    (US) regime (``gpp_src``: the API's URL)."""
     parts: list[str] = []
     nonce_attr = f' nonce="{escape(nonce, quote=True)}"' if nonce else ""
     if consent_mode:
@@ -171,7 +172,9 @@ def injection(
                 verdict.prompt_reason is not None,
             )
             parts.append(f'<script src="{escape(src)}"{nonce_attr}></script>')
-    if decision._verdict.policy.gpp.sections:
+    verdict = decision._verdict
+    if verdict.policy.gpp.sections and not REGIMES[verdict.regime].opt_in:
+        # Only where a US section applies: nobody else pays for the API's request.
         parts.append(gpp_block(decision, gpp_src or f"{prefix}/gpp.js", nonce_attr))
     if banner:
         locale_attr = f' data-locale="{escape(locale, quote=True)}"' if locale else ""
