@@ -1,17 +1,23 @@
-"""The block injected at the top of HTML pages: Consent Mode defaults and the banner.
+"""The block injected at the top of HTML pages: Consent Mode defaults, the vendors'
+consent calls, the GPP data and the banner.
 
 Google Consent Mode v2 needs ``gtag('consent', 'default', …)`` to run before
 any tag; the server knows the visitor's real state, so it emits the true
-default rather than "denied + wait_for_update". The default is an inline script
-whenever the page's CSP lets one run (see :mod:`.inline`): no request, nothing
-waited for. Only when nothing inline can run is it loaded from
-``{prefix}/defaults/<modes>.<digest>.js``: a URL that names the seven Consent Mode
-states (``g`` granted, ``d`` denied) and the script's hash, so its answer is the
-same for everyone and cached for a year; a browser fetches it once per decision.
+default rather than "denied + wait_for_update". The same script arms each vendor's
+own consent call (see :mod:`.signals`). It is an inline script whenever the page's
+CSP lets one run (see :mod:`.inline`): no request, nothing waited for. Only when
+nothing inline can run is it loaded from ``{prefix}/defaults/<modes>.<digest>.js``: a
+URL that names the seven Consent Mode states (``g`` granted, ``d`` denied, then ``h``
+while the visitor has not chosen) and the script's hash, so its answer is the same for
+everyone and cached for a year; a browser fetches it once per decision.
 
-The block depends on the decision only through its allowed categories, so it is
-built once per allowed set and kind (inline, nonce, external) and a page's nonce
-is filled in (see :class:`Injector`).
+Where the policy writes IAB GPP and the visitor is under a US regime, a JSON data block
+with the visitor's GPP strings and the ``__gpp`` API's script follow (see
+:func:`gpp_block`, :mod:`consent_mw.core.gpp`).
+
+The block depends on the decision only through its allowed categories, whether a
+choice was made, the GPC signal and the regime, so it is built once per such key and
+kind (inline, nonce, external) and a page's nonce is filled in (see :class:`Injector`).
 """
 
 from __future__ import annotations

@@ -6,18 +6,16 @@ Each vendor's tag makes a global when it starts (its "base code"): Microsoft UET
 queue. The compiled script waits for that moment (a setter on the global, removed at
 once) and puts the vendor's consent call first in what the tag will process:
 
-=========  ===============================================  =======================
-vendor     call (from the vendor's documentation)            from
-=========  ===============================================  =======================
-UET        ``uetq.push('consent', 'default'|'update',          ``ad_storage``
-           {ad_storage})``
-Clarity    ``clarity('consentv2', {ad_Storage,                 ``ad_storage``,
-           analytics_Storage})``                             ``analytics_storage``
-Meta       ``fbq('consent', 'grant'|'revoke')``, before        ``ad_storage``
-           ``fbq('init')``: first in the base code's queue
-TikTok     ``ttq.holdConsent()`` while the visitor has not     ``ad_storage``
-           chosen, then ``grantConsent()``/``revokeConsent()``
-=========  ===============================================  =======================
+- UET: ``uetq.push('consent', 'default' | 'update', {ad_storage})``;
+- Clarity: ``clarity('consentv2', {ad_Storage, analytics_Storage})``;
+- Meta: ``fbq('consent', 'grant' | 'revoke')``, first in the base code's queue, so
+  before ``fbq('init')``;
+- TikTok: ``ttq.holdConsent()`` while the visitor has not chosen, else
+  ``grantConsent()`` / ``revokeConsent()``.
+
+``ad_Storage``, Meta's and TikTok's calls follow Consent Mode's ``ad_storage``
+(``advertising``), ``analytics_Storage`` its ``analytics_storage``. The calls are the
+vendors' documented APIs (docs/signals.md).
 
 A vendor whose tag never appears gets nothing: no global is made for it. After a choice
 in the banner (its ``consent:change`` event, whose detail carries the new Consent Mode)
