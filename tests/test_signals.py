@@ -12,7 +12,7 @@ import pytest
 
 from consent_mw import Policy
 from consent_mw.core.config import CountryHeader
-from consent_mw.core.gpp import gpp_data
+from consent_mw.core.consent import decide
 from consent_mw.html.inject import MODE_NAMES, defaults_script
 from consent_mw.html.rewrite import rewrite_html
 from consent_mw.html.signals import VENDOR_CODE, vendor_script
@@ -186,12 +186,20 @@ def test_the_gpp_api_file_is_served_hashed_and_immutable(adapter: str) -> None:
     assert missing.header("content-type") == "application/json; charset=utf-8"
 
 
-def test_gpp_data_cannot_close_its_script_element() -> None:
+def test_gpp_data_cannot_close_its_script_element(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Nothing a visitor sends reaches the data; were a field ever to hold "</script>",
+    # the data block still ends where it should.
     from consent_mw.html import inject
 
-    data = gpp_data(Policy.preset("ccpa", **US).gpp, opted_out=True, gpc=True, applies=True)
-    assert "</" not in json.dumps(data).replace("</", "<\\/")
-    assert inject.gpp_block.__doc__
+    def hostile(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        return {"gppString": "</script><script>alert(1)</script>"}
+
+    monkeypatch.setattr(inject, "gpp_data", hostile)
+    decision = decide(Policy.preset("ccpa", **US), None, gpc=True)
+    block = inject.gpp_block(decision, "/_consent/gpp.js", "")
+    data = GPP_DATA.search(block.encode())
+    assert data is not None and b"</" not in data.group(1)
+    assert json.loads(data.group(1))["granted"]["gppString"].startswith("</script>")
 
 
 # -- advanced Consent Mode ---------------------------------------------------------------
