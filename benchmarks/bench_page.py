@@ -8,11 +8,14 @@ with ``record_requests=False``), every request carrying the same valid consent c
 (analytics allowed). The fixed cost is middleware minus bare; target: at most 25 % of
 the bare app's own time.
 
-Reported beside it, no target: ``memo off``, the middleware with its memo of whole
-pages emptied (``consent_mw.html.pages``), what a page seen for the first time costs
-(a site whose every page is different); and ``recording``, the demo as shipped
-(``record_requests=True``: each hit queued for the recorder thread, which is stopped
-here so only the response path is timed).
+Reported beside it, no target: ``signals off``, the demo with no vendor's consent call
+(``[signals] vendors = []``: the injected block as it was before those calls); ``us``
+and ``us + gpp``, the demo with US visitors' rules (``ccpa``) without and with the IAB
+GPP string (data block and ``__gpp`` script): the ratios say what each costs; ``memo
+off``, the middleware with its memo of whole pages emptied (``consent_mw.html.pages``),
+what a page seen for the first time costs (a site whose every page is different); and
+``recording``, the demo as shipped (``record_requests=True``: each hit queued for the
+recorder thread, which is stopped here so only the response path is timed).
 
 The rounds interleave the variants so machine noise hits them alike; the figure per
 variant is the median of the rounds. Run: ``python benchmarks/bench_page.py`` (``--out
@@ -35,9 +38,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "e2e"))
 
 from apps import SECRET, bare  # noqa: E402
 
+from consent_mw import Policy  # noqa: E402
 from consent_mw.core.consent import Consent  # noqa: E402
 from consent_mw.core.cookies import ConsentCookieCodec  # noqa: E402
 from consent_mw.demo import create_app, demo_policy  # noqa: E402
+from consent_mw.exceptions import PolicyError  # noqa: E402
 
 TARGET = 0.25
 PATH = "/shows/1"
@@ -108,10 +113,34 @@ def variants() -> dict[str, tuple[Any, Any]]:
         "middleware": (quiet, nothing),
         "recording": (recording, nothing),
     }
+    demo = demo_policy()
+    us = {**demo.raw["regime"], "default": "ccpa"}
+    for name, extra in (
+        ("signals off", {"signals": {"vendors": []}}),
+        ("us", {"regime": us, "gpp": {}}),
+        ("us + gpp", {"regime": us, "gpp": {"sections": ["usnat", "usca"]}}),
+    ):
+        try:
+            policy = Policy.from_dict({**demo.raw, **extra})
+            app = create_app(
+                store="memory://", secret_key=SECRET, record_requests=False, policy=policy
+            )
+        except (PolicyError, TypeError):  # a tree without these keys (PYTHONPATH=…)
+            continue
+        out[name] = (app, nothing)
+    # Compared variants run next to each other in a round: "recording" after them.
+    out["recording"] = out.pop("recording")
     if pages is not None:
         uncached = create_app(store="memory://", secret_key=SECRET, record_requests=False)
         out["memo off"] = (_Forgetting(uncached, memo_off), nothing)
     return out
+
+
+def _quartiles(values: list[float]) -> str:
+    if len(values) < 4:
+        return "–"
+    q1, _, q3 = statistics.quantiles(values, n=4)
+    return f"{q1:.3f}–{q3:.3f}"
 
 
 class _Forgetting:
@@ -161,6 +190,15 @@ async def main(rounds: int, per_round: int, out: Path | None) -> int:
         fixed = "–" if name == "bare" else f"{extra:.1f}"
         lines.append(f"| {name} | {value:.1f} | {fixed} | {share} |")
     share = (median["middleware"] - bare_us) / bare_us
+    lines.append("")
+    for slower, faster in (("middleware", "signals off"), ("us + gpp", "us")):
+        if faster in median:
+            # Paired per round (the two ran minutes apart at most): drift cancels out.
+            paired = [a / b for a, b in zip(times[slower], times[faster], strict=True)]
+            lines.append(
+                f"- {slower} / {faster}: **{statistics.median(paired):.3f}** (median of the "
+                f"rounds' ratios; quartiles {_quartiles(paired)})"
+            )
     verdict = "met" if share <= TARGET else "MISSED"
     lines += [
         "",

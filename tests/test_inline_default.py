@@ -11,9 +11,11 @@ import pytest
 
 from consent_mw.html.inject import MODE_NAMES, defaults_script
 from consent_mw.html.inline import ANY, inline_nonce
+from consent_mw.policy.parts import Signals
 from support.html_apps import HEAD_START, AppRequest, Harness, RawResult, Reply, build, html
 
-DEFAULTS_URL = re.compile(rb'<script src="(/_consent/defaults/[gd]{7}\.[0-9a-f]{12}\.js)"')
+# The seven modes, then "h" while the visitor has not chosen (TikTok's calls are held).
+DEFAULTS_URL = re.compile(rb'<script src="(/_consent/defaults/[gd]{7}h?\.[0-9a-f]{12}\.js)"')
 INLINE = re.compile(rb"<script( nonce=\"[^\"]*\")?>window\.dataLayer=")
 
 
@@ -121,7 +123,7 @@ def test_the_default_url_is_the_decisions_and_cached_for_a_year(
         assert "cookie" not in (result.header("vary") or "").lower()
         assert result.header("content-type") == "text/javascript; charset=utf-8"
         modes = {name: "granted" if name in granted else "denied" for name in MODE_NAMES}
-        assert result.raw.decode() == defaults_script(modes)
+        assert result.raw.decode() == defaults_script(modes, Signals(), pending=not choices)
         assert result.header("etag")
 
 
@@ -141,6 +143,8 @@ def test_the_default_url_of_another_decision_differs(adapter: str) -> None:
         "/_consent/defaults/ddddddx.js",
         "/_consent/defaults/",
         "/_consent/defaults/dddddddg.js",
+        "/_consent/defaults/ddddddgh.000000000000.js",
+        "/_consent/defaults/ddddddghh.js",
         "/_consent/defaults/" + "d" * 5000 + ".js",
     ],
 )

@@ -51,7 +51,8 @@ def assert_tags_ran(demo: Any) -> None:
     # The inline snippets ran, after the scripts they need (kp.js before kakaoPixel()).
     assert ["config", "G-DEMO1234"] in demo.data_layer()
     queue = demo.page.evaluate("() => window.fbq && window.fbq.queue.map(a => Array.from(a))")
-    assert queue == [["init", "000000000000000"], ["track", "PageView"]]
+    # The consent call goes first in Meta's queue (consent_mw.html.signals).
+    assert queue == [["consent", "grant"], ["init", "000000000000000"], ["track", "PageView"]]
 
 
 def test_strict_csp_banner_and_reactivated_tags(demo_page: Any) -> None:

@@ -183,12 +183,14 @@ def static_asset(name: str, content_type: str) -> Asset | None:
     return asset(body, content_type, modified)
 
 
-#: the banner's files: URL name -> (file in static/, Content-Type)
+#: the files of static/ served to browsers: URL name -> (file in static/, Content-Type);
+#: the banner's two, and the IAB GPP ``__gpp`` API (loaded only where GPP is on)
 BANNER_FILES: dict[str, tuple[str, str]] = {
     "banner.js": ("consent-banner.js", "text/javascript; charset=utf-8"),
     "banner.css": ("consent-banner.css", "text/css; charset=utf-8"),
     # the preferences layer's details and per-service switches, loaded when opened
     "banner-prefs.js": ("consent-banner-prefs.js", "text/javascript; charset=utf-8"),
+    "gpp.js": ("consent-gpp.js", "text/javascript; charset=utf-8"),
 }
 
 

@@ -95,6 +95,8 @@ class Engine:
         self.config = config
         self.policy = config.policy
         self.matcher = config.policy.matcher
+        #: what the HTML rewriter holds (less Google's tags in advanced Consent Mode)
+        self.tag_matcher = config.policy.tag_matcher
         self.codec = ConsentCookieCodec(
             config.secret_key,
             max_age_days=max(r.max_lifetime_days for r in REGIMES.values()),

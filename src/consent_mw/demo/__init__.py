@@ -189,9 +189,10 @@ async def whoami(request: Request) -> Response:
 
 
 def create_app(
-    *, store: Any = None, secret_key: str | None = None, **options: Any
+    *, store: Any = None, secret_key: str | None = None, policy: Any = None, **options: Any
 ) -> ConsentMiddleware:
-    """The demo site wrapped in :class:`ConsentMiddleware` (SQLite ledger by default)."""
+    """The demo site wrapped in :class:`ConsentMiddleware` (SQLite ledger by default;
+    ``policy``: another policy than the demo's, e.g. to compare its options)."""
     site = Starlette(
         routes=[
             Route("/", home),
@@ -203,7 +204,7 @@ def create_app(
     key = secret_key or os.environ.get("CONSENT_MW_SECRET") or secrets.token_urlsafe(32)
     return ConsentMiddleware(
         site,
-        policy=demo_policy(),
+        policy=demo_policy() if policy is None else policy,
         secret_key=key,
         store=store or os.environ.get("CONSENT_MW_STORE") or "sqlite:///consent-demo.sqlite3",
         **{

@@ -41,7 +41,10 @@ _INJECTORS: weakref.WeakKeyDictionary[Engine, Injector] = weakref.WeakKeyDiction
 def injector(engine: Engine) -> Injector:
     found = _INJECTORS.get(engine)
     if found is None:
-        found = _INJECTORS[engine] = Injector(engine, banner_path(engine.config.prefix))
+        prefix = engine.config.prefix
+        found = _INJECTORS[engine] = Injector(
+            engine, banner_path(prefix), banner_path(prefix, "gpp.js")
+        )
     return found
 
 
@@ -147,7 +150,7 @@ def plan_html(
         if runs is not None:
             page_nonce = runs or None
         inject = blocks.block(decision, inline=runs is not None, nonce=page_nonce)
-    rewriter = HTMLRewriter(engine.matcher, allowed, inject=inject, nonce=page_nonce)
+    rewriter = HTMLRewriter(engine.tag_matcher, allowed, inject=inject, nonce=page_nonce)
     return HTMLBody(rewriter, gzip=gzip, hold=config.report_blocked), out
 
 

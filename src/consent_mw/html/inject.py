@@ -1,17 +1,23 @@
-"""The block injected at the top of HTML pages: Consent Mode defaults and the banner.
+"""The block injected at the top of HTML pages: Consent Mode defaults, the vendors'
+consent calls, the GPP data and the banner.
 
 Google Consent Mode v2 needs ``gtag('consent', 'default', …)`` to run before
 any tag; the server knows the visitor's real state, so it emits the true
-default rather than "denied + wait_for_update". The default is an inline script
-whenever the page's CSP lets one run (see :mod:`.inline`): no request, nothing
-waited for. Only when nothing inline can run is it loaded from
-``{prefix}/defaults/<modes>.<digest>.js``: a URL that names the seven Consent Mode
-states (``g`` granted, ``d`` denied) and the script's hash, so its answer is the
-same for everyone and cached for a year; a browser fetches it once per decision.
+default rather than "denied + wait_for_update". The same script arms each vendor's
+own consent call (see :mod:`.signals`). It is an inline script whenever the page's
+CSP lets one run (see :mod:`.inline`): no request, nothing waited for. Only when
+nothing inline can run is it loaded from ``{prefix}/defaults/<modes>.<digest>.js``: a
+URL that names the seven Consent Mode states (``g`` granted, ``d`` denied, then ``h``
+while the visitor has not chosen) and the script's hash, so its answer is the same for
+everyone and cached for a year; a browser fetches it once per decision.
 
-The block depends on the decision only through its allowed categories, so it is
-built once per allowed set and kind (inline, nonce, external) and a page's nonce
-is filled in (see :class:`Injector`).
+Where the policy writes IAB GPP and the visitor is under a US regime, a JSON data block
+with the visitor's GPP strings and the ``__gpp`` API's script follow (see
+:func:`gpp_block`, :mod:`consent_mw.core.gpp`).
+
+The block depends on the decision only through its allowed categories, whether a
+choice was made, the GPC signal and the regime, so it is built once per such key and
+kind (inline, nonce, external) and a page's nonce is filled in (see :class:`Injector`).
 """
 
 from __future__ import annotations
@@ -23,7 +29,11 @@ from typing import TYPE_CHECKING, Final
 
 from .._memo import remember
 from ..core.consent import Decision
+from ..core.gpp import gpp_data
 from ..policy.model import CONSENT_MODE_TYPES
+from ..policy.parts import Signals
+from ..policy.regimes import REGIMES
+from .signals import vendor_script
 
 if TYPE_CHECKING:
     from ..core.engine import Engine
@@ -32,8 +42,10 @@ __all__ = [
     "MODE_NAMES",
     "Injector",
     "consent_mode_script",
+    "decode_modes",
     "defaults_path",
     "defaults_script",
+    "gpp_block",
     "injection",
     "modes_of_code",
 ]
@@ -44,42 +56,96 @@ MODE_NAMES: Final = tuple(CONSENT_MODE_TYPES)
 # Stands for the page's nonce attribute in a remembered block.
 _NONCE: Final = b"\x00"
 
+# The [signals] of a policy that has none.
+_SIGNALS: Final = Signals()
 
-def defaults_script(modes: dict[str, str]) -> str:
-    """JavaScript that declares the Consent Mode v2 default ``modes``."""
+
+def defaults_script(
+    modes: dict[str, str], signals: Signals = _SIGNALS, pending: bool = False
+) -> str:
+    """JavaScript that declares the Consent Mode v2 default ``modes``, then arms each
+    vendor's consent call (see :mod:`.signals`); ``pending``: no choice made yet."""
     lines = [
         "window.dataLayer=window.dataLayer||[];",
         "function gtag(){dataLayer.push(arguments);}",
         f"gtag('consent','default',{json.dumps(modes, separators=(',', ':'))});",
     ]
-    if modes["ad_storage"] == "denied":
+    if signals.ads_data_redaction and modes["ad_storage"] == "denied":
         # Without ad_storage, strip ad-click identifiers from Google's own requests too.
         lines.append("gtag('set','ads_data_redaction',true);")
+    if signals.url_passthrough:
+        lines.append("gtag('set','url_passthrough',true);")
+    lines.append(
+        vendor_script(
+            modes["ad_storage"] == "granted",
+            modes["analytics_storage"] == "granted",
+            pending,
+            signals,
+        )
+    )
     return "".join(lines)
 
 
 def consent_mode_script(decision: Decision) -> str:
     """JavaScript that declares the Consent Mode v2 default for this visitor."""
-    return defaults_script(decision.consent_mode())
+    verdict = decision._verdict
+    return defaults_script(
+        decision.consent_mode(), verdict.policy.signals, verdict.prompt_reason is not None
+    )
 
 
-def modes_code(modes: dict[str, str]) -> str:
-    return "".join("g" if modes[name] == "granted" else "d" for name in MODE_NAMES)
+def modes_code(modes: dict[str, str], pending: bool = False) -> str:
+    code = "".join("g" if modes[name] == "granted" else "d" for name in MODE_NAMES)
+    return code + "h" if pending else code
 
 
 def modes_of_code(code: str) -> dict[str, str] | None:
     """The modes a URL's code names (None: not a code)."""
+    found = decode_modes(code)
+    return None if found is None else found[0]
+
+
+def decode_modes(code: str) -> tuple[dict[str, str], bool] | None:
+    """The modes a URL's code names and whether it says "no choice yet" (a trailing
+    ``h``: TikTok's calls are held); None: not a code."""
+    pending = code.endswith("h")
+    code = code.removesuffix("h")
     if len(code) != len(MODE_NAMES) or not set(code) <= {"g", "d"}:
         return None
-    return {
+    modes = {
         name: "granted" if c == "g" else "denied" for name, c in zip(MODE_NAMES, code, strict=True)
     }
+    return modes, pending
 
 
-def defaults_path(prefix: str, modes: dict[str, str]) -> str:
+def defaults_path(
+    prefix: str, modes: dict[str, str], signals: Signals = _SIGNALS, pending: bool = False
+) -> str:
     """The cacheable URL path of the default script for ``modes``."""
-    digest = hashlib.sha256(defaults_script(modes).encode()).hexdigest()[:12]
-    return f"{prefix}/defaults/{modes_code(modes)}.{digest}.js"
+    script = defaults_script(modes, signals, pending)
+    digest = hashlib.sha256(script.encode()).hexdigest()[:12]
+    return f"{prefix}/defaults/{modes_code(modes, pending)}.{digest}.js"
+
+
+def gpp_block(decision: Decision, src: str, nonce_attr: str) -> str:
+    """The visitor's GPP data (a JSON data block: it runs nothing, so any CSP lets it
+    be) and the ``__gpp`` API that reads it, loaded only where the policy writes GPP."""
+    verdict = decision._verdict
+    options = verdict.policy.gpp
+    applies = not REGIMES[verdict.regime].opt_in  # always, as injection() uses it
+    gpc = verdict.gpc
+    data = {
+        # what __gpp answers now, and after a choice in the banner (see consent-gpp.js)
+        "now": "advertising" not in decision._allowed or gpc,
+        "prompt": verdict.prompt_reason is not None,
+        "granted": gpp_data(options, opted_out=gpc, gpc=gpc, applies=applies),
+        "denied": gpp_data(options, opted_out=True, gpc=gpc, applies=applies),
+    }
+    text = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
+    return (
+        f'<script type="application/json" id="consent-gpp">{text}</script>'
+        f'<script src="{escape(src)}"{nonce_attr}></script>'
+    )
 
 
 def injection(
@@ -92,17 +158,30 @@ def injection(
     locale: str | None = None,
     inline: bool = True,
     banner_src: str | None = None,
+    gpp_src: str | None = None,
 ) -> bytes:
     """The HTML block placed right after ``<head>`` (see :mod:`consent_mw.rewrite`):
-    the default inline (with ``nonce`` when given) if ``inline``, else from its URL."""
+    the default inline (with ``nonce`` when given) if ``inline``, else from its URL;
+    the GPP data and API when the policy writes GPP and the visitor is under an opt-out
+    (US) regime (``gpp_src``: the API's URL)."""
     parts: list[str] = []
     nonce_attr = f' nonce="{escape(nonce, quote=True)}"' if nonce else ""
     if consent_mode:
         if inline:
             parts.append(f"<script{nonce_attr}>{consent_mode_script(decision)}</script>")
         else:
-            src = defaults_path(prefix, decision.consent_mode())
+            verdict = decision._verdict
+            src = defaults_path(
+                prefix,
+                decision.consent_mode(),
+                verdict.policy.signals,
+                verdict.prompt_reason is not None,
+            )
             parts.append(f'<script src="{escape(src)}"{nonce_attr}></script>')
+    verdict = decision._verdict
+    if verdict.policy.gpp.sections and not REGIMES[verdict.regime].opt_in:
+        # Only where a US section applies: nobody else pays for the API's request.
+        parts.append(gpp_block(decision, gpp_src or f"{prefix}/gpp.js", nonce_attr))
     if banner:
         locale_attr = f' data-locale="{escape(locale, quote=True)}"' if locale else ""
         src = banner_src or f"{prefix}/banner.js"
@@ -116,22 +195,28 @@ def injection(
 class Injector:
     """:func:`injection` for one engine, built once per allowed set and kind."""
 
-    __slots__ = ("_banner", "_banner_src", "_consent_mode", "_memo", "_prefix")
+    __slots__ = ("_banner", "_banner_src", "_consent_mode", "_gpp", "_gpp_src", "_memo", "_prefix")
 
-    def __init__(self, engine: Engine, banner_src: str | None) -> None:
+    def __init__(self, engine: Engine, banner_src: str | None, gpp_src: str | None = None) -> None:
         config = engine.config
         self._prefix = config.prefix
         self._banner = config.inject_banner
         self._consent_mode = config.consent_mode
         self._banner_src = banner_src
-        self._memo: dict[tuple[frozenset[str], bool, bool], bytes] = {}
+        self._gpp_src = gpp_src
+        self._gpp = bool(engine.policy.gpp.sections)
+        self._memo: dict[tuple[frozenset[str], bool, bool, bool, bool, str], bytes] = {}
 
     @property
     def active(self) -> bool:
-        return self._banner or self._consent_mode
+        return self._banner or self._consent_mode or self._gpp
 
     def block(self, decision: Decision, *, inline: bool, nonce: str | None) -> bytes:
-        key = (decision._allowed, inline, bool(nonce))
+        # Besides the allowed set: "no choice yet" (TikTok holds its calls) and, for
+        # GPP, the GPC signal and the regime (whether a US section applies).
+        verdict = decision._verdict
+        pending = verdict.prompt_reason is not None
+        key = (decision._allowed, inline, bool(nonce), pending, verdict.gpc, verdict.regime)
         template = self._memo.get(key)
         if template is None:
             template = injection(
@@ -142,6 +227,7 @@ class Injector:
                 consent_mode=self._consent_mode,
                 inline=inline,
                 banner_src=self._banner_src,
+                gpp_src=self._gpp_src,
             )
             remember(self._memo, key, template, 256)
         if not nonce:

@@ -16,7 +16,13 @@ from typing import Any
 from ..exceptions import PolicyError
 from ..i18n.banner import TEXT_KEYS
 from .kinds import NOTICE_TEXT, Kind, Reading, TextOf, typed
-from .parts import CONSENT_MODE_TYPES, DEFAULT_CONSENT_MODE, SECTION_IDS
+from .parts import (
+    CONSENT_MODE_TYPES,
+    DEFAULT_CONSENT_MODE,
+    GPP_SECTIONS,
+    SECTION_IDS,
+    SIGNAL_VENDORS,
+)
 from .regimes import COUNTRY_REGIMES, REGIMES
 
 __all__ = [
@@ -114,6 +120,21 @@ def necessary_required(reading: Reading, entry: dict[str, Any], required: bool, 
 
 def standard_modes(reading: Reading, entry: dict[str, Any]) -> list[str]:
     return list(DEFAULT_CONSENT_MODE.get(entry["id"], ()))
+
+
+def signal_vendors(reading: Reading, entry: dict[str, Any], vendors: Any, key: str) -> None:
+    for i, vendor in enumerate(vendors):
+        if vendor not in SIGNAL_VENDORS:
+            raise PolicyError(f"{key}[{i}]", f"{vendor!r} is not one of {list(SIGNAL_VENDORS)}")
+
+
+def gpp_sections(reading: Reading, entry: dict[str, Any], sections: Any, key: str) -> None:
+    for i, section in enumerate(sections):
+        if section not in GPP_SECTIONS:
+            raise PolicyError(
+                f"{key}[{i}]",
+                f"{section!r} is not a GPP section this server writes ({', '.join(GPP_SECTIONS)})",
+            )
 
 
 def mode_types(reading: Reading, entry: dict[str, Any], modes: Any, key: str) -> None:

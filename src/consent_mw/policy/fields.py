@@ -53,6 +53,7 @@ from .checks import (
     cookie_names,
     defined_processors,
     first_locale,
+    gpp_sections,
     is_necessary,
     language_tags,
     listed_locale,
@@ -61,6 +62,7 @@ from .checks import (
     no_or_a_category,
     regime_child_age,
     service_name,
+    signal_vendors,
     standard_modes,
     unique_with_necessary,
     version_length,
@@ -83,11 +85,13 @@ from .kinds import (
     Url,
 )
 from .parts import (
+    SIGNAL_VENDORS,
     Category,
     Collected,
     Contact,
     Controller,
     CookieSpec,
+    GppOptions,
     HistoryEntry,
     Item,
     Measure,
@@ -95,6 +99,7 @@ from .parts import (
     Processor,
     Rights,
     Service,
+    Signals,
     StatutoryRecord,
     ThirdParty,
 )
@@ -107,6 +112,7 @@ __all__ = [
     "CONTACT",
     "CONTROLLER",
     "COOKIE",
+    "GPP",
     "HISTORY",
     "ITEM",
     "MEASURE",
@@ -114,6 +120,7 @@ __all__ = [
     "POLICY",
     "PROCESSOR",
     "RIGHTS",
+    "SIGNALS",
     "STATUTORY",
     "THIRD_PARTY",
     "TRACKER",
@@ -193,6 +200,34 @@ TRACKER = Table(
         Field("click_ids", STRINGS),
     ),
     Tracker,
+)
+
+SIGNALS = Table(
+    (
+        Field(
+            "vendors",
+            STRINGS,
+            default=list(SIGNAL_VENDORS),
+            check=signal_vendors,
+            major="never",
+        ),
+        Field("ads_data_redaction", FLAG, default=True, major="never"),
+        # Passing click ids through links, and Google's tags loading before consent
+        # (advanced Consent Mode), change what reaches Google: announced as major.
+        Field("url_passthrough", FLAG, major="turned_on"),
+        Field("advanced", FLAG, major="turned_on"),
+    ),
+    Signals,
+    closed=True,
+)
+
+GPP = Table(
+    (
+        Field("sections", STRINGS, check=gpp_sections, major="never"),
+        Field("mspa_covered_transaction", FLAG, major="never"),
+    ),
+    GppOptions,
+    closed=True,
 )
 
 
@@ -355,6 +390,9 @@ POLICY = Table(
         # The browser's half of enforcement (see consent_mw.core.csp); the middleware's
         # own ``csp`` option wins over it. Not the notice's business: never major.
         Field("csp", Choice(("off", "report", "enforce"), "off"), major="never"),
+        # How the decision reaches vendors' tags and ad tech (see consent_mw.html.signals).
+        Field("signals", Section(SIGNALS)),
+        Field("gpp", Section(GPP)),
         Field("collected", Section(COLLECTED, optional=True), major="always", notice=True),
         Field("retention", _rows(STATUTORY, "retention", "record"), major="added", notice=True),
         Field(

@@ -24,15 +24,18 @@ from typing import Any, Literal
 from ..exceptions import PolicyError
 from ..i18n import in_locale
 from ..i18n.banner import DEFAULT_TEXTS
+from .advanced import loaded_google_tags
 from .parse import policy_fields
 from .parts import (
     CONSENT_MODE_TYPES,
     DEFAULT_CONSENT_MODE,
     Category,
     CookieSpec,
+    GppOptions,
     Localised,
     Processor,
     Service,
+    Signals,
 )
 from .presets import preset_dict
 from .regimes import REGIMES, Regime
@@ -94,10 +97,17 @@ class Policy:
     raw: Mapping[str, Any] = field(repr=False, compare=False)
     #: the Content-Security-Policy mode the policy asks for ("off", "report", "enforce")
     csp: Literal["off", "report", "enforce"] = "off"
+    #: how the decision reaches vendors' tags in the page (``[signals]``)
+    signals: Signals = Signals()
+    #: the IAB GPP string and ``__gpp`` API (``[gpp]``); no sections: off
+    gpp: GppOptions = GppOptions()
 
     optional_ids: tuple[str, ...] = field(init=False, repr=False, compare=False)
     required_ids: frozenset[str] = field(init=False, repr=False, compare=False)
     matcher: Matcher = field(init=False, repr=False, compare=False)
+    #: what the HTML rewriter holds: ``matcher``, less Google's tag loaders in
+    #: Consent Mode's advanced mode (see :mod:`consent_mw.policy.advanced`)
+    tag_matcher: Matcher = field(init=False, repr=False, compare=False)
     _by_id: dict[str, Category] = field(init=False, repr=False, compare=False)
     _hashes: dict[str, str] = field(init=False, repr=False, compare=False)
     #: the policy's own tracker entries (cookies, hosts) -> the service they belong to
@@ -148,14 +158,16 @@ class Policy:
             for category in self.categories
             if category.hosts
         ]
-        matcher = Matcher(
-            (*BUILTIN_TRACKERS, *self.trackers, *extra),
-            fallback=registry().matcher,
-            replaces=[t.owner for t in self.trackers],
-        )
-        matcher.service_of = self.service_of
-        matcher.listed = frozenset(c.id for c in self.categories if c.services)
+        own = (*BUILTIN_TRACKERS, *self.trackers, *extra)
+        replaces = [t.owner for t in self.trackers]
+        matcher = Matcher(own, fallback=registry().matcher, replaces=replaces)
+        tags = loaded_google_tags(own, replaces) if self.signals.advanced else matcher
+        listed = frozenset(c.id for c in self.categories if c.services)
+        for each in (matcher, tags):
+            each.service_of = self.service_of
+            each.listed = listed
         object.__setattr__(self, "matcher", matcher)
+        object.__setattr__(self, "tag_matcher", tags)
         object.__setattr__(self, "_hashes", {})
         google = {
             category.id: frozenset(

@@ -12,11 +12,14 @@ from typing import Literal
 __all__ = [
     "CONSENT_MODE_TYPES",
     "DEFAULT_CONSENT_MODE",
+    "GPP_SECTIONS",
+    "SIGNAL_VENDORS",
     "Category",
     "Collected",
     "Contact",
     "Controller",
     "CookieSpec",
+    "GppOptions",
     "HistoryEntry",
     "Item",
     "Localised",
@@ -28,6 +31,7 @@ __all__ = [
     "Rights",
     "SECTION_IDS",
     "Service",
+    "Signals",
     "StatutoryRecord",
     "ThirdParty",
 ]
@@ -52,6 +56,38 @@ DEFAULT_CONSENT_MODE: dict[str, tuple[str, ...]] = {
     "analytics": ("analytics_storage",),
     "advertising": ("ad_storage", "ad_user_data", "ad_personalization"),
 }
+
+
+#: the vendors whose own consent call the page makes (see consent_mw.html.signals)
+SIGNAL_VENDORS: tuple[str, ...] = ("clarity", "uet", "meta", "tiktok")
+
+#: the IAB GPP sections the server can write, by name: their section ids (GPP spec,
+#: "Section Information"); see consent_mw.core.gpp
+GPP_SECTIONS: dict[str, int] = {"usnat": 7, "usca": 8}
+
+
+@dataclass(frozen=True)
+class Signals:
+    """``[signals]``: how the decision reaches the vendors' tags in the page."""
+
+    #: the vendors whose consent call is made when their tag appears in the page
+    vendors: tuple[str, ...] = SIGNAL_VENDORS
+    #: Google: strip ad-click identifiers from requests while ad_storage is denied
+    ads_data_redaction: bool = True
+    #: Google: pass ad-click identifiers through link URLs while cookies are denied
+    url_passthrough: bool = False
+    #: Google Consent Mode "advanced": Google's tags load with a denied default
+    advanced: bool = False
+
+
+@dataclass(frozen=True)
+class GppOptions:
+    """``[gpp]``: the IAB Global Privacy Platform string and its ``__gpp`` API."""
+
+    #: the sections written (``usnat``, ``usca``); none: GPP is off
+    sections: tuple[str, ...] = ()
+    #: whether the site's ad transactions are covered by the IAB MSPA
+    mspa_covered_transaction: bool = False
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,9 @@ from .regimes import REGIMES
 
 _IDS = ("necessary", "functional", "analytics", "advertising")
 
+#: the GPP sections the opt-out (US) preset writes: US National and California
+US_GPP_SECTIONS = ("usnat", "usca")
+
 
 def _category(cid: str) -> dict[str, Any]:
     category: dict[str, Any] = {"id": cid}
@@ -25,13 +28,16 @@ def preset_dict(regime: str) -> dict[str, Any]:
     if regime not in REGIMES:
         raise PolicyError("regime", f"{regime!r} is not one of {sorted(REGIMES)}")
     categories = [_category(cid) for cid in _IDS]
-    if not REGIMES[regime].opt_in:
-        for category in categories:
-            if not category.get("required"):
-                category["default_on"] = True
-    return {
+    preset: dict[str, Any] = {
         "version": "1",
         "locales": list(PRESET_CATEGORIES),
         "regime": {"default": regime},
         "categories": categories,
     }
+    if not REGIMES[regime].opt_in:
+        for category in categories:
+            if not category.get("required"):
+                category["default_on"] = True
+        # The US preset: ad tech reads a GPC visitor's opt-out from the IAB GPP string.
+        preset["gpp"] = {"sections": list(US_GPP_SECTIONS)}
+    return preset

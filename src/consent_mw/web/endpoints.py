@@ -20,7 +20,7 @@ from ..core.cookies import MAX_SERVICES
 from ..core.device import clean_user_agent, truncate_ip
 from ..core.engine import Engine, Visit
 from ..core.facts import normal_origin
-from ..html.inject import consent_mode_script, defaults_path, defaults_script, modes_of_code
+from ..html.inject import consent_mode_script, decode_modes, defaults_path, defaults_script
 from ..notice.render import check_notice
 from ..policy.parts import Category, Service
 from ..stores.base import Record, new_record_id
@@ -488,11 +488,16 @@ class Endpoints:
         found = self._defaults.get(path)
         if found is None:
             code = path[len(self._defaults_start) :].partition(".")[0]
-            modes = modes_of_code(code)
-            if modes is None or defaults_path(self.config.prefix, modes) != path:
+            decoded = decode_modes(code)
+            if decoded is None:
                 return error(404, "not_found", f"No Consent Mode default at {path!r}.")
-            found = asset(defaults_script(modes).encode("utf-8"), _JS)
-            self._defaults[path] = found  # bounded: 128 codes, one digest each
+            # The digest names the script for this policy's [signals]: another is a 404.
+            modes, pending = decoded
+            signals = self.policy.signals
+            if defaults_path(self.config.prefix, modes, signals, pending) != path:
+                return error(404, "not_found", f"No Consent Mode default at {path!r}.")
+            found = asset(defaults_script(modes, signals, pending).encode("utf-8"), _JS)
+            self._defaults[path] = found  # bounded: 256 codes, one digest each
         return _served(found, visit, immutable=True)
 
     def defaults_js(self, visit: Visit, body: bytes) -> Result:
