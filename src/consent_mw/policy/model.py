@@ -158,10 +158,10 @@ class Policy:
             for category in self.categories
             if category.hosts
         ]
-        own = (*BUILTIN_TRACKERS, *self.trackers, *extra)
+        trackers = (*BUILTIN_TRACKERS, *self.trackers, *extra)
         replaces = [t.owner for t in self.trackers]
-        matcher = Matcher(own, fallback=registry().matcher, replaces=replaces)
-        tags = loaded_google_tags(own, replaces) if self.signals.advanced else matcher
+        matcher = Matcher(trackers, fallback=registry().matcher, replaces=replaces)
+        tags = loaded_google_tags(trackers, replaces) if self.signals.advanced else matcher
         listed = frozenset(c.id for c in self.categories if c.services)
         for each in (matcher, tags):
             each.service_of = self.service_of
