@@ -12,9 +12,10 @@ from consent_mw.core.consent import decide, split_choices
 NOW = 1_790_000_000
 
 
-def policy(**advertising: Any) -> Policy:
+def policy(top: dict[str, Any] | None = None, **advertising: Any) -> Policy:
     return Policy.from_dict(
         {
+            **(top or {}),
             "version": "1",
             "regime": {"default": "gdpr"},
             "categories": [
@@ -140,3 +141,12 @@ def test_bad_service_names_stop_the_policy(service: str) -> None:
 def test_bad_service_cookie_stops_the_policy() -> None:
     with pytest.raises(PolicyError, match="cookies"):
         policy(services=[{"name": "X", "cookies": ["a b"]}])
+
+
+def test_advanced_consent_mode_keeps_the_services_of_the_tags_it_judges() -> None:
+    # Consent Mode's advanced mode gives the rewriter a matcher of its own: it must name
+    # the services the policy lists as the policy's matcher does.
+    advanced = policy({"signals": {"advanced": True}})
+    assert advanced.tag_matcher is not advanced.matcher
+    assert advanced.tag_matcher.listed == advanced.matcher.listed == {"analytics", "advertising"}
+    assert advanced.tag_matcher.service_of("advertising", "Meta") == "Meta"
