@@ -420,7 +420,11 @@ _DOCUMENT: dict[str, Any] = {
 
 def openapi_document(root_path: str = "") -> dict[str, Any]:
     """The document; ``root_path`` (where the app is mounted) becomes its server URL."""
+    from .openapi_feed import FEED_PATHS, FEED_SCHEMAS  # it builds on the helpers above
+
     document = copy.deepcopy(_DOCUMENT)
+    document["paths"].update(copy.deepcopy(FEED_PATHS))
+    document["components"]["schemas"].update(copy.deepcopy(FEED_SCHEMAS))
     if root_path:
         document["servers"] = [{"url": root_path}]
     return document
