@@ -75,6 +75,8 @@ def _platforms(args: argparse.Namespace) -> int:
 
 
 def _watch(args: argparse.Namespace) -> int:
+    if not 0 <= args.wait <= MAX_WAIT:
+        raise UsageError(f"--wait must be 0 to {MAX_WAIT:g} seconds, not {args.wait:g}.")
     with _service(args) as service:
         feed = AdsFeed(service)
         cursor = args.cursor or ("0" if args.from_start else feed.end())
