@@ -41,7 +41,7 @@ MAX_CHANGES = 1000
 #: The longest a long-poll waits for a change (seconds).
 MAX_WAIT = 30.0
 #: How often a waiting long-poll asks the store again (seconds).
-POLL_INTERVAL = 0.2
+POLL_INTERVAL = 0.05
 _LATEST = 10**12  # seconds since the epoch past any record: "now" for as_of
 
 

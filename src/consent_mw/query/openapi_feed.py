@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._openapi_parts import _ID, _json, _object, _query, _ref, _responses
 from .adfeed import MAX_CHANGES, MAX_WAIT
-from .openapi import _ID, _json, _object, _query, _ref, _responses
 from .service import MAX_ID_LENGTH, MAX_LOOKUP
 
 __all__ = ["FEED_PATHS", "FEED_SCHEMAS"]
