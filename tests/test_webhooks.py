@@ -274,3 +274,28 @@ def test_the_cli_worker_delivers_and_lists_dead_letters(
         assert main(["webhooks", "replay", *common]) == 0
     finally:
         receiver.close()
+
+
+def test_the_worker_waits_out_an_unavailable_ledger(store: SQLiteStore, tmp_path: Path) -> None:
+    from consent_mw import StoreUnavailable
+
+    store.append(make_record("after-outage", at=NOW))
+    receiver = Receiver()
+    try:
+        hooks = worker(store, receiver.url, tmp_path / "state.sqlite3")
+        real = hooks.feed.changes
+        outages = iter([True, True, False, False])
+
+        def flaky(*args: Any, **kwargs: Any) -> Any:
+            if next(outages, False):
+                raise StoreUnavailable("the ledger is down")
+            return real(*args, **kwargs)
+
+        hooks.feed.changes = flaky  # type: ignore[method-assign]
+        rounds = iter(range(3))
+        hooks.run(wait=0, stop=lambda: next(rounds, None) is None)
+        assert receiver.subjects() == ["after-outage"]
+        assert hooks.delays == [0.5, 1.0]  # type: ignore[attr-defined]
+        hooks.close()
+    finally:
+        receiver.close()

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import random
 import secrets
 import sqlite3
@@ -38,7 +39,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from .._json import dumps
-from ..exceptions import ConfigError, ConsentError
+from ..exceptions import ConfigError, ConsentError, StoreUnavailable
 from .adfeed import AdsFeed
 from .caller import Caller
 
@@ -52,6 +53,8 @@ __all__ = [
     "sign_body",
     "verify_signature",
 ]
+
+log = logging.getLogger("consent_mw.webhooks")
 
 SIGNATURE_HEADER = "Consent-MW-Signature"
 DELIVERY_HEADER = "Consent-MW-Delivery"
@@ -266,9 +269,18 @@ class WebhookWorker:
         return len(answer["changes"])
 
     def run(self, *, wait: float = 20.0, stop: Callable[[], bool] = lambda: False) -> None:
-        """Deliver forever (until ``stop()`` is true), long-polling the feed."""
+        """Deliver forever (until ``stop()`` is true), long-polling the feed. While the
+        ledger is unavailable it waits (with the same backoff) and tries again."""
+        failures = 0
         while not stop():
-            self.run_once(wait=wait)
+            try:
+                self.run_once(wait=wait)
+                failures = 0
+            except StoreUnavailable as exc:
+                failures += 1
+                delay = min(self.backoff * 2 ** min(failures - 1, 16), self.max_backoff)
+                log.warning("consent ledger unavailable (%s); retrying in %.1f s", exc, delay)
+                self.sleep(delay)
 
     def replay(self, ids: Iterable[int] | None = None) -> dict[int, str | None]:
         """Send dead letters again (all, or those ``ids``), each with its own retries;
