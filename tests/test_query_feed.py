@@ -312,3 +312,42 @@ def test_admin_token_reads_too(api: TestClient) -> None:
         "/platforms", json={"ids": ["denied"]}, headers={"authorization": f"Bearer {ADMIN_TOKEN}"}
     )
     assert response.status_code == 200
+
+
+def test_cli_watch_follows_new_changes_until_interrupted(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    path = tmp_path / "ledger.sqlite3"
+    store = SQLiteStore(path)
+    seed(store)
+    env = {**os.environ, "CONSENT_MW_STORE": f"sqlite:///{path}", "PYTHONUNBUFFERED": "1"}
+    env.pop("CONSENT_MW_POLICY", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "consent_mw.cli", "watch", "--from-start", "--wait", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
+    watchdog = threading.Timer(120, process.kill)  # a hung watch fails the test, not CI
+    watchdog.start()
+    try:
+        assert process.stdout is not None
+        seen = [json.loads(process.stdout.readline())["record"]["subject_id"] for _ in range(4)]
+        assert seen[-1] == "late"
+        store.append(make_record("while-watching", at=NOW + 300, advertising=False))
+        arrived = json.loads(process.stdout.readline())
+        assert arrived["record"]["subject_id"] == "while-watching"
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate()
+        assert process.returncode == 0
+        assert err.strip() == f"next cursor: {arrived['cursor']}"
+    finally:
+        watchdog.cancel()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        store.close()

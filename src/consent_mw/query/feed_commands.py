@@ -80,14 +80,18 @@ def _watch(args: argparse.Namespace) -> int:
     with _service(args) as service:
         feed = AdsFeed(service)
         cursor = args.cursor or ("0" if args.from_start else feed.end())
-        while True:
-            page = feed.changes(cursor, limit=args.limit, wait=0 if args.once else args.wait)
-            for change in page["changes"]:
-                print(json.dumps(change, ensure_ascii=False), flush=True)
-            cursor = page["next_cursor"]
-            if args.once:
-                print(f"next cursor: {cursor}", file=sys.stderr)
-                return 0
+        try:
+            while True:
+                page = feed.changes(cursor, limit=args.limit, wait=0 if args.once else args.wait)
+                for change in page["changes"]:
+                    print(json.dumps(change, ensure_ascii=False), flush=True)
+                cursor = page["next_cursor"]
+                if args.once:
+                    break
+        except KeyboardInterrupt:  # Ctrl-C: say where to resume
+            pass
+        print(f"next cursor: {cursor}", file=sys.stderr)
+        return 0
 
 
 def _secrets() -> list[str]:

@@ -1,7 +1,9 @@
 """The Redis store's Lua scripts (run with EVALSHA; loaded on the first NOSCRIPT).
 
 Every script touches keys of one hash slot only (see :mod:`._redis_keys`), so each
-runs atomically on a single server and on Redis Cluster alike.
+runs atomically on a single server and on Redis Cluster alike. On a single server the
+consent-change scripts also get two keys of other slots, never passed on a cluster: the
+total counters and the change feed (a stream, :mod:`.feed`).
 """
 
 from __future__ import annotations
