@@ -351,3 +351,18 @@ def test_cli_watch_follows_new_changes_until_interrupted(tmp_path: Path) -> None
             process.kill()
             process.wait()
         store.close()
+
+
+def test_a_past_state_under_an_older_policy_version_counts_then_not_now() -> None:
+    store = MemoryStore()
+    store.append(make_record("old-version", version="2026-10", at=NOW, advertising=True))
+    feed = AdsFeed(QueryService(store, policy=gdpr_policy(version="2026-11")))
+    then = feed.as_of(["old-version"], NOW + 1)["results"][0]
+    assert then["state"] is not None and then["state"]["personalised_ads"] is True
+    assert then["platforms"]["google_ads_click_conversion"]["consent"]["ad_user_data"] == "GRANTED"
+    # now the banner asks again under the new version: advertising is off until it answers
+    now = feed.platforms(["old-version"])["results"][0]
+    assert now["state"] is not None and now["state"]["prompt_reason"] == "policy_changed"
+    assert now["platforms"]["google_ads_click_conversion"]["consent"]["ad_user_data"] == "DENIED"
+    [change] = feed.changes()["changes"]
+    assert change["personalised_ads"] is True

@@ -11,7 +11,10 @@ T", and every consent change in order (:class:`AdsFeed`).
 
 Like every query, each call writes an access-log entry first. Point-in-time answers
 come from the ledger's history (``as_of`` of the store); ``personalised_ads`` is judged
-as the middleware judged it at that time (the policy's rules at ``at``).
+by the current policy's rules at ``at`` (expiry, GPC), except the policy-version check:
+the ledger does not say when each version took effect, and a choice recorded under a
+version was made under the version in force then. A change in the feed is judged the
+same way, at its own time.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from .errors import BadQuery, FeedUnavailable, TooManyIds
 from .plans import Both, Call, Op, Plan, arun, run
 from .platforms import PlatformConsent, platform_consent
 from .service import MAX_LOOKUP, QueryService, check_id, check_limit
-from .views import RecordView, SubjectState, record_view, state_of
+from .views import AdsJudge, RecordView, SubjectState, record_view, state_of
 
 __all__ = ["MAX_CHANGES", "MAX_WAIT", "AdsFeed", "ChangeView", "ChangesAnswer", "PlatformAnswer"]
 
@@ -92,6 +95,8 @@ class AdsFeed:
 
     def __init__(self, service: QueryService) -> None:
         self.service = service
+        # a past state is judged without the version check: see AdsJudge
+        self.judge_then = AdsJudge(service.policy, version_blind=True)
 
     # -- plans ---------------------------------------------------------------------------
 
@@ -112,10 +117,10 @@ class AdsFeed:
         log = service._log(caller, "platforms" if when is None else "as_of", params)
         read = Call(Op.LOOKUP, (wanted,)) if when is None else Call(Op.AS_OF, (wanted, when))
         _, found = yield Both((log, read))
-        now = service.clock() if when is None else when
+        now, judge = (service.clock(), service.judge) if when is None else (when, self.judge_then)
         results: list[PlatformResult] = []
         for subject, record in found.items():
-            state = None if record is None else state_of(record, service.judge, now)
+            state = None if record is None else state_of(record, judge, now)
             allowed = None if state is None else state["personalised_ads"]
             results.append(
                 {
@@ -131,7 +136,7 @@ class AdsFeed:
     def _view(self, cursor: str, record: Record) -> ChangeView:
         allowed = None
         if record.action != "delete":
-            allowed, _ = self.service.judge(record, record.time)
+            allowed, _ = self.judge_then(record, record.time)
         return {
             "cursor": cursor,
             "record": record_view(record),

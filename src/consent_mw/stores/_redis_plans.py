@@ -229,11 +229,19 @@ class Plans:
         return {k: n for k, n in totals.items() if n}
 
     def as_of(self, subject_ids: Iterable[str], at: float) -> Plan[dict[str, Record | None]]:
-        ids = id_list(subject_ids)
-        found: dict[str, Record | None] = dict.fromkeys(ids)
+        # The current state answers for most subjects: when it is no newer than ``at`` it
+        # was already the state then, and a subject without one has no consent at any
+        # time (never decided, or erased). Only the others walk their history.
+        now = yield from self.lookup(subject_ids)
+        found: dict[str, Record | None] = {}
+        older: list[str] = []
+        for subject, current in now.items():
+            if current is not None and current.time > at:
+                older.append(subject)
+            found[subject] = current if current is not None and current.time <= at else None
         when = repr(float(at))
-        for start in range(0, len(ids), 1000):
-            chunk = ids[start : start + 1000]
+        for start in range(0, len(older), 1000):
+            chunk = older[start : start + 1000]
             ops = tuple(Eval(AS_OF, (self.keys.hist(s),), (when,)) for s in chunk)
             replies = yield Batch(ops)
             present = [s for s, v in zip(chunk, replies, strict=True) if v]
