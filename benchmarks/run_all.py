@@ -58,6 +58,10 @@ RUNS: dict[str, tuple[list[str], str]] = {
         "SQLite store, pool vs a connection per thread, sync and async",
     ),
     "query": ([PY, "benchmarks/bench_query.py"], "stats, export and lookup over 1M subjects"),
+    "feed": (
+        [PY, "benchmarks/bench_feed.py"],
+        "point in time vs current lookup, feed throughput, delivery latency",
+    ),
     "e2e": ([PY, "benchmarks/e2e/run.py"], "uvicorn + wrk, middleware vs bare"),
     "faults": ([PY, "benchmarks/e2e/faults.py"], "Redis outage, bad headers, slow clients"),
     "sqlite_soak": (
@@ -71,7 +75,7 @@ RUNS: dict[str, tuple[list[str], str]] = {
     ),
 }
 #: runs that write their own markdown into results/ (their stdout is only printed)
-WRITES_OWN = {"e2e", "faults", "query", "sqlite_soak"}
+WRITES_OWN = {"e2e", "faults", "feed", "query", "sqlite_soak"}
 
 
 def machine() -> str:

@@ -308,6 +308,8 @@ def test_withdraw(client: ClientFactory, store: MemoryStore) -> None:
     assert consent is not None and consent.action == "withdraw"
     assert not any(consent.choices.values())
     assert [r.action for r in store.all_records()] == ["accept_all", "withdraw"]
+    # both changes reached the change feed, in order, with the ledger's records
+    assert [c.record for c in store.changes().changes] == store.all_records()
     assert {name for name, _ in result.expired} == {"_ga", "_fbp"}
     assert ("_fbp", "shop.example.com") in result.expired
     assert result.header("cache-control") == "no-store"

@@ -15,6 +15,10 @@
     consent-mw purge                         delete expired events
     consent-mw access-log [--json]           who queried the ledger
     consent-mw token create --scope S        a query API token (printed once) and its hash
+    consent-mw platforms ID…|--file F        consent in Google Ads / GA4 terms, JSON lines
+    consent-mw as-of --at T ID…|--file F     the state and platform fields at time T
+    consent-mw watch [--cursor C]            follow the change feed, JSON lines
+    consent-mw webhooks run|dead|replay      deliver the feed as signed webhooks
 
 The query commands (``history`` and from ``query`` on) read the ledger from ``--store
 URL`` or ``$CONSENT_MW_STORE`` (``sqlite:///ledger.sqlite3``, ``redis://host:6379/0``,
@@ -48,7 +52,8 @@ from typing import Any
 
 from .exceptions import ConfigError, PolicyError, StoreError
 from .query.commands import STORE_ENV, UsageError, add_query_commands
-from .query.errors import BadQuery, UnknownSubject
+from .query.errors import BadQuery, QueryError, UnknownSubject
+from .query.feed_commands import add_feed_commands
 
 __all__ = ["main"]
 
@@ -381,6 +386,7 @@ def build_parser() -> argparse.ArgumentParser:
     history.set_defaults(run=_history)
 
     add_query_commands(commands)
+    add_feed_commands(commands)
     return parser
 
 
@@ -395,6 +401,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UnknownSubject as exc:
         print(f"consent-mw: {exc}", file=sys.stderr)
         return EXIT_PROBLEM
+    except QueryError as exc:  # e.g. a ledger that keeps no change feed
+        print(f"consent-mw: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except StoreError as exc:
         print(f"consent-mw: {exc}", file=sys.stderr)
         return EXIT_STORE

@@ -95,3 +95,14 @@ class AccessLogEntry(models.Model):
 
     class Meta:
         db_table = "consent_mw_access_log"
+
+
+class FeedEntry(models.Model):
+    """One entry of the change feed: a consent change, written with its record."""
+
+    seq = models.BigAutoField(primary_key=True)
+    subject_id = models.CharField(max_length=255, db_index=True)
+    body = models.TextField()
+
+    class Meta:
+        db_table = "consent_mw_feed"

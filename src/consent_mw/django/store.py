@@ -40,6 +40,7 @@ from ..stores.base import (
     id_list,
     require_id,
 )
+from ..stores.feed import FEED_START, Change, ChangePage, parse_row_cursor
 from ..stores.paging import AccessEntry, HistoryPage, ScanBatch, parse_position
 from ..stores.records import counted
 
@@ -106,6 +107,9 @@ class DjangoStore(BaseStore):
                 counters.filter(**key).update(n=F("n") + step)
 
     def _insert(self, record: Record) -> None:
+        self._m.FeedEntry.objects.using(self.using).create(
+            subject_id=record.subject_id, body=record.to_json()
+        )
         self._m.LedgerRecord.objects.using(self.using).create(
             record_id=record.record_id,
             subject_id=record.subject_id,
@@ -168,6 +172,45 @@ class DjangoStore(BaseStore):
         return {s: Record.from_json(found[s]) if s in found else None for s in ids}
 
     @_guarded
+    def as_of(self, subject_ids: Iterable[str], at: float) -> dict[str, Record | None]:
+        ids = id_list(subject_ids)
+        found: dict[str, Record | None] = dict.fromkeys(ids)
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            newest = (
+                self._records()
+                .filter(subject_id__in=chunk, time__lte=at)
+                .values("subject_id")
+                .annotate(top=Max("seq"))
+                .values_list("top", flat=True)
+            )
+            rows = self._records().filter(seq__in=list(newest)).values_list("action", "body")
+            for action, body in rows:
+                if action != "delete":
+                    record = Record.from_json(body)
+                    found[record.subject_id] = record
+        return found
+
+    @_guarded
+    def changes(self, after: str = FEED_START, *, limit: int = 100) -> ChangePage:
+        start = parse_row_cursor(after)
+        if limit <= 0:
+            return ChangePage([], after)
+        rows = list(
+            self._m.FeedEntry.objects.using(self.using)
+            .filter(seq__gt=start)
+            .order_by("seq")
+            .values_list("seq", "body")[:limit]
+        )
+        changes = [Change(str(seq), Record.from_json(body)) for seq, body in rows]
+        return ChangePage(changes, changes[-1].cursor if changes else after)
+
+    @_guarded
+    def feed_end(self) -> str:
+        top = self._m.FeedEntry.objects.using(self.using).aggregate(top=Max("seq"))["top"]
+        return str(top or 0)
+
+    @_guarded
     def link_user(self, subject_id: str, user_id: str) -> None:
         require_id(subject_id)
         require_id(user_id, "user_id")
@@ -198,6 +241,8 @@ class DjangoStore(BaseStore):
             events = self._m.CollectedEvent.objects.using(using).filter(subject_id=subject_id)
             gone, _ = events.exclude(kind__in=sorted(STATUTORY_HOLD_KINDS)).delete()
             self._m.UserLink.objects.using(using).filter(subject_id=subject_id).delete()
+            # erased from the feed too: only the deletion proof is left to report it
+            self._m.FeedEntry.objects.using(using).filter(subject_id=subject_id).delete()
             self._insert(proof)
         return int(removed + gone)
 
@@ -302,6 +347,9 @@ _ASYNC_FACE = [
     "current",
     "history",
     "lookup",
+    "as_of",
+    "changes",
+    "feed_end",
     "counts",
     "link_user",
     "subjects_of",

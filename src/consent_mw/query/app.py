@@ -16,20 +16,25 @@ Routes (``Authorization: Bearer <token>``; ``admin`` scope where marked):
                            filters, ``limit`` + ``cursor`` for pages (``X-Next-Cursor``)
 ``GET /access-log``        who queried what, newest first (admin)
 ``POST /purge``            delete expired events (admin)
+``POST /platforms``        Google Ads / GA4 consent fields of up to 1,000 ids, now or
+                           at a past ``at`` (see :mod:`.feed_routes`)
+``GET /subjects/{id}/as-of``  one id's state and platform fields at ``?at=``
+``GET /changes``           the change feed after ``cursor``, long-polled with ``wait``
 ``GET /openapi.json``      the OpenAPI 3.1 document (no token needed)
 =========================  ================================================================
 
 Every error is JSON ``{"error": code, "detail": message}``: 400 bad parameter, filter,
 cursor or JSON; 401 no or unknown token; 403 a read token on an admin route; 404
 unknown id or route; 405; 413 too many ids or too large a body; 415 a body that is not
-``application/json``; 503 the ledger is unavailable (with ``Retry-After``).
+``application/json``; 501 a ledger that keeps no change feed (Redis Cluster); 503 the
+ledger is unavailable (with ``Retry-After``).
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable
 from typing import Any, cast
 
 from starlette.applications import Starlette
@@ -38,13 +43,15 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from .._json import dumps
 from ..exceptions import ConfigError, StoreError, StoreUnavailable
 from ..policy.model import Policy
 from ..stores import BaseStore, store_from_url
+from .adfeed import MAX_WAIT, AdsFeed
 from .errors import BadQuery, QueryError
 from .export import FORMATS, MEDIA_TYPES, ExportRun, Format, csv_header, encode_rows
+from .feed_routes import FeedApi
 from .filters import Filters
+from .http import ApiError, _int, _params, error_response, json_response
 from .openapi import openapi_document
 from .service import Caller, QueryService
 from .tokens import TokenRing, TokenSpec, parse_token_lines
@@ -55,52 +62,6 @@ TOKENS_ENV = "CONSENT_MW_QUERY_TOKENS"
 MAX_BODY = 1 << 20
 RETRY_AFTER_SECONDS = 5
 _INSUFFICIENT = 'Bearer realm="consent-mw", error="insufficient_scope", scope="admin"'
-
-
-class ApiError(Exception):
-    def __init__(
-        self, status: int, code: str, detail: str, headers: Mapping[str, str] | None = None
-    ):
-        super().__init__(detail)
-        self.status, self.code, self.detail = status, code, detail
-        self.headers = dict(headers or {})
-
-
-def json_response(
-    data: Any, status: int = 200, headers: Mapping[str, str] | None = None
-) -> Response:
-    return Response(dumps(data), status, headers, "application/json")
-
-
-def error_response(
-    status: int, code: str, detail: str, headers: Mapping[str, str] | None = None
-) -> Response:
-    return json_response({"error": code, "detail": detail}, status, headers)
-
-
-def _params(request: Request, allowed: Iterable[str]) -> dict[str, str]:
-    """The query parameters, each at most once, all of them known."""
-    found: dict[str, str] = {}
-    known = set(allowed)
-    for name, value in request.query_params.multi_items():
-        if name not in known:
-            listed = ", ".join(sorted(known)) or "none"
-            raise BadQuery(
-                f"Unknown query parameter {name!r}; this route takes: {listed}.",
-                code="unknown_parameter",
-            )
-        if name in found:
-            raise BadQuery(f"Query parameter {name!r} is given twice.", code="bad_parameter")
-        found[name] = value
-    return found
-
-
-def _int(name: str, value: str | None, default: int | None) -> int | None:
-    if value is None:
-        return default
-    if not (value.isascii() and value.isdigit()) or len(value) > 9:
-        raise BadQuery(f"{name} must be a whole number, not {value!r}.", code="bad_parameter")
-    return int(value)
 
 
 class QueryApi:
@@ -328,12 +289,14 @@ def create_app(
     tokens: Iterable[TokenSpec | str] | None = None,
     policy: Policy | str | os.PathLike[str] | None = None,
     max_body: int = MAX_BODY,
+    max_wait: float = MAX_WAIT,
 ) -> Starlette:
     """The query API over ``store`` (a store or a store URL).
 
     ``tokens``: :class:`TokenSpec` objects or ``name:scope:sha256:<hex>`` lines; by
     default the lines in ``$CONSENT_MW_QUERY_TOKENS``. ``policy``: the current policy
     (a :class:`Policy` or a TOML path) that ``personalised_ads`` is judged by.
+    ``max_wait``: the longest a ``GET /changes`` long-poll holds a request (seconds).
     """
     if tokens is None:
         tokens = parse_token_lines(os.environ.get(TOKENS_ENV, ""))
@@ -344,12 +307,18 @@ def create_app(
         policy = Policy.from_toml(policy)
     if max_body < 1024:
         raise ConfigError("max_body must be at least 1024 bytes.")
+    if isinstance(max_wait, bool) or not isinstance(max_wait, int | float) or max_wait < 0:
+        raise ConfigError(f"max_wait must be a number of seconds >= 0, not {max_wait!r}.")
     api = QueryApi(QueryService(store, policy=policy), ring, max_body=max_body)
+    feed = FeedApi(AdsFeed(api.service), api.caller, api.json_body, max_wait=max_wait)
     routes = [
         # one route for both methods, so a 405 there lists both in Allow
         Route("/subjects/{id}", api.subject_route, methods=["GET", "DELETE"]),
         Route("/subjects/{id}/history", api.history, methods=["GET"]),
+        Route("/subjects/{id}/as-of", feed.as_of, methods=["GET"]),
         Route("/lookup", api.lookup, methods=["POST"]),
+        Route("/platforms", feed.platforms, methods=["POST"]),
+        Route("/changes", feed.changes, methods=["GET"]),
         Route("/stats", api.stats, methods=["GET"]),
         Route("/export", api.export, methods=["GET"]),
         Route("/inventory", api.inventory, methods=["GET"]),

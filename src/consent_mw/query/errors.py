@@ -6,7 +6,8 @@
     └── QueryError            (ValueError)
         ├── BadQuery          400  a filter, cursor, id or limit that cannot work
         ├── UnknownSubject    404  no current state (or no history) for the id
-        └── TooManyIds        413  a batch lookup over the limit
+        ├── TooManyIds        413  a batch lookup over the limit
+        └── FeedUnavailable   501  the ledger keeps no change feed (Redis Cluster)
 
 The HTTP app answers ``{"error": code, "detail": message}`` with ``status``; the CLI
 exits 2 for a bad query, 1 for an unknown subject.
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 from ..exceptions import ConsentError
 
-__all__ = ["BadQuery", "QueryError", "TooManyIds", "UnknownSubject"]
+__all__ = ["BadQuery", "FeedUnavailable", "QueryError", "TooManyIds", "UnknownSubject"]
 
 
 class QueryError(ConsentError, ValueError):
@@ -48,3 +49,10 @@ class TooManyIds(QueryError):
 
     status = 413
     code = "too_many_ids"
+
+
+class FeedUnavailable(QueryError):
+    """The ledger keeps no change feed (a Redis Cluster ledger)."""
+
+    status = 501
+    code = "feed_unavailable"

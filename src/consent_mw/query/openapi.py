@@ -11,33 +11,29 @@ from typing import Any
 
 from .. import __version__
 from ..policy.regimes import REGIMES
+from ._openapi_parts import (
+    _CHOICES,
+    _ID,
+    _NULL_STR,
+    _json,
+    _object,
+    _query,
+    _ref,
+    _responses,
+)
 from .export import MAX_EXPORT_PAGE
 from .filters import ACTIONS, SOURCES
+from .openapi_feed import FEED_PATHS, FEED_SCHEMAS
 from .service import MAX_HISTORY_LIMIT, MAX_ID_LENGTH, MAX_LOOKUP
 
 __all__ = ["openapi_document"]
 
-_NULL_STR = {"type": ["string", "null"]}
-_CHOICES = {"type": "object", "additionalProperties": {"type": "boolean"}}
 _SERVICES = {
     "type": "object",
     "additionalProperties": _CHOICES,
     "description": "Categories chosen service by service: category -> service name -> allowed"
     " (the category is then false in choices).",
 }
-
-
-def _object(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "properties": properties,
-        "required": list(properties) if required is None else required,
-        "additionalProperties": False,
-    }
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
 
 
 _STATE = _object(
@@ -219,46 +215,6 @@ _SCHEMAS: dict[str, Any] = {
     "Purged": _object({"purged": {"type": "integer"}}),
 }
 
-_ERRORS = {
-    "400": "A bad parameter, filter, cursor, id or body.",
-    "401": "No bearer token, or one the server does not know.",
-    "403": "A read token on an admin route.",
-    "404": "Nothing in the ledger for this id.",
-    "413": "Too many ids, or too large a body.",
-    "415": "The body is not application/json.",
-    "503": "The ledger is unavailable; retry after Retry-After seconds.",
-}
-
-
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _responses(ok: dict[str, Any], *errors: str) -> dict[str, Any]:
-    codes = ["400", "401", *errors, "503"]
-    return {
-        "200": ok,
-        **{code: _json(_ref("Error"), _ERRORS[code]) for code in sorted(set(codes))},
-    }
-
-
-def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "schema": schema,
-        "description": description,
-    }
-
-
-_ID = {
-    "name": "id",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_ID_LENGTH, "pattern": "^[^/]+$"},
-    "description": "A consent id (or, with by=user, a user id).",
-}
 _BY = _query("by", {"type": "string", "enum": ["consent", "user"]}, "What the id is.")
 _CURSOR = _query("cursor", {"type": "string"}, "next_cursor of the previous page.")
 
@@ -452,6 +408,8 @@ _DOCUMENT: dict[str, Any] = {
 def openapi_document(root_path: str = "") -> dict[str, Any]:
     """The document; ``root_path`` (where the app is mounted) becomes its server URL."""
     document = copy.deepcopy(_DOCUMENT)
+    document["paths"].update(copy.deepcopy(FEED_PATHS))
+    document["components"]["schemas"].update(copy.deepcopy(FEED_SCHEMAS))
     if root_path:
         document["servers"] = [{"url": root_path}]
     return document

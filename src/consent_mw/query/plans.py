@@ -31,10 +31,13 @@ class Op(StrEnum):
     checks both exist), so a plan names no method by a bare string."""
 
     ACCESS_LOG = "access_log"
+    AS_OF = "as_of"
+    CHANGES = "changes"
     COUNTS = "counts"
     CURRENT = "current"
     DELETE_SUBJECT = "delete_subject"
     EVENTS = "events"
+    FEED_END = "feed_end"
     HISTORY_PAGE = "history_page"
     LOG_ACCESS = "log_access"
     LOOKUP = "lookup"

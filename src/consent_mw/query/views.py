@@ -89,8 +89,12 @@ class AdsJudge:
     (``(None, None)`` without one), memoised on the only inputs the rules read, so a
     batch of a thousand records costs a dictionary lookup each."""
 
-    def __init__(self, policy: Policy | None) -> None:
+    def __init__(self, policy: Policy | None, *, version_blind: bool = False) -> None:
+        # version_blind: judge a record as if its policy version were the current one
+        # (for a past time, when that version may well have been in force; the ledger
+        # does not say when each version took effect). Expiry and GPC still count.
         self.policy = policy
+        self.version_blind = version_blind
         self._memo: dict[tuple[Any, ...], tuple[bool, str | None]] = {}
         self._lifetimes: dict[str | None, int] = {}
 
@@ -107,8 +111,9 @@ class AdsJudge:
             return None, None
         updated = int(record.time)
         expired = now - updated > self._lifetime(policy, record.country)
+        version = policy.version if self.version_blind else record.policy_version
         key = (
-            record.policy_version,
+            version,
             tuple(record.choices.items()),
             tuple((c, tuple(s.items())) for c, s in record.services.items()),
             record.country,
@@ -120,7 +125,7 @@ class AdsJudge:
         if found is None:
             consent = Consent(
                 id=record.subject_id,
-                policy_version=record.policy_version,
+                policy_version=version,
                 choices=dict(record.choices),
                 given_at=updated,
                 updated_at=updated,

@@ -8,9 +8,11 @@ can touch all of them on Redis Cluster (the one-slot rule)::
     {p}:{<subject>}:users       set     users this subject was linked to (for deletion)
     {p}:{<subject>}:evt / :eve  zsets   the subject's events by time / by expiry
     {p}:{<subject>}:ev:<eid>    string  one event (JSON), PXAT its expires_at
+    {p}:{<subject>}:feed        set     the subject's entry ids in the change feed
     {p}:n:{<slot tag>}          hash    counter shard of one slot (see below)
     {p}:n:total                 hash    all counters (single server only; see below)
     {p}:access                  stream  the access log (who queried what), capped
+    {p}:feed                    stream  the change feed (single server only), capped
     {p}:u:{<user>}:subjects     zset    subjects linked to a user, by link time
     {p}:u:{<user>}:evt / :eve   zsets   the user's events (bodies live with their subject)
     {p}:g:{e<k>}:evt / :eve     zsets   all events, 16 shards (for listing without a filter)
@@ -162,6 +164,9 @@ class Keys:
         prefix = self.prefix
         return [f"{prefix}:{{{s}}}:cur" for s in subject_ids]
 
+    def feed_ids(self, subject_id: str) -> str:
+        return self.subject(subject_id) + ":feed"
+
     def users(self, subject_id: str) -> str:
         return self.subject(subject_id) + ":users"
 
@@ -181,6 +186,9 @@ class Keys:
 
     def access(self) -> str:
         return f"{self.prefix}:access"
+
+    def feed(self) -> str:
+        return f"{self.prefix}:feed"
 
     # -- users -------------------------------------------------------------------------
 

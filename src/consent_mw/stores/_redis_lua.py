@@ -1,7 +1,9 @@
 """The Redis store's Lua scripts (run with EVALSHA; loaded on the first NOSCRIPT).
 
 Every script touches keys of one hash slot only (see :mod:`._redis_keys`), so each
-runs atomically on a single server and on Redis Cluster alike.
+runs atomically on a single server and on Redis Cluster alike. On a single server the
+consent-change scripts also get two keys of other slots, never passed on a cluster: the
+total counters and the change feed (a stream, :mod:`.feed`).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-__all__ = ["APPEND", "COUNTS_TOTAL", "DELETE", "EVENT_ADD", "HISTORY_PAGE", "Script"]
+__all__ = ["APPEND", "AS_OF", "COUNTS_TOTAL", "DELETE", "EVENT_ADD", "HISTORY_PAGE", "Script"]
 
 
 @dataclass(frozen=True)
@@ -64,8 +66,10 @@ APPEND = Script(
     "append",
     _COUNTERS
     + """
--- KEYS: history, current state, counter shard (one slot)[, total (single server)]
--- ARGV: record JSON, record id, policy version, then (category, '1'|'0') pairs
+-- KEYS: history, current state, counter shard, the subject's feed ids (one slot)
+--       [, total, change feed (single server)]
+-- ARGV: record JSON, record id, policy version, feed length kept, then
+--       (category, '1'|'0') pairs
 local old = redis.call('GET', KEYS[2])
 if old then
   local state = cjson.decode(old)
@@ -73,13 +77,19 @@ if old then
   if state['record_id'] == ARGV[2] then return 0 end
   take_off(state)
 end
-for i = 4, #ARGV, 2 do
+for i = 5, #ARGV, 2 do
   local f = field(ARGV[3], ARGV[i], ARGV[i + 1])
   delta[f] = (delta[f] or 0) + 1
 end
-apply(KEYS[3], KEYS[4])
+apply(KEYS[3], KEYS[5])
 redis.call('LPUSH', KEYS[1], ARGV[1])
 redis.call('SET', KEYS[2], ARGV[1])
+if KEYS[6] then
+  -- the change feed, written with the record (see stores/feed.py); the entry id is
+  -- kept with the subject so a deletion can erase the subject's entries
+  local id = redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[4], '*', 'r', ARGV[1])
+  redis.call('SADD', KEYS[4], id)
+end
 return 1
 """,
 )
@@ -89,19 +99,30 @@ DELETE = Script(
     _COUNTERS
     + """
 -- KEYS: history, current state, counter shard, users set, event time index, event
---       expiry index (all of one subject: one slot)[, total (single server)]
--- ARGV: proof record JSON, then the event kinds under a statutory hold
+--       expiry index, the subject's feed ids (all of one subject: one slot)
+--       [, total, change feed (single server)]
+-- ARGV: proof record JSON, feed length kept, then the event kinds under a statutory hold
 -- Returns {records removed, events removed, users linked, {event key, user id}...}
 local removed = redis.call('LLEN', KEYS[1])
 local old = redis.call('GET', KEYS[2])
 if old then
   take_off(cjson.decode(old))
-  apply(KEYS[3], KEYS[7])
+  apply(KEYS[3], KEYS[8])
 end
 redis.call('DEL', KEYS[1], KEYS[2])
 redis.call('LPUSH', KEYS[1], ARGV[1])
+if KEYS[9] then
+  -- erase the subject's earlier feed entries; the proof reports the deletion
+  local ids = redis.call('SMEMBERS', KEYS[7])
+  for i = 1, #ids, 512 do
+    redis.call('XDEL', KEYS[9], unpack(ids, i, math.min(i + 511, #ids)))
+  end
+  redis.call('DEL', KEYS[7])
+  local id = redis.call('XADD', KEYS[9], 'MAXLEN', '~', ARGV[2], '*', 'r', ARGV[1])
+  redis.call('SADD', KEYS[7], id)
+end
 local hold = {}
-for i = 2, #ARGV do hold[ARGV[i]] = true end
+for i = 3, #ARGV do hold[ARGV[i]] = true end
 local events, gone = 0, {}
 -- The event bodies are the subject's own keys ({p}:{<subject>}:ev:<id>): same slot.
 for _, key in ipairs(redis.call('ZRANGE', KEYS[5], 0, -1)) do
@@ -228,5 +249,31 @@ end
 local items = redis.call('LRANGE', KEYS[1], start, start + tonumber(ARGV[2]) - 1)
 table.insert(items, 1, len)
 return items
+""",
+)
+
+AS_OF = Script(
+    "as_of",
+    """
+-- KEYS: history (newest first). ARGV: a time (seconds since the epoch).
+-- The newest record with time <= ARGV[1], or false; read in small steps from the newest
+-- (the record at a recent time is near the head).
+local at = tonumber(ARGV[1])
+local len = redis.call('LLEN', KEYS[1])
+local step = 8
+local start = 0
+while start < len do
+  local items = redis.call('LRANGE', KEYS[1], start, start + step - 1)
+  for _, item in ipairs(items) do
+    local record = cjson.decode(item)
+    if tonumber(record['time']) <= at then
+      if record['action'] == 'delete' then return false end
+      return item
+    end
+  end
+  start = start + step
+  step = math.min(step * 4, 512)
+end
+return false
 """,
 )

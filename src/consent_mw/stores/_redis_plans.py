@@ -17,8 +17,9 @@ from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from ..exceptions import ConfigError
 from ._redis_keys import EVENT_SHARDS, TOTAL_MARKER, Keys, parse_counter_field
-from ._redis_lua import APPEND, COUNTS_TOTAL, DELETE, EVENT_ADD, HISTORY_PAGE, Script
+from ._redis_lua import APPEND, AS_OF, COUNTS_TOTAL, DELETE, EVENT_ADD, HISTORY_PAGE, Script
 from .base import (
     STATUTORY_HOLD_KINDS,
     Event,
@@ -28,6 +29,7 @@ from .base import (
     latest,
     require_id,
 )
+from .feed import FEED_START, Change, ChangePage
 from .paging import AccessEntry, CursorError, HistoryPage, ScanBatch, parse_position
 from .records import counted
 
@@ -118,6 +120,15 @@ def _scan_cursor(cursor: str | None) -> tuple[int, int]:
     return int(node), int(scan)
 
 
+def _stream_id(cursor: str) -> str:
+    """A change-feed cursor: a stream entry id ``<ms>-<seq>`` (or ``0``)."""
+    ms, sep, seq = cursor.partition("-")
+    ok = ms.isascii() and ms.isdigit() and (not sep or (seq.isascii() and seq.isdigit()))
+    if not ok or len(cursor) > 41 or int(ms) >= 2**64 or (sep and int(seq) >= 2**64):
+        raise CursorError(f"not a change-feed cursor of this store: {cursor!r}")
+    return cursor
+
+
 #: EVENT_ADD's packed argument: a JSON array of strings (the script reads it with cjson).
 _PACK = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
@@ -131,10 +142,18 @@ class Plans:
     ``cluster`` is false on a single server: the consent-change scripts then also move
     the total counters (see :mod:`._redis_keys`)."""
 
-    def __init__(self, keys: Keys, *, cluster: bool = False, access_log_max: int = 1_000_000):
+    def __init__(
+        self,
+        keys: Keys,
+        *,
+        cluster: bool = False,
+        access_log_max: int = 1_000_000,
+        feed_max: int = 1_000_000,
+    ):
         self.keys = keys
         self.cluster = cluster
         self.access_log_max = access_log_max
+        self.feed_max = feed_max
 
     # -- consent records -----------------------------------------------------------
 
@@ -147,12 +166,16 @@ class Plans:
         flat: list[str] = []
         for category, granted in counted(record):
             flat += (category, "1" if granted else "0")
-        keys: tuple[str, ...] = (k.hist(subject), k.cur(subject), k.counters(subject))
-        if not self.cluster:
-            keys += (k.total(),)
-        return Eval(
-            APPEND, keys, (record.to_json(), record.record_id, record.policy_version, *flat)
+        keys: tuple[str, ...] = (
+            k.hist(subject),
+            k.cur(subject),
+            k.counters(subject),
+            k.feed_ids(subject),
         )
+        if not self.cluster:
+            keys += (k.total(), k.feed())
+        args = (record.to_json(), record.record_id, record.policy_version, self.feed_max, *flat)
+        return Eval(APPEND, keys, args)
 
     def append_many(self, records: Iterable[Record], chunk: int = 2000) -> Plan[int]:
         """Many changes in pipelines of ``chunk`` scripts (each as exact as
@@ -205,6 +228,58 @@ class Plans:
                 pairs = zip(flat[::2], flat[1::2], strict=True)
                 _counter_totals(pairs, policy_version, totals)
         return {k: n for k, n in totals.items() if n}
+
+    def as_of(self, subject_ids: Iterable[str], at: float) -> Plan[dict[str, Record | None]]:
+        # The current state answers for most subjects: when it is no newer than ``at`` it
+        # was already the state then, and a subject without one has no consent at any
+        # time (never decided, or erased). Only the others walk their history.
+        now = yield from self.lookup(subject_ids)
+        found: dict[str, Record | None] = {}
+        older: list[str] = []
+        for subject, current in now.items():
+            if current is not None and current.time > at:
+                older.append(subject)
+            found[subject] = current if current is not None and current.time <= at else None
+        when = repr(float(at))
+        for start in range(0, len(older), 1000):
+            chunk = older[start : start + 1000]
+            ops = tuple(Eval(AS_OF, (self.keys.hist(s),), (when,)) for s in chunk)
+            replies = yield Batch(ops)
+            present = [s for s, v in zip(chunk, replies, strict=True) if v]
+            records = Record.many_from_json([v for v in replies if v])
+            found.update(zip(present, records, strict=True))
+        return found
+
+    # -- the change feed -------------------------------------------------------------------
+
+    def _need_feed(self) -> None:
+        if self.cluster:
+            raise ConfigError(
+                "The change feed needs a single Redis server (or a SQLite or Django ledger):"
+                " on Redis Cluster a change and a feed entry would live in different slots,"
+                " and no script can write both atomically."
+            )
+
+    def changes(self, after: str, limit: int) -> Plan[ChangePage]:
+        self._need_feed()
+        start = _stream_id(after)
+        if limit <= 0:
+            return ChangePage([], after)
+        reply = yield Cmd(("XRANGE", self.keys.feed(), f"({start}", "+", "COUNT", limit))
+        cursors, bodies = [], []
+        for entry_id, fields in reply:
+            body = fields.get(b"r") if isinstance(fields, dict) else None
+            if body is not None:
+                cursors.append(_text(entry_id))
+                bodies.append(body)
+        records = Record.many_from_json(bodies)
+        changes = [Change(c, r) for c, r in zip(cursors, records, strict=True)]
+        return ChangePage(changes, changes[-1].cursor if changes else after)
+
+    def feed_end(self) -> Plan[str]:
+        self._need_feed()
+        reply = yield Cmd(("XREVRANGE", self.keys.feed(), "+", "-", "COUNT", 1))
+        return _text(reply[0][0]) if reply else FEED_START
 
     def history_page(self, subject_id: str, limit: int, before: str | None) -> Plan[HistoryPage]:
         key = self.keys.hist(require_id(subject_id))
@@ -303,10 +378,12 @@ class Plans:
             k.users(subject_id),
             k.by_time(scope),
             k.by_expiry(scope),
+            k.feed_ids(subject_id),
         )
         if not self.cluster:
-            keys += (k.total(),)
-        reply = yield Eval(DELETE, keys, (proof.to_json(), *sorted(STATUTORY_HOLD_KINDS)))
+            keys += (k.total(), k.feed())
+        args = (proof.to_json(), self.feed_max, *sorted(STATUTORY_HOLD_KINDS))
+        reply = yield Eval(DELETE, keys, args)
         records, events, users, gone = reply
         # The user-side indexes live in other slots: a second, idempotent round trip.
         cleanup: list[Cmd | Eval] = [

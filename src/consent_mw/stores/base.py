@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from anyio import to_thread
 
+from .feed import FEED_START, Change, ChangePage
 from .paging import AccessEntry, HistoryPage, ScanBatch, parse_position
 from .records import (
     STATUTORY_HOLD_KINDS,
@@ -28,12 +29,15 @@ from .records import (
     latest,
     new_record_id,
     require_id,
+    state_at,
 )
 
 __all__ = [
     "STATUTORY_HOLD_KINDS",
     "AccessEntry",
     "BaseStore",
+    "Change",
+    "ChangePage",
     "Event",
     "HistoryPage",
     "Record",
@@ -43,6 +47,7 @@ __all__ = [
     "latest",
     "new_record_id",
     "require_id",
+    "state_at",
 ]
 
 
@@ -80,6 +85,30 @@ class BaseStore:
 
     def counts(self, policy_version: str | None = None) -> dict[tuple[str, str, bool], int]:
         """Current subjects per ``(policy_version, category, granted)``."""
+        raise NotImplementedError
+
+    def as_of(self, subject_ids: Iterable[str], at: float) -> dict[str, Record | None]:
+        """Each subject's state at time ``at`` (seconds since the epoch): its newest
+        record with ``time <= at``, or ``None`` when it had none then. A subject that
+        has been deleted answers ``None`` at every time: its records are gone and the
+        deletion proof carries no consent.
+
+        This default reads each whole history; the stores here override it."""
+        found: dict[str, Record | None] = {}
+        for subject in id_list(subject_ids):
+            found[subject] = state_at(self.history(subject, limit=2**31 - 1), at)
+        return found
+
+    # -- the change feed (see consent_mw.stores.feed) ----------------------------------
+
+    def changes(self, after: str = FEED_START, *, limit: int = 100) -> ChangePage:
+        """The consent changes after the cursor ``after``, oldest first, at most
+        ``limit``. :class:`~.paging.CursorError` for a cursor this store did not make."""
+        raise NotImplementedError
+
+    def feed_end(self) -> str:
+        """The cursor of the newest change (:data:`~.feed.FEED_START` when there is
+        none): where a reader that wants only what comes next starts."""
         raise NotImplementedError
 
     # -- users ------------------------------------------------------------------------
@@ -207,6 +236,16 @@ class BaseStore:
 
     async def acounts(self, policy_version: str | None = None) -> dict[tuple[str, str, bool], int]:
         return await to_thread.run_sync(self.counts, policy_version)
+
+    async def aas_of(self, subject_ids: Iterable[str], at: float) -> dict[str, Record | None]:
+        ids = id_list(subject_ids)
+        return await to_thread.run_sync(self.as_of, ids, at)
+
+    async def achanges(self, after: str = FEED_START, *, limit: int = 100) -> ChangePage:
+        return await to_thread.run_sync(lambda: self.changes(after, limit=limit))
+
+    async def afeed_end(self) -> str:
+        return await to_thread.run_sync(self.feed_end)
 
     async def alink_user(self, subject_id: str, user_id: str) -> None:
         await to_thread.run_sync(self.link_user, subject_id, user_id)

@@ -16,7 +16,9 @@ from .base import (
     check_proof,
     id_list,
     require_id,
+    state_at,
 )
+from .feed import FEED_START, Change, ChangePage, parse_row_cursor
 from .paging import AccessEntry, HistoryPage, ScanBatch, parse_position
 from .records import counted
 
@@ -36,6 +38,8 @@ class MemoryStore(BaseStore):
         # the subject to the end)
         self._links: dict[str, dict[str, None]] = {}
         self._events: list[Event] = []
+        # the change feed: entry n (from 1) is self._feed[n - 1]; None once erased
+        self._feed: list[Record | None] = []
 
     def _move_counts(self, old: Record | None, new: Record | None) -> None:
         if old is not None:
@@ -54,6 +58,7 @@ class MemoryStore(BaseStore):
             self._records.setdefault(subject, []).append(record)
             self._move_counts(old, record)
             self._current[subject] = record
+            self._feed.append(record)
 
     def current(self, subject_id: str) -> Record | None:
         return self._current.get(require_id(subject_id))
@@ -77,6 +82,27 @@ class MemoryStore(BaseStore):
                 for k, v in self._counts.items()
                 if v and (policy_version is None or k[0] == policy_version)
             }
+
+    def as_of(self, subject_ids: Iterable[str], at: float) -> dict[str, Record | None]:
+        ids = id_list(subject_ids)
+        with self._lock:
+            return {s: state_at(reversed(self._records.get(s, ())), at) for s in ids}
+
+    def changes(self, after: str = FEED_START, *, limit: int = 100) -> ChangePage:
+        start = parse_row_cursor(after)
+        changes: list[Change] = []
+        with self._lock:
+            for n in range(start, len(self._feed)):
+                if len(changes) >= limit:
+                    break
+                entry = self._feed[n]
+                if entry is not None:
+                    changes.append(Change(str(n + 1), entry))
+        return ChangePage(changes, changes[-1].cursor if changes else after)
+
+    def feed_end(self) -> str:
+        with self._lock:
+            return str(len(self._feed))
 
     def history_page(
         self, subject_id: str, *, limit: int = 100, before: str | None = None
@@ -144,6 +170,11 @@ class MemoryStore(BaseStore):
             removed += len(self._events) - len(kept)
             self._events = kept
             self._records[subject_id] = [proof]
+            feed = self._feed
+            for i, entry in enumerate(feed):
+                if entry is not None and entry.subject_id == subject_id:
+                    feed[i] = None
+            feed.append(proof)
         return removed
 
     def record_events(self, events: Sequence[Event]) -> None:

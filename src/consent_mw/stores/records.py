@@ -23,6 +23,7 @@ __all__ = [
     "latest",
     "new_record_id",
     "require_id",
+    "state_at",
 ]
 
 
@@ -200,3 +201,13 @@ def latest(records: Iterable[Record | None]) -> Record | None:
     """The most recent of ``records`` (by time, then record id), ignoring ``None``."""
     found = [r for r in records if r is not None]
     return max(found, key=lambda r: (r.time, r.record_id)) if found else None
+
+
+def state_at(newest_first: Iterable[Record], at: float) -> Record | None:
+    """The state a history (newest first, as stores keep it) stood at at time ``at``:
+    the first record with ``time <= at``; ``None`` if there is none or it is a deletion
+    proof (which carries no consent)."""
+    for record in newest_first:
+        if record.time <= at:
+            return None if record.action == "delete" else record
+    return None

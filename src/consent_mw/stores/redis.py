@@ -64,11 +64,13 @@ from redis.backoff import ExponentialBackoff
 from redis.cluster import ClusterNode, RedisCluster
 from redis.retry import Retry
 
+from ..exceptions import ConfigError
 from ._redis_io import arun, run
 from ._redis_keys import Keys
 from ._redis_plans import Cmd, Plan, Plans
 from ._redis_settings import parse_settings
 from .base import BaseStore, Event, Record
+from .feed import FEED_START, ChangePage
 from .paging import AccessEntry, HistoryPage, ScanBatch
 
 __all__ = ["RedisStore"]
@@ -109,6 +111,7 @@ class RedisStore(BaseStore):
         retries: int = 1,
         max_connections: int = 64,
         access_log_max: int = 1_000_000,
+        feed_max: int = 1_000_000,  # changes the feed keeps (approximately: MAXLEN ~)
         **client_options: Any,
     ) -> None:
         settings = parse_settings(
@@ -124,7 +127,11 @@ class RedisStore(BaseStore):
         self.url = settings.url
         self.cluster = settings.cluster
         self.keys = Keys(settings.prefix)
-        self._plans = Plans(self.keys, cluster=self.cluster, access_log_max=access_log_max)
+        if type(feed_max) is not int or feed_max < 1000:
+            raise ConfigError(f"feed_max must be an int >= 1000, not {feed_max!r}.")
+        self._plans = Plans(
+            self.keys, cluster=self.cluster, access_log_max=access_log_max, feed_max=feed_max
+        )
         self._retries = retries
         self._options = settings.options
         self._nodes = settings.nodes
@@ -285,6 +292,15 @@ class RedisStore(BaseStore):
     def scan_current(self, cursor: str | None = None, *, count: int = 1000) -> ScanBatch:
         return self._call(self._plans.scan_current(cursor, count))
 
+    def as_of(self, subject_ids: Iterable[str], at: float) -> dict[str, Record | None]:
+        return self._call(self._plans.as_of(subject_ids, at))
+
+    def changes(self, after: str = FEED_START, *, limit: int = 100) -> ChangePage:
+        return self._call(self._plans.changes(after, limit))
+
+    def feed_end(self) -> str:
+        return self._call(self._plans.feed_end())
+
     def log_access(self, entry: AccessEntry) -> None:
         self._call(self._plans.log_access(entry))
 
@@ -351,6 +367,15 @@ class RedisStore(BaseStore):
 
     async def ascan_current(self, cursor: str | None = None, *, count: int = 1000) -> ScanBatch:
         return await self._acall(self._plans.scan_current(cursor, count))
+
+    async def aas_of(self, subject_ids: Iterable[str], at: float) -> dict[str, Record | None]:
+        return await self._acall(self._plans.as_of(subject_ids, at))
+
+    async def achanges(self, after: str = FEED_START, *, limit: int = 100) -> ChangePage:
+        return await self._acall(self._plans.changes(after, limit))
+
+    async def afeed_end(self) -> str:
+        return await self._acall(self._plans.feed_end())
 
     async def alog_access(self, entry: AccessEntry) -> None:
         await self._acall(self._plans.log_access(entry))

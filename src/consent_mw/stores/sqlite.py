@@ -5,7 +5,8 @@ pool, faulty connections retired, a write acknowledged only once it is in the fi
 the path); async callers reach it through a worker thread (see
 :class:`~consent_mw.stores.base.BaseStore`). Each consent change is one
 transaction: append the record, replace the current state, adjust counters.
-Events (automatically collected data) live in their own table until
+Each change also gets a row in the ``feed`` table, in the same transaction (the change
+feed: :mod:`.feed`). Events (automatically collected data) live in their own table until
 :meth:`SQLiteStore.purge` deletes the expired ones; reads never return them.
 """
 
@@ -29,6 +30,7 @@ from .base import (
     id_list,
     require_id,
 )
+from .feed import FEED_START, Change, ChangePage, parse_row_cursor
 from .paging import AccessEntry, HistoryPage, ScanBatch, parse_position
 from .records import counted
 
@@ -82,6 +84,12 @@ CREATE INDEX IF NOT EXISTS events_subject ON events (subject_id, time)
     WHERE subject_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS events_user ON events (user_id, time) WHERE user_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS events_expiry ON events (expires_at);
+CREATE TABLE IF NOT EXISTS feed (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    subject_id TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS feed_subject ON feed (subject_id);
 CREATE TABLE IF NOT EXISTS access_log (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     time REAL NOT NULL,
@@ -152,6 +160,7 @@ class SQLiteStore(BaseStore):
 
     @staticmethod
     def _insert_record(db: sqlite3.Connection, record: Record, body: str) -> None:
+        db.execute("INSERT INTO feed (subject_id, body) VALUES (?, ?)", (record.subject_id, body))
         db.execute(
             "INSERT INTO records (record_id, subject_id, user_id, time, policy_version,"
             " action, body) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -234,6 +243,44 @@ class SQLiteStore(BaseStore):
         bodies = self._run(read)
         return {s: Record.from_json(bodies[s]) if s in bodies else None for s in ids}
 
+    def as_of(self, subject_ids: Iterable[str], at: float) -> dict[str, Record | None]:
+        ids = id_list(subject_ids)
+
+        def read(db: sqlite3.Connection) -> dict[str, str]:
+            found: dict[str, str] = {}
+            for start in range(0, len(ids), _CHUNK):
+                chunk = ids[start : start + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                # max(seq) makes SQLite return the body of that row (a bare column
+                # beside max() takes its values from the row that holds the maximum).
+                rows = db.execute(
+                    f"SELECT subject_id, body, action, max(seq) FROM records"
+                    f" WHERE subject_id IN ({marks}) AND time <= ? GROUP BY subject_id",
+                    (*chunk, at),
+                ).fetchall()
+                found.update((s, b) for s, b, action, _ in rows if action != "delete")
+            return found
+
+        bodies = self._run(read)
+        return {s: Record.from_json(bodies[s]) if s in bodies else None for s in ids}
+
+    def changes(self, after: str = FEED_START, *, limit: int = 100) -> ChangePage:
+        start = parse_row_cursor(after)
+        if limit <= 0:
+            return ChangePage([], after)
+        rows = self._run(
+            lambda db: db.execute(
+                "SELECT seq, body FROM feed WHERE seq > ? ORDER BY seq LIMIT ?", (start, limit)
+            ).fetchall()
+        )
+        records = Record.many_from_json([body.encode("utf-8") for _, body in rows])
+        changes = [Change(str(seq), r) for (seq, _), r in zip(rows, records, strict=True)]
+        return ChangePage(changes, changes[-1].cursor if changes else after)
+
+    def feed_end(self) -> str:
+        row = self._run(lambda db: db.execute("SELECT max(seq) FROM feed").fetchone())
+        return str(row[0] or 0)
+
     def link_user(self, subject_id: str, user_id: str) -> None:
         require_id(subject_id)
         require_id(user_id, "user_id")
@@ -270,6 +317,8 @@ class SQLiteStore(BaseStore):
                 (subject_id, *hold),
             ).rowcount
             db.execute("DELETE FROM links WHERE subject_id = ?", (subject_id,))
+            # erased from the feed too: only the deletion proof is left to report it
+            db.execute("DELETE FROM feed WHERE subject_id = ?", (subject_id,))
             self._insert_record(db, proof, proof.to_json())
             return int(removed)
 
