@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from consent_mw import Policy
+from consent_mw import MemoryStore, Policy
 from consent_mw.cli import main
 from consent_mw.query import Caller, Filters, QueryService, create_app
+from consent_mw.query.adfeed import AdsFeed
 from consent_mw.query.errors import BadQuery
 from consent_mw.stores.base import BaseStore
 from support.query import NOW, READ_TOKEN, TOKEN_LINES, make_record
@@ -120,3 +121,34 @@ def test_cli_stats_and_export_by_service(
     assert len(capsys.readouterr().out.splitlines()) == 14
     assert main(["export", "--service", "Meta"]) == 2
     assert "service needs category" in capsys.readouterr().err
+
+
+def test_google_platform_fields_follow_a_per_service_grant_of_google() -> None:
+    # Consent Mode on the page grants Google's ad types when Google's service is allowed
+    # alone; the uploads the ad team sends must say the same, and nothing for Meta alone.
+    policy = Policy.preset(
+        "gdpr",
+        version="2026-11",
+        categories=[
+            *Policy.preset("gdpr").raw["categories"][:3],
+            {
+                **Policy.preset("gdpr").raw["categories"][3],
+                "services": [{"name": "Google", "owners": ["Google Ads / DoubleClick"]}, "Meta"],
+            },
+        ],
+    )
+    store = MemoryStore()
+    for subject, services in (("google", {"Google": True}), ("meta", {"Meta": True})):
+        record = make_record(subject, at=NOW, advertising=False, version="2026-11")
+        store.append(replace(record, services={"advertising": services}))
+    feed = AdsFeed(QueryService(store, policy=policy, clock=lambda: NOW + 1))
+    answers = {r["id"]: r for r in feed.platforms(["google", "meta"])["results"]}
+    for subject, want in (("google", "GRANTED"), ("meta", "DENIED")):
+        answer = answers[subject]
+        assert answer["state"] is not None and answer["state"]["personalised_ads"] is False
+        assert answer["platforms"]["google_ads_customer_match"]["consent"] == {
+            "ad_user_data": want,
+            "ad_personalization": want,
+        }
+    change = feed.changes("0", limit=10)["changes"][0]
+    assert change["platforms"]["ga4_measurement_protocol"]["consent"]["ad_user_data"] == "GRANTED"

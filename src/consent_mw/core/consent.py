@@ -27,6 +27,7 @@ __all__ = [
     "PromptReason",
     "Source",
     "Verdict",
+    "consent_mode_of",
     "decide",
     "judge",
     "new_consent_id",
@@ -399,6 +400,11 @@ def _consent_mode(policy: Policy, allowed: frozenset[str]) -> dict[str, str]:
         name: "granted" if name in granted else "denied"
         for name in sorted(CONSENT_MODE_TYPES, key=_MODE_ORDER.__getitem__)
     }
+
+
+#: Google Consent Mode v2 state for all seven types, given the allowed categories and
+#: service tokens (what the page gets; the query surface's platform fields follow it)
+consent_mode_of = _consent_mode
 
 
 def _defaults(policy: Policy, opt_in: bool) -> set[str]:

@@ -121,27 +121,28 @@ class AdsFeed:
         results: list[PlatformResult] = []
         for subject, record in found.items():
             state = None if record is None else state_of(record, judge, now)
-            allowed = None if state is None else state["personalised_ads"]
+            google = None if record is None else judge.google_ads(record, now)
             results.append(
                 {
                     "id": subject,
                     "found": record is not None,
                     "state": state,
-                    "platforms": platform_consent(record, allowed),
+                    "platforms": platform_consent(record, google),
                 }
             )
         hits = sum(1 for r in results if r["found"])
         return {"at": when, "results": results, "found": hits, "missing": len(results) - hits}
 
     def _view(self, cursor: str, record: Record) -> ChangeView:
-        allowed = None
+        allowed = google = None
         if record.action != "delete":
             allowed, _ = self.judge_then(record, record.time)
+            google = self.judge_then.google_ads(record, record.time)
         return {
             "cursor": cursor,
             "record": record_view(record),
             "personalised_ads": allowed,
-            "platforms": platform_consent(None if record.action == "delete" else record, allowed),
+            "platforms": platform_consent(None if record.action == "delete" else record, google),
         }
 
     def _page(

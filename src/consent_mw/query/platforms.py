@@ -9,11 +9,12 @@
 - GA4 Measurement Protocol: the request body's ``consent`` object
   (``ad_user_data``, ``ad_personalization``; ``GRANTED`` or ``DENIED``).
 
-Both signals follow the ``advertising`` category (Google Consent Mode maps it to
-``ad_storage``, ``ad_user_data`` and ``ad_personalization``), as the middleware would
-decide it: with a policy, an outdated policy version, an expired choice or an
-unanswered GPC signal deny it (``personalised_ads`` of :mod:`.views`); without one,
-the recorded choice decides. A subject with no record is ``UNSPECIFIED`` to Google Ads
+Both signals are what Google Consent Mode's ``ad_user_data`` and ``ad_personalization``
+say on the page, as the middleware would decide them: granted with the ``advertising``
+category allowed whole, or, where it is chosen service by service, the service Google's
+tags belong to (``AdsJudge.google_ads`` of :mod:`.views`); an outdated policy version,
+an expired choice or an unanswered GPC signal deny them. Without a policy the recorded
+choice of ``advertising`` decides. A subject with no record is ``UNSPECIFIED`` to Google Ads
 (the API's "not specified") and ``DENIED`` to GA4, which has no third value.
 """
 
@@ -55,8 +56,8 @@ class PlatformConsent(TypedDict):
 
 def platform_consent(record: Record | None, allowed: bool | None) -> PlatformConsent:
     """The platform fields for ``record`` (``None``: no record at the time asked);
-    ``allowed`` is the judged ``personalised_ads`` (``None``: no policy to judge by,
-    the recorded choice decides)."""
+    ``allowed`` is whether Google's ad types are granted, as judged (``None``: no
+    policy to judge by, the recorded choice decides)."""
     if record is None:
         ads: ConsentStatus = "UNSPECIFIED"
         ga4: ConsentStatus = "DENIED"

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any, TypedDict, cast
 
 from .._memo import remember
-from ..core.consent import Action, Consent, Source, judge
+from ..core.consent import Action, Consent, Source, consent_mode_of, judge
 from ..policy.model import Policy
 from ..stores import Record
 
@@ -95,7 +95,7 @@ class AdsJudge:
         # does not say when each version took effect). Expiry and GPC still count.
         self.policy = policy
         self.version_blind = version_blind
-        self._memo: dict[tuple[Any, ...], tuple[bool, str | None]] = {}
+        self._memo: dict[tuple[Any, ...], tuple[bool, str | None, bool]] = {}
         self._lifetimes: dict[str | None, int] = {}
 
     def _lifetime(self, policy: Policy, country: str | None) -> int:
@@ -106,9 +106,22 @@ class AdsJudge:
         return seconds
 
     def __call__(self, record: Record, now: float) -> tuple[bool | None, str | None]:
-        policy = self.policy
-        if policy is None:
+        if self.policy is None:
             return None, None
+        found = self._judged(record, now)
+        return found[0], found[1]
+
+    def google_ads(self, record: Record, now: float) -> bool | None:
+        """Whether Google's ad types (``ad_user_data``, ``ad_personalization``) are
+        granted, as Consent Mode grants them on the page: advertising allowed whole, or
+        the service Google's tags belong to (None without a policy)."""
+        if self.policy is None:
+            return None
+        return self._judged(record, now)[2]
+
+    def _judged(self, record: Record, now: float) -> tuple[bool, str | None, bool]:
+        policy = self.policy
+        assert policy is not None
         updated = int(record.time)
         expired = now - updated > self._lifetime(policy, record.country)
         version = policy.version if self.version_blind else record.policy_version
@@ -136,7 +149,12 @@ class AdsJudge:
                 services={c: dict(s) for c, s in record.services.items()},
             )
             verdict = judge(policy, consent, gpc=record.gpc, country=record.country, now=now)
-            found = ("advertising" in verdict.allowed, verdict.prompt_reason)
+            modes = consent_mode_of(policy, verdict.allowed)
+            found = (
+                "advertising" in verdict.allowed,
+                verdict.prompt_reason,
+                modes["ad_user_data"] == "granted",
+            )
             remember(self._memo, key, found, _MEMO_MAX)
         return found
 
