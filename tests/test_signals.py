@@ -12,10 +12,10 @@ import pytest
 
 from consent_mw import Policy
 from consent_mw.core.config import CountryHeader
-from consent_mw.core.consent import decide
-from consent_mw.html.inject import MODE_NAMES, defaults_script
+from consent_mw.core.consent import Consent, decide
+from consent_mw.html.inject import MODE_NAMES, consent_mode_script, defaults_script
 from consent_mw.html.rewrite import rewrite_html
-from consent_mw.html.signals import VENDOR_CODE, vendor_script
+from consent_mw.html.signals import VENDOR_CODE, vendor_grants
 from consent_mw.policy.diff import diff_policies
 from consent_mw.policy.parts import Signals
 from support.html_apps import HEAD_START, AppRequest, Harness, RawResult, Reply, build, html
@@ -72,15 +72,72 @@ def test_each_listed_vendor_is_armed_and_only_those() -> None:
 
 
 @pytest.mark.parametrize(
-    ("ad", "analytics", "pending", "state"),
+    ("modes_granted", "pending", "state"),
     [
-        (False, True, False, '{"a":0,"n":1,"p":0}'),
-        (True, True, False, '{"a":1,"n":1,"p":0}'),
-        (False, False, True, '{"a":0,"n":0,"p":1}'),
+        (("analytics_storage",), False, '{"a":0,"u":0,"c":1,"m":0,"t":0,"p":0}'),
+        (("ad_storage", "analytics_storage"), False, '{"a":1,"u":1,"c":1,"m":1,"t":1,"p":0}'),
+        ((), True, '{"a":0,"u":0,"c":0,"m":0,"t":0,"p":1}'),
     ],
 )
-def test_the_state_compiled_in(ad: bool, analytics: bool, pending: bool, state: str) -> None:
-    assert f"var S={state}," in vendor_script(ad, analytics, pending, Signals())
+def test_the_state_compiled_in(modes_granted: tuple[str, ...], pending: bool, state: str) -> None:
+    # Without a per-service choice, the vendors' grants are what Consent Mode says.
+    assert f"var S={state}," in defaults_script(modes(*modes_granted), pending=pending)
+
+
+SERVICES = Policy.preset(
+    "gdpr",
+    categories=[
+        *Policy.preset("gdpr").raw["categories"][:3],
+        {
+            **Policy.preset("gdpr").raw["categories"][3],
+            "services": [{"name": "Google", "owners": ["Google Ads / DoubleClick"]}, "Meta"],
+        },
+    ],
+)
+
+
+@pytest.mark.parametrize(
+    ("services", "grants"),
+    [
+        ({"Meta": True}, "00010"),  # Meta alone: only Meta's call grants
+        ({"Google": True}, "00000"),  # Google alone: Consent Mode grants, no other vendor
+        ({"TikTok": True, "Microsoft Advertising": True}, "01001"),  # registry owners
+    ],
+)
+def test_each_vendor_follows_its_own_service(services: dict[str, bool], grants: str) -> None:
+    consent = Consent.create(SERVICES, {"advertising": services}, action="custom")
+    decision = decide(SERVICES, consent)
+    assert vendor_grants(SERVICES, decision._allowed) == grants
+    script = consent_mode_script(decision)
+    state = json.loads(script.partition("var S=")[2].partition(",V=")[0])
+    assert [state[k] for k in "aucmt"] == [int(c) for c in grants]
+    google = decision.consent_mode()["ad_storage"] == "granted"
+    assert google is (services.get("Google") is True)
+    names = json.loads(script.partition(",V=")[2].partition(",H=")[0])
+    assert names["m"] == ["advertising", "Meta"] and names["c"] == [
+        "analytics",
+        "Microsoft Clarity",
+    ]
+
+
+def test_a_per_service_default_has_a_url_of_its_own(adapter: str) -> None:
+    # A strict CSP: the default comes from its URL, which names the vendors' grants
+    # where Consent Mode alone cannot say them, and serves the same script.
+    strict = build(
+        adapter,
+        lambda request: html(headers=[("Content-Security-Policy", "script-src 'self'")]),
+        policy=SERVICES,
+    )
+    meta = {"consent_mw": strict.token({"advertising": {"Meta": True}})}  # type: ignore[dict-item]
+    url = re.search(rb'<script src="(/_consent/defaults/[^"]+)"', get(strict, cookies=meta).raw)
+    assert url is not None and b"_00010." in url.group(1)
+    consent = Consent.create(SERVICES, {"advertising": {"Meta": True}}, action="custom")
+    served = get(strict, url.group(1).decode())
+    assert served.status == 200
+    assert served.raw.decode() == consent_mode_script(decide(SERVICES, consent))
+    # Grants that do not fit the code, or that the digest does not name: not found.
+    for bad in (b"_0001.", b"_00011.", b"_0x010."):
+        assert get(strict, url.group(1).replace(b"_00010.", bad).decode()).status == 404
 
 
 def test_google_options() -> None:

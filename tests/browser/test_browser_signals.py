@@ -141,6 +141,41 @@ def test_each_vendor_hears_analytics_only_first_then_the_update(
     assert updates[-1] == "granted"
 
 
+SERVICES = Policy.preset(
+    "gdpr",
+    categories=[
+        *Policy.preset("gdpr").raw["categories"][:3],
+        {
+            **Policy.preset("gdpr").raw["categories"][3],
+            "services": [{"name": "Google", "owners": ["Google Ads / DoubleClick"]}, "Meta"],
+        },
+    ],
+)
+
+
+def test_meta_alone_is_told_grant_and_no_other_vendor(serve: Callable[..., Running]) -> None:
+    site = serve(vendor_site(), policy=SERVICES)
+    site.consent(analytics=False, functional=False, advertising={"Meta": True})  # type: ignore[arg-type]
+    site.visit("/")
+    found = seen(site)
+    assert found["gtag"][0][2]["ad_storage"] == "denied"  # Google was not chosen
+    assert found["meta"][0] == ["consent", "grant"]
+    assert found["uet"][:3] == ["consent", "default", {"ad_storage": "denied"}]
+    assert found["tiktok"][0] == ["revokeConsent"]
+    assert found["clarity"][0][1] == {"ad_Storage": "denied", "analytics_Storage": "denied"}
+    # Then advertising whole: each vendor whose grant changed hears it once, Meta nothing.
+    policy = site.middleware.config.policy
+    name = policy.ui_texts(policy.default_locale)["accept_all"]
+    site.page.evaluate("() => window.ConsentBanner.open()")
+    with site.page.expect_response(lambda r: r.request.method == "POST"):
+        site.page.get_by_role("button", name=name, exact=True).first.click()
+    site.page.wait_for_function("() => window.__seen.tiktok.length > 2")
+    after = seen(site)
+    assert after["tiktok"][2:] == [["grantConsent"]]
+    assert after["uet"][4:] == ["consent", "update", {"ad_storage": "granted"}]
+    assert after["meta"][3:] == []
+
+
 def test_an_undecided_visitor_holds_tiktok_and_vendors_off_the_list_get_nothing(
     serve: Callable[..., Running],
 ) -> None:

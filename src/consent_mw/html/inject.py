@@ -33,7 +33,7 @@ from ..core.gpp import gpp_data
 from ..policy.model import CONSENT_MODE_TYPES
 from ..policy.parts import Signals
 from ..policy.regimes import REGIMES
-from .signals import vendor_script
+from .signals import VENDORS, grants_of_modes, vendor_grants, vendor_script, vendor_services
 
 if TYPE_CHECKING:
     from ..core.engine import Engine
@@ -60,11 +60,20 @@ _NONCE: Final = b"\x00"
 _SIGNALS: Final = Signals()
 
 
+# Each vendor's service under a policy that lists none: its registry owner.
+_OWNERS: Final = tuple(owner for _, _, owner in VENDORS.values())
+
+
 def defaults_script(
-    modes: dict[str, str], signals: Signals = _SIGNALS, pending: bool = False
+    modes: dict[str, str],
+    signals: Signals = _SIGNALS,
+    pending: bool = False,
+    grants: str | None = None,
+    services: tuple[str, ...] = _OWNERS,
 ) -> str:
     """JavaScript that declares the Consent Mode v2 default ``modes``, then arms each
-    vendor's consent call (see :mod:`.signals`); ``pending``: no choice made yet."""
+    vendor's consent call (see :mod:`.signals`); ``pending``: no choice made yet;
+    ``grants``: each vendor's own grant (default: what ``modes`` stand for)."""
     lines = [
         "window.dataLayer=window.dataLayer||[];",
         "function gtag(){dataLayer.push(arguments);}",
@@ -75,28 +84,33 @@ def defaults_script(
         lines.append("gtag('set','ads_data_redaction',true);")
     if signals.url_passthrough:
         lines.append("gtag('set','url_passthrough',true);")
-    lines.append(
-        vendor_script(
-            modes["ad_storage"] == "granted",
-            modes["analytics_storage"] == "granted",
-            pending,
-            signals,
-        )
-    )
+    lines.append(vendor_script(grants or grants_of_modes(modes), pending, signals, services))
     return "".join(lines)
 
 
 def consent_mode_script(decision: Decision) -> str:
     """JavaScript that declares the Consent Mode v2 default for this visitor."""
     verdict = decision._verdict
+    policy = verdict.policy
     return defaults_script(
-        decision.consent_mode(), verdict.policy.signals, verdict.prompt_reason is not None
+        decision.consent_mode(),
+        policy.signals,
+        verdict.prompt_reason is not None,
+        vendor_grants(policy, decision._allowed),
+        vendor_services(policy),
     )
 
 
-def modes_code(modes: dict[str, str], pending: bool = False) -> str:
+def modes_code(modes: dict[str, str], pending: bool = False, grants: str | None = None) -> str:
+    """The URL code of a default: a letter per Consent Mode type, ``h`` while the
+    visitor has not chosen, then ``_`` and the vendors' grants where they differ from
+    what the modes stand for (a choice made service by service)."""
     code = "".join("g" if modes[name] == "granted" else "d" for name in MODE_NAMES)
-    return code + "h" if pending else code
+    if pending:
+        code += "h"
+    if grants is not None and grants != grants_of_modes(modes):
+        code += "_" + grants
+    return code
 
 
 def modes_of_code(code: str) -> dict[str, str] | None:
@@ -105,9 +119,12 @@ def modes_of_code(code: str) -> dict[str, str] | None:
     return None if found is None else found[0]
 
 
-def decode_modes(code: str) -> tuple[dict[str, str], bool] | None:
-    """The modes a URL's code names and whether it says "no choice yet" (a trailing
-    ``h``: TikTok's calls are held); None: not a code."""
+def decode_modes(code: str) -> tuple[dict[str, str], bool, str | None] | None:
+    """The modes a URL's code names, whether it says "no choice yet" (``h``: TikTok's
+    calls are held) and the vendors' grants when it names them; None: not a code."""
+    code, underscore, grants = code.partition("_")
+    if underscore and (len(grants) != len(VENDORS) + 1 or not set(grants) <= {"0", "1"}):
+        return None
     pending = code.endswith("h")
     code = code.removesuffix("h")
     if len(code) != len(MODE_NAMES) or not set(code) <= {"g", "d"}:
@@ -115,16 +132,21 @@ def decode_modes(code: str) -> tuple[dict[str, str], bool] | None:
     modes = {
         name: "granted" if c == "g" else "denied" for name, c in zip(MODE_NAMES, code, strict=True)
     }
-    return modes, pending
+    return modes, pending, grants if underscore else None
 
 
 def defaults_path(
-    prefix: str, modes: dict[str, str], signals: Signals = _SIGNALS, pending: bool = False
+    prefix: str,
+    modes: dict[str, str],
+    signals: Signals = _SIGNALS,
+    pending: bool = False,
+    grants: str | None = None,
+    services: tuple[str, ...] = _OWNERS,
 ) -> str:
     """The cacheable URL path of the default script for ``modes``."""
-    script = defaults_script(modes, signals, pending)
+    script = defaults_script(modes, signals, pending, grants, services)
     digest = hashlib.sha256(script.encode()).hexdigest()[:12]
-    return f"{prefix}/defaults/{modes_code(modes, pending)}.{digest}.js"
+    return f"{prefix}/defaults/{modes_code(modes, pending, grants)}.{digest}.js"
 
 
 def gpp_block(decision: Decision, src: str, nonce_attr: str) -> str:
@@ -171,11 +193,14 @@ def injection(
             parts.append(f"<script{nonce_attr}>{consent_mode_script(decision)}</script>")
         else:
             verdict = decision._verdict
+            policy = verdict.policy
             src = defaults_path(
                 prefix,
                 decision.consent_mode(),
-                verdict.policy.signals,
+                policy.signals,
                 verdict.prompt_reason is not None,
+                vendor_grants(policy, decision._allowed),
+                vendor_services(policy),
             )
             parts.append(f'<script src="{escape(src)}"{nonce_attr}></script>')
     verdict = decision._verdict

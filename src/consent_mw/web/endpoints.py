@@ -21,6 +21,7 @@ from ..core.device import clean_user_agent, truncate_ip
 from ..core.engine import Engine, Visit
 from ..core.facts import normal_origin
 from ..html.inject import consent_mode_script, decode_modes, defaults_path, defaults_script
+from ..html.signals import vendor_services
 from ..notice.render import check_notice
 from ..policy.parts import Category, Service
 from ..stores.base import Record, new_record_id
@@ -492,11 +493,12 @@ class Endpoints:
             if decoded is None:
                 return error(404, "not_found", f"No Consent Mode default at {path!r}.")
             # The digest names the script for this policy's [signals]: another is a 404.
-            modes, pending = decoded
-            signals = self.policy.signals
-            if defaults_path(self.config.prefix, modes, signals, pending) != path:
+            modes, pending, grants = decoded
+            signals, services = self.policy.signals, vendor_services(self.policy)
+            if defaults_path(self.config.prefix, modes, signals, pending, grants, services) != path:
                 return error(404, "not_found", f"No Consent Mode default at {path!r}.")
-            found = asset(defaults_script(modes, signals, pending).encode("utf-8"), _JS)
+            script = defaults_script(modes, signals, pending, grants, services)
+            found = asset(script.encode("utf-8"), _JS)
             self._defaults[path] = found  # bounded: 256 codes, one digest each
         return _served(found, visit, immutable=True)
 
