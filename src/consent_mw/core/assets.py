@@ -31,6 +31,7 @@ __all__ = [
     "accepted_encodings",
     "asset",
     "banner_path",
+    "embeds_path",
     "hashed_name",
     "static_asset",
 ]
@@ -187,6 +188,8 @@ def static_asset(name: str, content_type: str) -> Asset | None:
 BANNER_FILES: dict[str, tuple[str, str]] = {
     "banner.js": ("consent-banner.js", "text/javascript; charset=utf-8"),
     "banner.css": ("consent-banner.css", "text/css; charset=utf-8"),
+    # the embed placeholders' buttons and the storage cleaner (its own gzip budget)
+    "embeds.js": ("consent-embeds.js", "text/javascript; charset=utf-8"),
 }
 
 
@@ -200,3 +203,9 @@ def banner_path(prefix: str) -> str | None:
     """The content-hashed URL path of the banner's script (None: not built)."""
     found = static_asset(*BANNER_FILES["banner.js"])
     return None if found is None else f"{prefix}/{hashed_name('banner.js', found.digest)}"
+
+
+def embeds_path(prefix: str) -> str | None:
+    """The content-hashed URL path of the embeds and storage-cleaner script (None: not built)."""
+    found = static_asset(*BANNER_FILES["embeds.js"])
+    return None if found is None else f"{prefix}/{hashed_name('embeds.js', found.digest)}"

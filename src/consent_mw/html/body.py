@@ -12,7 +12,7 @@ import zlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ..core.assets import banner_path
+from ..core.assets import banner_path, embeds_path
 from ..core.cache_headers import mark_dependent
 from ..core.engine import OPT_OUT_HEADER
 from ..core.validators import decision_etag
@@ -41,7 +41,9 @@ _INJECTORS: weakref.WeakKeyDictionary[Engine, Injector] = weakref.WeakKeyDiction
 def injector(engine: Engine) -> Injector:
     found = _INJECTORS.get(engine)
     if found is None:
-        found = _INJECTORS[engine] = Injector(engine, banner_path(engine.config.prefix))
+        found = _INJECTORS[engine] = Injector(
+            engine, banner_path(engine.config.prefix), embeds_path(engine.config.prefix)
+        )
     return found
 
 
@@ -147,7 +149,13 @@ def plan_html(
         if runs is not None:
             page_nonce = runs or None
         inject = blocks.block(decision, inline=runs is not None, nonce=page_nonce)
-    rewriter = HTMLRewriter(engine.matcher, allowed, inject=inject, nonce=page_nonce)
+    # Embed placeholders speak the visitor's language (read only when there are embeds).
+    locale = (
+        engine.policy.pick_locale(None, visit.facts.headers.get("accept-language"))
+        if engine.matcher.embeds
+        else "en"
+    )
+    rewriter = HTMLRewriter(engine.matcher, allowed, inject=inject, nonce=page_nonce, locale=locale)
     return HTMLBody(rewriter, gzip=gzip, hold=config.report_blocked), out
 
 

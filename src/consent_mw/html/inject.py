@@ -92,6 +92,8 @@ def injection(
     locale: str | None = None,
     inline: bool = True,
     banner_src: str | None = None,
+    embeds_src: str | None = None,
+    storage: str = "{}",
 ) -> bytes:
     """The HTML block placed right after ``<head>`` (see :mod:`consent_mw.rewrite`):
     the default inline (with ``nonce`` when given) if ``inline``, else from its URL."""
@@ -110,20 +112,44 @@ def injection(
             f'<script src="{escape(src)}" defer data-endpoint="{escape(prefix)}"'
             f"{locale_attr}{nonce_attr}></script>"
         )
+        if embeds_src:
+            # The embed placeholders' buttons and the storage cleaner: what the visitor
+            # allows now, and which storage keys and cookies each service leaves.
+            allowed = " ".join(sorted(decision._allowed))
+            parts.append(
+                f'<script src="{escape(embeds_src)}" defer data-endpoint="{escape(prefix)}"'
+                f' data-allowed="{escape(allowed, quote=True)}"'
+                f' data-storage="{escape(storage, quote=True)}"{nonce_attr}></script>'
+            )
     return "".join(parts).encode("utf-8")
 
 
 class Injector:
     """:func:`injection` for one engine, built once per allowed set and kind."""
 
-    __slots__ = ("_banner", "_banner_src", "_consent_mode", "_memo", "_prefix")
+    __slots__ = (
+        "_banner",
+        "_banner_src",
+        "_consent_mode",
+        "_embeds_src",
+        "_memo",
+        "_prefix",
+        "_storage",
+    )
 
-    def __init__(self, engine: Engine, banner_src: str | None) -> None:
+    def __init__(
+        self, engine: Engine, banner_src: str | None, embeds_src: str | None = None
+    ) -> None:
         config = engine.config
         self._prefix = config.prefix
         self._banner = config.inject_banner
         self._consent_mode = config.consent_mode
         self._banner_src = banner_src
+        policy = engine.policy
+        # Only where there is something to do: embeds to hold, or storage to clean.
+        wanted = policy.embeds is not None or any(c.storage for c in policy.categories)
+        self._embeds_src = embeds_src if wanted else None
+        self._storage = json.dumps(policy.storage_map, separators=(",", ":"), ensure_ascii=False)
         self._memo: dict[tuple[frozenset[str], bool, bool], bytes] = {}
 
     @property
@@ -142,6 +168,8 @@ class Injector:
                 consent_mode=self._consent_mode,
                 inline=inline,
                 banner_src=self._banner_src,
+                embeds_src=self._embeds_src,
+                storage=self._storage,
             )
             remember(self._memo, key, template, 256)
         if not nonce:

@@ -15,7 +15,7 @@ import datetime as dt
 import hashlib
 import json
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from os import PathLike
 from typing import Any, Literal
@@ -23,12 +23,14 @@ from typing import Any, Literal
 from ..exceptions import PolicyError
 from ..i18n import in_locale
 from ..i18n.banner import DEFAULT_TEXTS
+from .embeds import embed_trackers
 from .parse import policy_fields
 from .parts import (
     CONSENT_MODE_TYPES,
     DEFAULT_CONSENT_MODE,
     Category,
     CookieSpec,
+    EmbedsSpec,
     Localised,
     Processor,
 )
@@ -79,11 +81,19 @@ class Policy:
     raw: Mapping[str, Any] = field(repr=False, compare=False)
     #: the Content-Security-Policy mode the policy asks for ("off", "report", "enforce")
     csp: Literal["off", "report", "enforce"] = "off"
+    #: ``[embeds]``: click-to-load placeholders for embedded players (None: embeds pass)
+    embeds: EmbedsSpec | None = None
 
     optional_ids: tuple[str, ...] = field(init=False, repr=False, compare=False)
     required_ids: frozenset[str] = field(init=False, repr=False, compare=False)
     matcher: Matcher = field(init=False, repr=False, compare=False)
     _by_id: dict[str, Category] = field(init=False, repr=False, compare=False)
+    #: what the page's cleaner removes when a category (or a service in it) is
+    #: refused: ``{category: {service: {"s": storage keys, "c": cookie names}}}``, the
+    #: policy's own declarations under the service ``""``
+    storage_map: dict[str, dict[str, dict[str, list[str]]]] = field(
+        init=False, repr=False, compare=False
+    )
     _hashes: dict[str, str] = field(init=False, repr=False, compare=False)
 
     # Derived once, shared by every request.
@@ -109,13 +119,34 @@ class Policy:
             for category in self.categories
             if category.hosts
         ]
+        if self.embeds is not None:
+            extra += embed_trackers(self.embeds)
         matcher = Matcher(
             (*BUILTIN_TRACKERS, *self.trackers, *extra),
             fallback=registry().matcher,
             replaces=[t.owner for t in self.trackers],
         )
         object.__setattr__(self, "matcher", matcher)
+        object.__setattr__(self, "storage_map", self._storage_map(matcher))
         object.__setattr__(self, "_hashes", {})
+
+    def _storage_map(self, matcher: Matcher) -> dict[str, dict[str, dict[str, list[str]]]]:
+        optional = set(self.optional_ids)
+        found: dict[str, dict[str, dict[str, list[str]]]] = {}
+
+        def add(
+            category: str, service: str, storage: Iterable[str], cookies: Iterable[str]
+        ) -> None:
+            entry = {"s": list(storage), "c": list(cookies)}
+            entry = {k: v for k, v in entry.items() if v}
+            if category in optional and entry:
+                found.setdefault(category, {})[service] = entry
+
+        for category in self.categories:
+            add(category.id, "", category.storage, (c.name for c in category.cookies))
+        for tracker in (*BUILTIN_TRACKERS, *self.trackers, *matcher.embeds.values()):
+            add(tracker.category, tracker.owner, tracker.storage, tracker.cookies)
+        return found
 
     # -- loading -----------------------------------------------------------
 
