@@ -18,12 +18,17 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
 
 export const BUDGET = 6000; // bytes, gzip -9 of the JS plus gzip -9 of the CSS
+// The embed placeholders' buttons and the storage cleaner (js/src/embeds.js): a
+// separate script, injected only where a policy has embeds or storage keys.
+export const EMBEDS_BUDGET = 1600; // bytes, gzip -9 of consent-embeds.js
 
 export const PATHS = {
   srcJs: path.join(here, 'src', 'banner.js'),
   srcCss: path.join(here, 'src', 'banner.css'),
   outJs: path.join(root, 'src', 'consent_mw', 'static', 'consent-banner.js'),
   outCss: path.join(root, 'src', 'consent_mw', 'static', 'consent-banner.css'),
+  srcEmbeds: path.join(here, 'src', 'embeds.js'),
+  outEmbeds: path.join(root, 'src', 'consent_mw', 'static', 'consent-embeds.js'),
   manifest: path.join(here, 'build-manifest.json'),
   pkg: path.join(here, 'package.json'),
 };
@@ -60,9 +65,14 @@ export function sourceHash() {
   return sha256(JSON.stringify([
     readFileSync(PATHS.srcJs, 'utf8'),
     readFileSync(PATHS.srcCss, 'utf8'),
+    readFileSync(PATHS.srcEmbeds, 'utf8'),
     OPTIONS,
     pinned(),
   ]));
+}
+
+export function embedsSizes(js) {
+  return { embeds: js.length, embedsGzip: gzipSize(js) };
 }
 
 export function sizes(js, css) {
@@ -76,6 +86,9 @@ function report(s) {
   console.log(`consent-banner.js   ${pad(s.js)} B, gzip -9 ${pad(s.jsGzip)} B`);
   console.log(`consent-banner.css  ${pad(s.css)} B, gzip -9 ${pad(s.cssGzip)} B`);
   console.log(`total gzip -9       ${pad(s.gzip)} B of ${BUDGET} B budget`);
+  if (s.embeds !== undefined) {
+    console.log(`consent-embeds.js   ${pad(s.embeds)} B, gzip -9 ${pad(s.embedsGzip)} B of ${EMBEDS_BUDGET} B budget`);
+  }
 }
 
 export async function build() {
@@ -95,18 +108,22 @@ export async function build() {
   }
   const js = (await terser.minify(readFileSync(PATHS.srcJs, 'utf8'), structuredClone(OPTIONS.js))).code;
   const css = (await esbuild.transform(readFileSync(PATHS.srcCss, 'utf8'), OPTIONS.css)).code;
+  const embeds = (await terser.minify(readFileSync(PATHS.srcEmbeds, 'utf8'), structuredClone(OPTIONS.js))).code;
   const jsBuf = Buffer.from(js);
   const cssBuf = Buffer.from(css);
-  const s = sizes(jsBuf, cssBuf);
+  const embedsBuf = Buffer.from(embeds);
+  const s = { ...sizes(jsBuf, cssBuf), ...embedsSizes(embedsBuf) };
   mkdirSync(path.dirname(PATHS.outJs), { recursive: true });
   writeFileSync(PATHS.outJs, jsBuf);
   writeFileSync(PATHS.outCss, cssBuf);
+  writeFileSync(PATHS.outEmbeds, embedsBuf);
   const manifest = {
     comment: 'Written by js/build.mjs; checked by node js/build.mjs --check.',
     minifiers: have,
     source: sourceHash(),
     js: sha256(jsBuf),
     css: sha256(cssBuf),
+    embeds: sha256(embedsBuf),
     sizes: s,
   };
   writeFileSync(PATHS.manifest, JSON.stringify(manifest, null, 2) + '\n');
@@ -119,10 +136,12 @@ export function check() {
   let manifest;
   let js;
   let css;
+  let embeds;
   try {
     manifest = JSON.parse(readFileSync(PATHS.manifest, 'utf8'));
     js = readFileSync(PATHS.outJs);
     css = readFileSync(PATHS.outCss);
+    embeds = readFileSync(PATHS.outEmbeds);
   } catch (e) {
     return { problems: [`cannot read the build: ${e.message}`], sizes: null };
   }
@@ -131,8 +150,12 @@ export function check() {
   }
   if (manifest.js !== sha256(js)) problems.push('consent-banner.js differs from what the build wrote');
   if (manifest.css !== sha256(css)) problems.push('consent-banner.css differs from what the build wrote');
-  const s = sizes(js, css);
+  if (manifest.embeds !== sha256(embeds)) problems.push('consent-embeds.js differs from what the build wrote');
+  const s = { ...sizes(js, css), ...embedsSizes(embeds) };
   if (s.gzip > BUDGET) problems.push(`gzip size ${s.gzip} B exceeds the budget of ${BUDGET} B`);
+  if (s.embedsGzip > EMBEDS_BUDGET) {
+    problems.push(`consent-embeds.js gzip size ${s.embedsGzip} B exceeds its budget of ${EMBEDS_BUDGET} B`);
+  }
   return { problems, sizes: s };
 }
 
@@ -148,6 +171,10 @@ async function main(argv) {
   report(s);
   if (s.gzip > BUDGET) {
     console.error(`FAIL: gzip size ${s.gzip} B exceeds the budget of ${BUDGET} B`);
+    return 1;
+  }
+  if (s.embedsGzip > EMBEDS_BUDGET) {
+    console.error(`FAIL: consent-embeds.js gzip size ${s.embedsGzip} B exceeds its budget of ${EMBEDS_BUDGET} B`);
     return 1;
   }
   return 0;
