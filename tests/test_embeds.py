@@ -22,8 +22,14 @@ from consent_mw.policy.presets import preset_dict
 from support.html_apps import AppRequest, RawResult, Reply, build, html
 
 NOTHING = frozenset({"necessary"})
-YOUTUBE = b'<iframe width="560" height="315" src="https://www.youtube.com/embed/abc?t=1&amp;x=2" allowfullscreen></iframe>'
-MAPS = b'<iframe src="https://www.google.com/maps/embed?pb=1" width="100%" height="450" style="border:0"></iframe>'
+YOUTUBE = (
+    b'<iframe width="560" height="315" src="https://www.youtube.com/embed/abc?t=1&amp;x=2"'
+    b" allowfullscreen></iframe>"
+)
+MAPS = (
+    b'<iframe src="https://www.google.com/maps/embed?pb=1" width="100%" height="450"'
+    b' style="border:0"></iframe>'
+)
 WIDGET = b'<script async src="https://platform.twitter.com/widgets.js" charset="utf-8"></script>'
 VIMEO = b'<iframe src="https://player.vimeo.com/video/76979871" width="640" height="360"></iframe>'
 TIKTOK = b'<iframe src="https://www.tiktok.com/embed/v2/7000000000000000000"></iframe>'

@@ -38,14 +38,18 @@ def test_placeholders_then_load_once(serve: Callable[..., Running]) -> None:
     assert youtube.get_attribute("role") == "group"
     assert youtube.get_attribute("aria-label") == EN["title"].format(service="YouTube")
     assert EN["blocked"].format(service="YouTube") in youtube.inner_text()
-    assert youtube.get_by_role("link", name=EN["open"].format(service="YouTube")).get_attribute(
-        "href"
-    ) == YOUTUBE
+    assert (
+        youtube.get_by_role("link", name=EN["open"].format(service="YouTube")).get_attribute("href")
+        == YOUTUBE
+    )
     privacy = youtube.get_by_role("link", name=EN["privacy"].format(service="YouTube"))
     assert privacy.get_attribute("href") == "https://policies.google.com/privacy"
-    assert maps.get_by_role("link", name=EN["open"].format(service="Google Maps")).get_attribute(
-        "href"
-    ) == MAPS
+    assert (
+        maps.get_by_role("link", name=EN["open"].format(service="Google Maps")).get_attribute(
+            "href"
+        )
+        == MAPS
+    )
     # The size the iframes would have had: 560 by 315, and the page's width by 450.
     box = youtube.bounding_box()
     assert box is not None and (round(box["width"]), round(box["height"])) == (560, 315)

@@ -1,4 +1,4 @@
-""""Always allow <service>" on an embed placeholder records a consent for that one
+""" "Always allow <service>" on an embed placeholder records a consent for that one
 service in the ledger. The page sends the per-service shape of the consent API
 ({"choices": {"functional": {"YouTube": true}, ...}}); the server records it once
 per-service choices are part of a consent."""
