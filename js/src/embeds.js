@@ -147,7 +147,7 @@
       var a = [].slice.call(el.attributes);
       a.forEach(function (at) {
         var real = at.name.slice(13);
-        if (at.name.indexOf('data-consent-') === 0 && real !== 'category' &&
+        if (at.name.indexOf('data-consent-') === 0 && !/^(category|service|active)$/.test(real) &&
             !/^on/i.test(real)) {
           el.removeAttribute(at.name);
           el.setAttribute(real, at.value);
