@@ -26,7 +26,9 @@ __all__ = ["placeholder", "size_style"]
 
 #: an HTML dimension: a number of CSS pixels or a percentage
 _LENGTH: Final = re.compile(r"\s*(\d{1,5}(?:\.\d{1,3})?)\s*(px|%)?\s*", re.ASCII)
-_BOX: Final = "box-sizing:border-box;overflow:auto;border:1px solid;padding:1em;"
+_BOX: Final = (
+    "box-sizing:border-box;overflow:auto;border:1px solid;padding:1em;word-break:keep-all;"
+)
 
 
 def size_style(width: str | None, height: str | None) -> str:
