@@ -22,6 +22,9 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
 
 export const BUDGET = 6000; // bytes, gzip -9 of the JS plus gzip -9 of the CSS
+// The embed placeholders' buttons and the storage cleaner (js/src/embeds.js): a
+// separate script, injected only where a policy has embeds or storage keys.
+export const EMBEDS_BUDGET = 1600; // bytes, gzip -9 of consent-embeds.js
 
 export const PATHS = {
   srcJs: path.join(here, 'src', 'banner.js'),
@@ -30,6 +33,8 @@ export const PATHS = {
   outJs: path.join(root, 'src', 'consent_mw', 'static', 'consent-banner.js'),
   outCss: path.join(root, 'src', 'consent_mw', 'static', 'consent-banner.css'),
   outPrefs: path.join(root, 'src', 'consent_mw', 'static', 'consent-banner-prefs.js'),
+  srcEmbeds: path.join(here, 'src', 'embeds.js'),
+  outEmbeds: path.join(root, 'src', 'consent_mw', 'static', 'consent-embeds.js'),
   manifest: path.join(here, 'build-manifest.json'),
   pkg: path.join(here, 'package.json'),
 };
@@ -67,9 +72,14 @@ export function sourceHash() {
     readFileSync(PATHS.srcJs, 'utf8'),
     readFileSync(PATHS.srcCss, 'utf8'),
     readFileSync(PATHS.srcPrefs, 'utf8'),
+    readFileSync(PATHS.srcEmbeds, 'utf8'),
     OPTIONS,
     pinned(),
   ]));
+}
+
+export function embedsSizes(js) {
+  return { embeds: js.length, embedsGzip: gzipSize(js) };
 }
 
 export function sizes(js, css, prefs) {
@@ -89,6 +99,9 @@ function report(s) {
   console.log(`total gzip -9       ${pad(s.gzip)} B of ${BUDGET} B budget`);
   if (s.prefs != null) {
     console.log(`consent-banner-prefs.js ${pad(s.prefs)} B, gzip -9 ${pad(s.prefsGzip)} B (loaded with the preferences)`);
+  }
+  if (s.embeds !== undefined) {
+    console.log(`consent-embeds.js   ${pad(s.embeds)} B, gzip -9 ${pad(s.embedsGzip)} B of ${EMBEDS_BUDGET} B budget`);
   }
 }
 
@@ -110,14 +123,17 @@ export async function build() {
   const js = (await terser.minify(readFileSync(PATHS.srcJs, 'utf8'), structuredClone(OPTIONS.js))).code;
   const css = (await esbuild.transform(readFileSync(PATHS.srcCss, 'utf8'), OPTIONS.css)).code;
   const prefs = (await terser.minify(readFileSync(PATHS.srcPrefs, 'utf8'), structuredClone(OPTIONS.js))).code;
+  const embeds = (await terser.minify(readFileSync(PATHS.srcEmbeds, 'utf8'), structuredClone(OPTIONS.js))).code;
   const jsBuf = Buffer.from(js);
   const cssBuf = Buffer.from(css);
   const prefsBuf = Buffer.from(prefs);
-  const s = sizes(jsBuf, cssBuf, prefsBuf);
+  const embedsBuf = Buffer.from(embeds);
+  const s = { ...sizes(jsBuf, cssBuf, prefsBuf), ...embedsSizes(embedsBuf) };
   mkdirSync(path.dirname(PATHS.outJs), { recursive: true });
   writeFileSync(PATHS.outJs, jsBuf);
   writeFileSync(PATHS.outCss, cssBuf);
   writeFileSync(PATHS.outPrefs, prefsBuf);
+  writeFileSync(PATHS.outEmbeds, embedsBuf);
   const manifest = {
     comment: 'Written by js/build.mjs; checked by node js/build.mjs --check.',
     minifiers: have,
@@ -125,6 +141,7 @@ export async function build() {
     js: sha256(jsBuf),
     css: sha256(cssBuf),
     prefs: sha256(prefsBuf),
+    embeds: sha256(embedsBuf),
     sizes: s,
   };
   writeFileSync(PATHS.manifest, JSON.stringify(manifest, null, 2) + '\n');
@@ -138,11 +155,13 @@ export function check() {
   let js;
   let css;
   let prefs;
+  let embeds;
   try {
     manifest = JSON.parse(readFileSync(PATHS.manifest, 'utf8'));
     js = readFileSync(PATHS.outJs);
     css = readFileSync(PATHS.outCss);
     prefs = readFileSync(PATHS.outPrefs);
+    embeds = readFileSync(PATHS.outEmbeds);
   } catch (e) {
     return { problems: [`cannot read the build: ${e.message}`], sizes: null };
   }
@@ -152,8 +171,12 @@ export function check() {
   if (manifest.js !== sha256(js)) problems.push('consent-banner.js differs from what the build wrote');
   if (manifest.css !== sha256(css)) problems.push('consent-banner.css differs from what the build wrote');
   if (manifest.prefs !== sha256(prefs)) problems.push('consent-banner-prefs.js differs from what the build wrote');
-  const s = sizes(js, css, prefs);
+  if (manifest.embeds !== sha256(embeds)) problems.push('consent-embeds.js differs from what the build wrote');
+  const s = { ...sizes(js, css, prefs), ...embedsSizes(embeds) };
   if (s.gzip > BUDGET) problems.push(`gzip size ${s.gzip} B exceeds the budget of ${BUDGET} B`);
+  if (s.embedsGzip > EMBEDS_BUDGET) {
+    problems.push(`consent-embeds.js gzip size ${s.embedsGzip} B exceeds its budget of ${EMBEDS_BUDGET} B`);
+  }
   return { problems, sizes: s };
 }
 
@@ -169,6 +192,10 @@ async function main(argv) {
   report(s);
   if (s.gzip > BUDGET) {
     console.error(`FAIL: gzip size ${s.gzip} B exceeds the budget of ${BUDGET} B`);
+    return 1;
+  }
+  if (s.embedsGzip > EMBEDS_BUDGET) {
+    console.error(`FAIL: consent-embeds.js gzip size ${s.embedsGzip} B exceeds its budget of ${EMBEDS_BUDGET} B`);
     return 1;
   }
   return 0;

@@ -95,4 +95,13 @@ export class FakeStorage {
   removeItem(k) {
     this.map.delete(k);
   }
+
+  get length() {
+    return this.map.size;
+  }
+
+  key(i) {
+    const keys = [...this.map.keys()];
+    return i < keys.length ? keys[i] : null;
+  }
 }

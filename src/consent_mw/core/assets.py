@@ -31,6 +31,7 @@ __all__ = [
     "accepted_encodings",
     "asset",
     "banner_path",
+    "embeds_path",
     "hashed_name",
     "static_asset",
 ]
@@ -191,6 +192,8 @@ BANNER_FILES: dict[str, tuple[str, str]] = {
     # the preferences layer's details and per-service switches, loaded when opened
     "banner-prefs.js": ("consent-banner-prefs.js", "text/javascript; charset=utf-8"),
     "gpp.js": ("consent-gpp.js", "text/javascript; charset=utf-8"),
+    # the embed placeholders' buttons and the storage cleaner (its own gzip budget)
+    "embeds.js": ("consent-embeds.js", "text/javascript; charset=utf-8"),
 }
 
 
@@ -205,3 +208,8 @@ def banner_path(prefix: str, name: str = "banner.js") -> str | None:
     :data:`BANNER_FILES` (None: not built)."""
     found = static_asset(*BANNER_FILES[name])
     return None if found is None else f"{prefix}/{hashed_name(name, found.digest)}"
+
+
+def embeds_path(prefix: str) -> str | None:
+    """The content-hashed URL path of the embeds and storage-cleaner script (None: not built)."""
+    return banner_path(prefix, "embeds.js")

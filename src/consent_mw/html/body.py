@@ -12,7 +12,7 @@ import zlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ..core.assets import banner_path
+from ..core.assets import banner_path, embeds_path
 from ..core.cache_headers import mark_dependent
 from ..core.engine import OPT_OUT_HEADER
 from ..core.validators import decision_etag
@@ -43,7 +43,7 @@ def injector(engine: Engine) -> Injector:
     if found is None:
         prefix = engine.config.prefix
         found = _INJECTORS[engine] = Injector(
-            engine, banner_path(prefix), banner_path(prefix, "gpp.js")
+            engine, banner_path(prefix), banner_path(prefix, "gpp.js"), embeds_path(prefix)
         )
     return found
 
@@ -150,7 +150,15 @@ def plan_html(
         if runs is not None:
             page_nonce = runs or None
         inject = blocks.block(decision, inline=runs is not None, nonce=page_nonce)
-    rewriter = HTMLRewriter(engine.tag_matcher, allowed, inject=inject, nonce=page_nonce)
+    # Embed placeholders speak the visitor's language (read only when there are embeds).
+    locale = (
+        engine.policy.pick_locale(None, visit.facts.headers.get("accept-language"))
+        if engine.matcher.embeds
+        else "en"
+    )
+    rewriter = HTMLRewriter(
+        engine.tag_matcher, allowed, inject=inject, nonce=page_nonce, locale=locale
+    )
     return HTMLBody(rewriter, gzip=gzip, hold=config.report_blocked), out
 
 

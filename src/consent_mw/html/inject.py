@@ -181,6 +181,8 @@ def injection(
     inline: bool = True,
     banner_src: str | None = None,
     gpp_src: str | None = None,
+    embeds_src: str | None = None,
+    storage: str = "{}",
 ) -> bytes:
     """The HTML block placed right after ``<head>`` (see :mod:`consent_mw.rewrite`):
     the default inline (with ``nonce`` when given) if ``inline``, else from its URL;
@@ -214,15 +216,40 @@ def injection(
             f'<script src="{escape(src)}" defer data-endpoint="{escape(prefix)}"'
             f"{locale_attr}{nonce_attr}></script>"
         )
+        if embeds_src:
+            # The embed placeholders' buttons and the storage cleaner: what the visitor
+            # allows now, and which storage keys and cookies each service leaves.
+            allowed = " ".join(sorted(decision._allowed))
+            parts.append(
+                f'<script src="{escape(embeds_src)}" defer data-endpoint="{escape(prefix)}"'
+                f' data-allowed="{escape(allowed, quote=True)}"'
+                f' data-storage="{escape(storage, quote=True)}"{nonce_attr}></script>'
+            )
     return "".join(parts).encode("utf-8")
 
 
 class Injector:
     """:func:`injection` for one engine, built once per allowed set and kind."""
 
-    __slots__ = ("_banner", "_banner_src", "_consent_mode", "_gpp", "_gpp_src", "_memo", "_prefix")
+    __slots__ = (
+        "_banner",
+        "_banner_src",
+        "_consent_mode",
+        "_embeds_src",
+        "_gpp",
+        "_gpp_src",
+        "_memo",
+        "_prefix",
+        "_storage",
+    )
 
-    def __init__(self, engine: Engine, banner_src: str | None, gpp_src: str | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        banner_src: str | None,
+        gpp_src: str | None = None,
+        embeds_src: str | None = None,
+    ) -> None:
         config = engine.config
         self._prefix = config.prefix
         self._banner = config.inject_banner
@@ -230,6 +257,11 @@ class Injector:
         self._banner_src = banner_src
         self._gpp_src = gpp_src
         self._gpp = bool(engine.policy.gpp.sections)
+        policy = engine.policy
+        # Only where there is something to do: embeds to hold, or storage to clean.
+        wanted = policy.embeds is not None or any(c.storage for c in policy.categories)
+        self._embeds_src = embeds_src if wanted else None
+        self._storage = json.dumps(policy.storage_map, separators=(",", ":"), ensure_ascii=False)
         self._memo: dict[tuple[frozenset[str], bool, bool, bool, bool, str], bytes] = {}
 
     @property
@@ -253,6 +285,8 @@ class Injector:
                 inline=inline,
                 banner_src=self._banner_src,
                 gpp_src=self._gpp_src,
+                embeds_src=self._embeds_src,
+                storage=self._storage,
             )
             remember(self._memo, key, template, 256)
         if not nonce:

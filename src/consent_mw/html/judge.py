@@ -33,12 +33,15 @@ from .attrs import (
 )
 from .css import CSSURL, blank, css_urls, may_fetch
 from .fetches import ANYWHERE, CSS, FETCHES, HTML, MARKS, REFRESH, SRCSET, URLS
+from .placeholder import placeholder, size_style
 from .plan import Nonce, Plan
 from .script_urls import call_urls, rule_urls
 
 __all__ = ["BLOCK", "INLINE", "KEEP", "Judge", "Nested", "Verdict"]
 
 _TYPE = frozenset({b"type"})
+#: the tags an embedded player or widget comes in (see .placeholder)
+_EMBED_TAGS = frozenset({b"iframe", b"script"})
 _SCRIPT_URLS = frozenset(FETCHES[b"script"])
 
 #: a tag passes as it is; is neutralised for its categories; is held for its body
@@ -58,13 +61,33 @@ _URL_EQ = re.compile(r"[uU][rR][lL][ \t\n\f\r]*=[ \t\n\f\r]*")
 class Judge:
     """The verdicts for one page, under one plan and the page's nonce."""
 
-    __slots__ = ("_matcher", "_nested", "_nonce", "_plan", "base", "base_seen")
+    __slots__ = (
+        "_locale",
+        "_matcher",
+        "_nested",
+        "_nonce",
+        "_plan",
+        "_suffix",
+        "base",
+        "base_seen",
+    )
 
-    def __init__(self, matcher: Matcher, plan: Plan, nonce: Nonce | None, nested: Nested) -> None:
+    def __init__(
+        self,
+        matcher: Matcher,
+        plan: Plan,
+        nonce: Nonce | None,
+        nested: Nested,
+        locale: str = "en",
+    ) -> None:
         self._matcher = matcher
         self._plan = plan
         self._nonce = nonce
         self._nested = nested
+        #: the language of embed placeholders; it joins the memo keys of the tags
+        #: that may get one (none when the policy has no embeds)
+        self._locale = locale
+        self._suffix = b"\0" + locale.encode("ascii", "replace") if matcher.embeds else b""
         #: the document's base URL, when it is on a tracker's host (else None:
         #: relative URLs then stay on the page's own host)
         self.base: str | None = None
@@ -76,9 +99,11 @@ class Judge:
         lowercase ``name`` ends at ``name_end``; judged once and remembered."""
         plan, nonce = self._plan, self._nonce
         memo = self.base is None and name != b"base"
-        known = plan.tags.get(tag) if memo else None
+        suffix = self._suffix if name in _EMBED_TAGS else b""
+        known = plan.tags.get(tag + suffix if suffix else tag) if memo else None
         key = None
         if known is None and memo and nonce is not None and (key := nonce.key(tag)) is not None:
+            key += suffix
             marked = plan.nonce_tags.get(key)
             if marked is not None:
                 known = (marked[0], marked[1], nonce.fill(marked[2]))
@@ -95,7 +120,7 @@ class Judge:
         ):
             plan.remember(plan.nonce_tags, key, (verdict, categories, template))
         else:
-            plan.remember(plan.tags, tag, (verdict, categories, output))
+            plan.remember(plan.tags, tag + suffix, (verdict, categories, output))
         return verdict, categories, output
 
     def long_tag(self, head: bytes, name_end: int, name: bytes) -> tuple[tuple[str, ...], bytes]:
@@ -227,7 +252,33 @@ class Judge:
         output = neutralise(
             tag, name_end, attrs, name, tuple(categories), frozenset(renamed), rewritten
         )
+        if self._matcher.embeds and name in _EMBED_TAGS and b"src" in renamed:
+            output = self._embed(tag, first, name, name_end, output)
         return BLOCK, tuple(categories), output
+
+    def _embed(
+        self, tag: bytes, first: dict[bytes, Attr], name: bytes, name_end: int, output: bytes
+    ) -> bytes:
+        """``output`` (a neutralised iframe or script) hidden, after the placeholder of
+        the embed service it loads from, if it loads from one (see .placeholder)."""
+        url = web_url(text(_value(tag, first, b"src") or b""), self.base)
+        found = self._matcher.url_owner(url) if url else None
+        service = self._matcher.embeds.get(found[1]) if found else None
+        if service is None or service.category != found[0]:  # type: ignore[index]
+            return output
+        if name == b"iframe":
+            width, height = _value(tag, first, b"width"), _value(tag, first, b"height")
+            own = _value(tag, first, b"style")
+            style = size_style(
+                text(width) if width is not None else None,
+                text(height) if height is not None else None,
+            )
+            if own and b"(" not in own:  # the iframe's own sizes, never a fetch (url())
+                style += text(own)
+            shown = placeholder(service, self._locale, url=url, style=style)
+            return shown + output[:name_end] + b" hidden" + output[name_end:]
+        # A widget script shows nothing itself: the placeholder stays small.
+        return placeholder(service, self._locale, url=None, style="") + output
 
     def _set_base(self, first: dict[bytes, Attr], tag: bytes) -> None:
         """The first ``<base href>`` sets the document's base URL, resolved against

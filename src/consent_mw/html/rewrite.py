@@ -117,6 +117,7 @@ class HTMLRewriter:
         inject: bytes = b"",
         max_hold: int = 256 * 1024,
         nonce: str | None = None,
+        locale: str = "en",
     ) -> None:
         if max_hold < 64:
             raise ValueError(f"max_hold must be at least 64 bytes, not {max_hold}")
@@ -132,7 +133,8 @@ class HTMLRewriter:
         #: the page's CSP nonce, when it has one its tags can be remembered by
         self._nonce = Nonce.of(nonce)
         self._plan = plan_for(matcher, self._allowed)
-        self._judge = Judge(matcher, self._plan, self._nonce, self._srcdoc)
+        self._locale = locale
+        self._judge = Judge(matcher, self._plan, self._nonce, self._srcdoc, locale)
         self._inject = bytes(inject)
         self._scan = ScanState(max_hold, injected=not inject)
         self._doc_start = True
@@ -165,7 +167,10 @@ class HTMLRewriter:
         when it was rewritten before (see :mod:`.pages`)."""
         body = bytes(body)
         fresh = not self._fed and not self._closed
-        key = page_key(self._plan, self._inject, body, self._nonce) if fresh else None
+        inject = (
+            self._inject + b"\0" + self._locale.encode() if self._matcher.embeds else self._inject
+        )
+        key = page_key(self._plan, inject, body, self._nonce) if fresh else None
         if key is not None and (found := recall(key, self._nonce)) is not None:
             self._closed = True
             out, self.blocked, categories = found
@@ -275,7 +280,9 @@ class HTMLRewriter:
         """A srcdoc document rewritten as one, and the categories neutralised in it."""
         if self._depth >= _SRCDOC_DEPTH:
             return html, ()
-        nested = HTMLRewriter(self._matcher, self._allowed, max_hold=self._max_hold)
+        nested = HTMLRewriter(
+            self._matcher, self._allowed, max_hold=self._max_hold, locale=self._locale
+        )
         nested._depth = self._depth + 1
         if base is not None:  # the parent's base URL, on a tracker's host
             nested._judge.base = base

@@ -5,6 +5,7 @@ as many entries) in every locale (``tests/test_i18n.py`` checks it)::
 
     banner.py    the banner and the consent API's texts (a policy overrides them
                  under [texts.<locale>])
+    embeds.py    the click-to-load placeholders of embedded players and their buttons
     pages.py     the no-JavaScript pages (customised advertising, the visitor's records)
     notice.py    the privacy notice: headings, labels, standard statements, language names
     presets.py   the titles and descriptions of the preset categories

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..exceptions import PolicyError
 from ..i18n.banner import TEXT_KEYS
+from .embeds import shipped_embeds
 from .kinds import NOTICE_TEXT, Kind, Reading, TextOf, typed
 from .parts import (
     CONSENT_MODE_TYPES,
@@ -269,3 +270,26 @@ class NoticeExtra(Kind):
 
     def snap(self, value: Any, text_of: TextOf) -> Any:
         return {section: [dict(text) for text in texts] for section, texts in value.items()}
+
+
+def an_optional_category(reading: Reading, entry: dict[str, Any], category: str, key: str) -> None:
+    """``[embeds] category``: one of the categories, and one a visitor can refuse."""
+    a_category(reading, entry, category, key)
+    if any(c.id == category and c.required for c in reading.top["categories"]):
+        raise PolicyError(key, f"{category!r} is required: embeds need a category one can refuse")
+
+
+def shipped_services(reading: Reading, entry: dict[str, Any], names: Any, key: str) -> None:
+    known = shipped_embeds()
+    for i, name in enumerate(names):
+        if name not in known:
+            raise PolicyError(
+                f"{key}[{i}]", f"{name!r} is not an embed service (one of {', '.join(known)})"
+            )
+
+
+def storage_keys(reading: Reading, entry: dict[str, Any], keys: Any, key: str) -> None:
+    """``storage``: Web Storage key names or ``*`` patterns, none empty or only ``*``."""
+    for i, name in enumerate(keys):
+        if not name.strip("*") or name != name.strip():
+            raise PolicyError(f"{key}[{i}]", f"{name!r} is not a storage key or pattern")

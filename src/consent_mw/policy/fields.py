@@ -47,6 +47,7 @@ from .checks import (
     Regime,
     a_category,
     after_announced,
+    an_optional_category,
     category_id,
     child_age_range,
     cookie_name,
@@ -62,8 +63,10 @@ from .checks import (
     no_or_a_category,
     regime_child_age,
     service_name,
+    shipped_services,
     signal_vendors,
     standard_modes,
+    storage_keys,
     unique_with_necessary,
     version_length,
     within_regime,
@@ -91,6 +94,7 @@ from .parts import (
     Contact,
     Controller,
     CookieSpec,
+    EmbedsSpec,
     GppOptions,
     HistoryEntry,
     Item,
@@ -171,6 +175,7 @@ CATEGORY = Table(
         Field("default_on", FLAG, major="turned_on"),
         Field("cookies", Entries(COOKIE, by="name", ids=True), major="always"),
         Field("hosts", STRINGS, major="always"),
+        Field("storage", STRINGS, check=storage_keys, major="always"),
         Field("processors", STRINGS, check=defined_processors, major="added"),
         Field("consent_mode", STRINGS, default=standard_modes, check=mode_types, major="added"),
         Field("retention", TEXT, days="retention_days", major="never"),
@@ -353,6 +358,15 @@ NOTICE = Table(
     closed=True,
 )
 
+EMBEDS = Table(
+    (
+        Field("category", Str("a category id"), required=True, check=an_optional_category),
+        Field("services", STRINGS, check=shipped_services),
+    ),
+    EmbedsSpec,
+    closed=True,
+)
+
 
 def _rows(table: Table, name: str, by: str) -> Entries:
     """``[[name]]``: entries without ids, paired by their text ``by``."""
@@ -387,6 +401,8 @@ POLICY = Table(
         Field("processors", Entries(PROCESSOR, by="id", ids=True), major="added"),
         Field("trackers", Entries(TRACKER, by="owner", ids=True), major="not_removed"),
         Field("texts", BannerTexts()),
+        # Click-to-load placeholders for embedded players (consent_mw.policy.embeds).
+        Field("embeds", Section(EMBEDS, optional=True), major="always"),
         # The browser's half of enforcement (see consent_mw.core.csp); the middleware's
         # own ``csp`` option wins over it. Not the notice's business: never major.
         Field("csp", Choice(("off", "report", "enforce"), "off"), major="never"),

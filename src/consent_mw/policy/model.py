@@ -16,7 +16,7 @@ import functools
 import hashlib
 import json
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from os import PathLike
 from typing import Any, Literal
@@ -25,12 +25,14 @@ from ..exceptions import PolicyError
 from ..i18n import in_locale
 from ..i18n.banner import DEFAULT_TEXTS
 from .advanced import loaded_google_tags
+from .embeds import embed_trackers
 from .parse import policy_fields
 from .parts import (
     CONSENT_MODE_TYPES,
     DEFAULT_CONSENT_MODE,
     Category,
     CookieSpec,
+    EmbedsSpec,
     GppOptions,
     Localised,
     Processor,
@@ -101,6 +103,8 @@ class Policy:
     signals: Signals = Signals()
     #: the IAB GPP string and ``__gpp`` API (``[gpp]``); no sections: off
     gpp: GppOptions = GppOptions()
+    #: ``[embeds]``: click-to-load placeholders for embedded players (None: embeds pass)
+    embeds: EmbedsSpec | None = None
 
     optional_ids: tuple[str, ...] = field(init=False, repr=False, compare=False)
     required_ids: frozenset[str] = field(init=False, repr=False, compare=False)
@@ -109,6 +113,12 @@ class Policy:
     #: Consent Mode's advanced mode (see :mod:`consent_mw.policy.advanced`)
     tag_matcher: Matcher = field(init=False, repr=False, compare=False)
     _by_id: dict[str, Category] = field(init=False, repr=False, compare=False)
+    #: what the page's cleaner removes when a category (or a service in it) is
+    #: refused: ``{category: {service: {"s": storage keys, "c": cookie names}}}``, the
+    #: policy's own declarations under the service ``""``
+    storage_map: dict[str, dict[str, dict[str, list[str]]]] = field(
+        init=False, repr=False, compare=False
+    )
     _hashes: dict[str, str] = field(init=False, repr=False, compare=False)
     #: the policy's own tracker entries (cookies, hosts) -> the service they belong to
     _own_services: dict[str, str] = field(init=False, repr=False, compare=False)
@@ -158,6 +168,8 @@ class Policy:
             for category in self.categories
             if category.hosts
         ]
+        if self.embeds is not None:
+            extra += embed_trackers(self.embeds)
         trackers = (*BUILTIN_TRACKERS, *self.trackers, *extra)
         replaces = [t.owner for t in self.trackers]
         matcher = Matcher(trackers, fallback=registry().matcher, replaces=replaces)
@@ -168,6 +180,7 @@ class Policy:
             each.listed = listed
         object.__setattr__(self, "matcher", matcher)
         object.__setattr__(self, "tag_matcher", tags)
+        object.__setattr__(self, "storage_map", self._storage_map(matcher))
         object.__setattr__(self, "_hashes", {})
         google = {
             category.id: frozenset(
@@ -181,6 +194,24 @@ class Policy:
             for category in self.categories
         }
         object.__setattr__(self, "_google", google)
+
+    def _storage_map(self, matcher: Matcher) -> dict[str, dict[str, dict[str, list[str]]]]:
+        optional = set(self.optional_ids)
+        found: dict[str, dict[str, dict[str, list[str]]]] = {}
+
+        def add(
+            category: str, service: str, storage: Iterable[str], cookies: Iterable[str]
+        ) -> None:
+            entry = {"s": list(storage), "c": list(cookies)}
+            entry = {k: v for k, v in entry.items() if v}
+            if category in optional and entry:
+                found.setdefault(category, {})[service] = entry
+
+        for category in self.categories:
+            add(category.id, "", category.storage, (c.name for c in category.cookies))
+        for tracker in (*BUILTIN_TRACKERS, *self.trackers, *matcher.embeds.values()):
+            add(tracker.category, tracker.owner, tracker.storage, tracker.cookies)
+        return found
 
     # -- loading -----------------------------------------------------------
 

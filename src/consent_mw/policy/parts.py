@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 __all__ = [
+    "EmbedsSpec",
     "CONSENT_MODE_TYPES",
     "DEFAULT_CONSENT_MODE",
     "GPP_SECTIONS",
@@ -144,6 +145,18 @@ class Category:
     consent_mode: tuple[str, ...] = ()
     default_on: bool = False
     services: tuple[Service, ...] = ()
+    #: localStorage/sessionStorage keys the category's scripts leave (``*``: any run);
+    #: the page's cleaner removes them when the category is refused
+    storage: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EmbedsSpec:
+    """``[embeds]``: the category embedded players need, and which services count
+    (empty: every service :mod:`consent_mw.policy.embeds` ships)."""
+
+    category: str
+    services: tuple[str, ...] = ()
 
 
 # -- the sections only the privacy notice reads (kept verbatim in Policy.raw) ----------

@@ -38,6 +38,13 @@ class Tracker:
     inline: tuple[str, ...] = ()
     click_ids: tuple[str, ...] = ()
     third_party: bool = False
+    #: an embedded player or widget (see :mod:`consent_mw.policy.embeds`): the
+    #: rewriter puts a click-to-load placeholder in its place
+    embed: bool = False
+    #: the service's privacy notice (embeds)
+    privacy: str = ""
+    #: localStorage/sessionStorage keys it leaves on the page's origin (``*``: any run)
+    storage: tuple[str, ...] = ()
 
 
 BUILTIN_TRACKERS: tuple[Tracker, ...] = (
@@ -247,15 +254,22 @@ class Matcher:
     ) -> None:
         by_owner: dict[str, Tracker] = {}
         for tracker in trackers:
-            by_owner.pop(tracker.owner, None)
-            by_owner[tracker.owner] = tracker
+            # A service's embeds are apart from its tracking (TikTok's player and
+            # TikTok's pixel): neither replaces the other.
+            key = "\0embed:" + tracker.owner if tracker.embed else tracker.owner
+            by_owner.pop(key, None)
+            by_owner[key] = tracker
         #: this matcher's own entries (the hand-written ones and the policy's);
         #: ``fallback`` (the shipped registry) answers what they do not know, less
         #: the vendors named in ``replaces`` (by default every owner here), so an
         #: entry of the policy replaces a vendor whole
         self.trackers: tuple[Tracker, ...] = tuple(by_owner.values())
+        #: the embedded players and widgets among them, by owner (service name)
+        self.embeds: dict[str, Tracker] = {t.owner: t for t in self.trackers if t.embed}
         self._fallback = fallback
-        self._owners = frozenset(by_owner if replaces is None else replaces)
+        self._owners = frozenset(
+            (t.owner for t in by_owner.values() if not t.embed) if replaces is None else replaces
+        )
         self._exact: dict[str, tuple[str, str]] = {}
         wildcard: list[tuple[re.Pattern[str], str, str]] = []
         prefixes: dict[str, tuple[str, str]] = {}

@@ -1,0 +1,34 @@
+""" "Always allow <service>" on an embed placeholder records a consent for that one
+service in the ledger. The page sends the per-service shape of the consent API
+({"choices": {"functional": {"YouTube": true}, ...}}); the server records it once
+per-service choices are part of a consent."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from consent_mw.i18n.embeds import EMBED_TEXTS
+from support.browser_sites import Running
+from support.embeds_site import SITE, embeds_policy
+
+
+def test_always_records_a_service_consent(serve: Callable[..., Running]) -> None:
+    visitor = serve(SITE, policy=embeds_policy())
+    visitor.consent(functional=False, analytics=True, advertising=False)
+    visitor.visit("/")
+    page = visitor.page
+    page.wait_for_function("() => !!(window.ConsentBanner && window.ConsentBanner.state)")
+    label = EMBED_TEXTS["en"]["always"].format(service="YouTube")
+    with page.expect_response(
+        lambda r: r.request.method == "POST" and r.url == visitor.base + "/_consent"
+    ) as answer:
+        page.get_by_role("button", name=label).click()
+    assert answer.value.status == 200
+    records = visitor.store.all_records()
+    assert len(records) == 1
+    assert records[0].choices.get("functional") == {"YouTube": True}  # type: ignore[comparison-overlap]
+    # and every YouTube embed of the page is loaded
+    page.locator("#yt").wait_for(state="visible")
+    assert page.locator('.consent-embed[data-embed-service="YouTube"]').count() == 0
