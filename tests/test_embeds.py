@@ -251,3 +251,18 @@ def test_no_script_without_embeds_or_storage_keys(kind: str) -> None:
     result = harness.request("GET", "/")
     assert isinstance(result, RawResult)
     assert b"embeds." not in result.raw and b"consent-embed" not in result.raw
+
+
+def test_an_embed_service_can_be_allowed_on_its_own() -> None:
+    # "Always allow YouTube" posts {"functional": {"YouTube": true}}: the policy must
+    # know YouTube as a service of the category its [embeds] table names, and only there.
+    from support.embeds_site import embeds_policy
+
+    policy = embeds_policy()
+    assert policy.embeds is not None
+    category = policy.embeds.category
+    assert policy.knows_service(category, "YouTube")
+    assert policy.knows_service(category, "Google Maps")
+    other = next(c.id for c in policy.categories if c.id not in (category, "necessary"))
+    assert not policy.knows_service(other, "Google Maps")
+    assert not policy.knows_service(category, "Not An Embed")

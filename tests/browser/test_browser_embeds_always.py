@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import pytest
-
 from consent_mw.i18n.embeds import EMBED_TEXTS
 from support.browser_sites import Running
 from support.embeds_site import SITE, embeds_policy
@@ -28,7 +26,12 @@ def test_always_records_a_service_consent(serve: Callable[..., Running]) -> None
     assert answer.value.status == 200
     records = visitor.store.all_records()
     assert len(records) == 1
-    assert records[0].choices.get("functional") == {"YouTube": True}  # type: ignore[comparison-overlap]
+    # The proof names the service; the category itself stays refused, and the
+    # visitor's other choices are kept as they were.
+    assert records[0].services == {"functional": {"YouTube": True}}
+    assert records[0].choices["functional"] is False
+    assert records[0].choices["analytics"] is True
+    assert records[0].choices["advertising"] is False
     # and every YouTube embed of the page is loaded
     page.locator("#yt").wait_for(state="visible")
     assert page.locator('.consent-embed[data-embed-service="YouTube"]').count() == 0

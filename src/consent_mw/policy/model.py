@@ -265,10 +265,14 @@ class Policy:
         return self._aliases.get((category_id, owner), owner)
 
     def knows_service(self, category_id: str, name: str) -> bool:
-        """Whether ``name`` is a service of the category: declared by the policy, or
-        the owner of a built-in, policy or registry tracker of that category."""
+        """Whether ``name`` is a service of the category: declared by the policy, an
+        embed service of its ``[embeds]``, or the owner of a built-in, policy or
+        registry tracker of that category."""
         if (category_id, name) in self._aliases:
             return True
+        embed = self.matcher.embeds.get(name)
+        if embed is not None and embed.category == category_id:
+            return True  # a service of the policy's [embeds] ("always allow YouTube")
         return _owner_categories(self.trackers).get(name) == category_id
 
     def google_services(self, category_id: str) -> frozenset[str]:
