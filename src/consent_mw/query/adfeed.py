@@ -29,10 +29,10 @@ from ..exceptions import ConfigError
 from ..stores import Record
 from ..stores.feed import FEED_START, ChangePage
 from .caller import Caller
-from .errors import BadQuery, FeedUnavailable, TooManyIds
+from .errors import BadQuery, FeedUnavailable
 from .plans import Both, Call, Op, Plan, arun, run
 from .platforms import PlatformConsent, platform_consent
-from .service import MAX_LOOKUP, QueryService, check_id, check_limit
+from .service import QueryService, check_ids, check_limit
 from .views import AdsJudge, RecordView, SubjectState, record_view, state_of
 
 __all__ = ["MAX_CHANGES", "MAX_WAIT", "AdsFeed", "ChangeView", "ChangesAnswer", "PlatformAnswer"]
@@ -103,14 +103,7 @@ class AdsFeed:
     def _platforms(
         self, ids: Iterable[str], at: float | None, caller: Caller | None
     ) -> Plan[PlatformAnswer]:
-        if isinstance(ids, str | bytes):
-            raise BadQuery("ids must be a list of consent ids, not one string.", code="bad_id")
-        given = list(ids)
-        if len(given) > MAX_LOOKUP:
-            raise TooManyIds(
-                f"{len(given)} ids in one request; send at most {MAX_LOOKUP} per request."
-            )
-        wanted = list(dict.fromkeys(check_id(i, "every id") for i in given))
+        wanted = check_ids(ids, "in one request")
         when = None if at is None else check_time(at)
         service = self.service
         params: dict[str, Any] = {"ids": wanted, "at": when}

@@ -99,6 +99,18 @@ def check_id(value: object, what: str = "id") -> str:
     return value
 
 
+def check_ids(ids: Iterable[str], where: str) -> list[str]:
+    """A batch of consent ids, checked (a list, not one string; at most
+    :data:`MAX_LOOKUP`; each a valid id) and without repeats, in the order given.
+    ``where`` names the batch in the error ("in one lookup")."""
+    if isinstance(ids, str | bytes):
+        raise BadQuery("ids must be a list of consent ids, not one string.", code="bad_id")
+    given = list(ids)
+    if len(given) > MAX_LOOKUP:
+        raise TooManyIds(f"{len(given)} ids {where}; send at most {MAX_LOOKUP} per request.")
+    return list(dict.fromkeys(check_id(i, "every id") for i in given))
+
+
 def check_by(by: str) -> By:
     if by == "consent":
         return "consent"
@@ -188,14 +200,7 @@ class QueryService:
         }
 
     def _lookup(self, ids: Iterable[str], caller: Caller | None) -> Plan[LookupAnswer]:
-        if isinstance(ids, str | bytes):
-            raise BadQuery("ids must be a list of consent ids, not one string.", code="bad_id")
-        given = list(ids)
-        if len(given) > MAX_LOOKUP:
-            raise TooManyIds(
-                f"{len(given)} ids in one lookup; send at most {MAX_LOOKUP} per request."
-            )
-        wanted = list(dict.fromkeys(check_id(i, "every id") for i in given))
+        wanted = check_ids(ids, "in one lookup")
         log = self._log(caller, "lookup", {"ids": wanted})
         _, found = yield Both((log, Call(Op.LOOKUP, (wanted,))))
         now, judge = self.clock(), self.judge
