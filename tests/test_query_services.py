@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from consent_mw import MemoryStore, Policy
+from consent_mw import MemoryStore
 from consent_mw.cli import main
 from consent_mw.query import Caller, Filters, QueryService, create_app
 from consent_mw.query.adfeed import AdsFeed
@@ -23,15 +23,9 @@ from support.redis_servers import (  # noqa: F401  (session fixtures)
     redis_cluster_nodes_fixture,
     redis_standalone_fixture,
 )
+from support.services import GOOGLE_AND_META, gdpr_with_ad_services
 
-POLICY = Policy.preset(
-    "gdpr",
-    version="2026-11",
-    categories=[
-        *Policy.preset("gdpr").raw["categories"][:3],
-        {**Policy.preset("gdpr").raw["categories"][3], "services": ["Meta", "TikTok", "Kakao"]},
-    ],
-)
+POLICY = gdpr_with_ad_services("Meta", "TikTok", "Kakao")
 READ = {"authorization": f"Bearer {READ_TOKEN}"}
 
 
@@ -126,17 +120,7 @@ def test_cli_stats_and_export_by_service(
 def test_google_platform_fields_follow_a_per_service_grant_of_google() -> None:
     # Consent Mode on the page grants Google's ad types when Google's service is allowed
     # alone; the uploads the ad team sends must say the same, and nothing for Meta alone.
-    policy = Policy.preset(
-        "gdpr",
-        version="2026-11",
-        categories=[
-            *Policy.preset("gdpr").raw["categories"][:3],
-            {
-                **Policy.preset("gdpr").raw["categories"][3],
-                "services": [{"name": "Google", "owners": ["Google Ads / DoubleClick"]}, "Meta"],
-            },
-        ],
-    )
+    policy = gdpr_with_ad_services(*GOOGLE_AND_META)
     store = MemoryStore()
     for subject, services in (("google", {"Google": True}), ("meta", {"Meta": True})):
         record = make_record(subject, at=NOW, advertising=False, version="2026-11")

@@ -19,6 +19,7 @@ from consent_mw.html.signals import VENDOR_CODE, vendor_grants
 from consent_mw.policy.diff import diff_policies
 from consent_mw.policy.parts import Signals
 from support.html_apps import HEAD_START, AppRequest, Harness, RawResult, Reply, build, html
+from support.services import GOOGLE_AND_META, gdpr_with_ad_services
 
 GPP_DATA = re.compile(rb'<script type="application/json" id="consent-gpp">(.*?)</script>')
 GPP_SRC = re.compile(rb'<script src="(/_consent/gpp\.[0-9a-f]{16}\.js)"( nonce="[^"]*")?></script>')
@@ -84,16 +85,7 @@ def test_the_state_compiled_in(modes_granted: tuple[str, ...], pending: bool, st
     assert f"var S={state}," in defaults_script(modes(*modes_granted), pending=pending)
 
 
-SERVICES = Policy.preset(
-    "gdpr",
-    categories=[
-        *Policy.preset("gdpr").raw["categories"][:3],
-        {
-            **Policy.preset("gdpr").raw["categories"][3],
-            "services": [{"name": "Google", "owners": ["Google Ads / DoubleClick"]}, "Meta"],
-        },
-    ],
-)
+SERVICES = gdpr_with_ad_services(*GOOGLE_AND_META)
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,7 @@ import pytest
 
 from consent_mw import Policy
 from support.browser_sites import Running, Site, page
+from support.services import GOOGLE_AND_META, gdpr_with_ad_services
 
 pytestmark = pytest.mark.browser
 
@@ -141,16 +142,7 @@ def test_each_vendor_hears_analytics_only_first_then_the_update(
     assert updates[-1] == "granted"
 
 
-SERVICES = Policy.preset(
-    "gdpr",
-    categories=[
-        *Policy.preset("gdpr").raw["categories"][:3],
-        {
-            **Policy.preset("gdpr").raw["categories"][3],
-            "services": [{"name": "Google", "owners": ["Google Ads / DoubleClick"]}, "Meta"],
-        },
-    ],
-)
+SERVICES = gdpr_with_ad_services(*GOOGLE_AND_META)
 
 
 def test_meta_alone_is_told_grant_and_no_other_vendor(serve: Callable[..., Running]) -> None:

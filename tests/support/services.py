@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from consent_mw import Policy
+
 POLICY_DICT: dict[str, Any] = {
     "version": "1",
     "regime": {"default": "gdpr"},
@@ -32,3 +34,18 @@ POLICY_DICT: dict[str, Any] = {
         },
     ],
 }
+
+
+def gdpr_with_ad_services(*services: Any) -> Policy:
+    """The gdpr preset with its advertising category listing ``services`` (names or
+    tables, as a policy file writes them)."""
+    categories = Policy.preset("gdpr").raw["categories"]
+    return Policy.preset(
+        "gdpr",
+        version="2026-11",
+        categories=[*categories[:3], {**categories[3], "services": list(services)}],
+    )
+
+
+#: Google (its ads owner) and Meta listed under advertising
+GOOGLE_AND_META = ({"name": "Google", "owners": ["Google Ads / DoubleClick"]}, "Meta")
