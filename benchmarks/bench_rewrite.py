@@ -50,7 +50,7 @@ from types import ModuleType
 
 from selectolax.lexbor import LexborHTMLParser
 
-from consent_mw.html import _pure, native, plan
+from consent_mw.html import _pure, native
 from consent_mw.html.rewrite import HTMLRewriter
 from consent_mw.policy.model import Policy
 from consent_mw.policy.trackers import BUILTIN_TRACKERS, Matcher
@@ -174,7 +174,7 @@ def rewrite_pure(html: bytes) -> bytes:
 def rewrite_cold(html: bytes) -> bytes:
     # The rewriter's per-(matcher, allowed set) plan and its memory of tags and
     # snippets, forgotten: what the first page after start-up costs.
-    plan.PLANS.clear()
+    MATCHER.plans.clear()
     return rewrite(html)
 
 
@@ -369,10 +369,13 @@ def copy_rewriter(package: ModuleType, cold: bool) -> Callable[[bytes], bytes]:
     rewriter = importlib.import_module(name + ".html.rewrite").HTMLRewriter
     trackers = importlib.import_module(name + ".policy.trackers")
     matcher = trackers.Matcher(trackers.BUILTIN_TRACKERS)
-    try:  # where the memos of verdicts live, by version
-        plans = importlib.import_module(name + ".html.plan").PLANS
-    except ImportError:
-        plans = importlib.import_module(name + ".html.rewrite")._PLANS
+    # Where the memos of verdicts live, by version: on the matcher, or in a module.
+    plans = getattr(matcher, "plans", None)
+    if plans is None:
+        try:
+            plans = importlib.import_module(name + ".html.plan").PLANS
+        except (ImportError, AttributeError):
+            plans = importlib.import_module(name + ".html.rewrite")._PLANS
 
     def run(html: bytes) -> bytes:
         if cold:

@@ -1153,7 +1153,7 @@ def test_tags_with_a_fresh_nonce_come_out_as_without_the_nonce_memo(
 )
 def test_nonces_that_could_be_mistaken_for_something_else(nonces: list[str]) -> None:
     tags = NONCE_TAGS[-2:] + [b'<script nonce="{n}" src="//connect.facebook.net/x.js"></script>']
-    plan_module.PLANS.clear()
+    MATCHER.plans.clear()
     for nonce in nonces:
         html = _page_with(nonce, tags)
         remembered = HTMLRewriter(MATCHER, NOTHING, nonce=nonce)
@@ -1162,7 +1162,7 @@ def test_nonces_that_could_be_mistaken_for_something_else(nonces: list[str]) -> 
 
 
 def test_a_nonce_tag_is_judged_once_whatever_its_nonce() -> None:
-    plan_module.PLANS.clear()
+    MATCHER.plans.clear()
     tags = NONCE_TAGS[:2]
     first = HTMLRewriter(MATCHER, NOTHING, nonce="A" * 22)
     first.feed(_page_with("A" * 22, tags))

@@ -7,7 +7,6 @@ headers when it starts, then feed the body through the returned
 
 from __future__ import annotations
 
-import weakref
 import zlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -16,12 +15,15 @@ from ..core.assets import banner_path, embeds_path
 from ..core.cache_headers import mark_dependent
 from ..core.engine import OPT_OUT_HEADER
 from ..core.validators import decision_etag
-from .inject import Injector
+from .inject import Injector, fill
 from .inline import inline_nonce
+from .pages import page_key, recall, store
+from .plan import Nonce, plan_for
 from .rewrite import HTMLRewriter
 
 if TYPE_CHECKING:
     from ..core.engine import Engine, Visit
+    from ..policy.trackers import Matcher
 
 __all__ = ["OPT_OUT_HEADER", "REPORT_HEADER", "HTMLBody", "plan_html"]
 
@@ -34,25 +36,91 @@ Headers = list[tuple[bytes, bytes]]
 # 15.4.5): nothing may be injected into them.
 _BODILESS = frozenset({204, 205, 304})
 
-# One injector per engine (per policy version), built on its first page.
-_INJECTORS: weakref.WeakKeyDictionary[Engine, Injector] = weakref.WeakKeyDictionary()
+# What is rewritten (see plan_html).
+_HTML_TYPES = frozenset((b"text/html", b"application/xhtml+xml"))
+
+# The headers _decision_validators changes (the ETag) or drops.
+_VALIDATORS = frozenset((b"etag", b"last-modified"))
+_VALIDATORS_AND_LENGTH = _VALIDATORS | {b"content-length"}
 
 
-def injector(engine: Engine) -> Injector:
-    found = _INJECTORS.get(engine)
-    if found is None:
-        prefix = engine.config.prefix
-        found = _INJECTORS[engine] = Injector(
+class _Setup:
+    """What every page of one engine (one policy version) is rewritten with, read from
+    its config once, on its first page, and kept on the engine."""
+
+    __slots__ = (
+        "blocks",
+        "compress",
+        "embeds",
+        "exclude_paths",
+        "exclude_types",
+        "hold",
+        "matcher",
+        "rewrite",
+    )
+
+    def __init__(self, engine: Engine) -> None:
+        config = engine.config
+        prefix = config.prefix
+        self.blocks = Injector(
             engine, banner_path(prefix), banner_path(prefix, "gpp.js"), embeds_path(prefix)
         )
-    return found
+        self.rewrite = config.rewrite_html
+        self.compress = config.compress_html
+        self.hold = config.report_blocked
+        self.exclude_paths = tuple(config.html_exclude_paths)
+        self.exclude_types = frozenset(t.encode("latin-1") for t in config.html_exclude_types)
+        self.matcher = engine.tag_matcher
+        self.embeds = bool(self.matcher.embeds)
+
+
+def _setup(engine: Engine) -> _Setup:
+    setup: _Setup | None = engine.html
+    if setup is None:
+        setup = engine.html = _Setup(engine)
+    return setup
 
 
 class HTMLBody:
-    """One HTML body on its way out: rewritten, then optionally gzip-compressed."""
+    """One HTML body on its way out: rewritten, then optionally gzip-compressed.
 
-    def __init__(self, rewriter: HTMLRewriter, *, gzip: bool, hold: bool) -> None:
-        self.rewriter = rewriter
+    A body that comes whole (most frameworks send it so) and was rewritten before is
+    answered from the memo of pages (see :mod:`.pages`); the rewriter, and the
+    injected block with the page's nonce filled in, are made only for a body that
+    has to be rewritten."""
+
+    __slots__ = (
+        "_allowed",
+        "_blocked",
+        "_gzip",
+        "_locale",
+        "_matcher",
+        "_nonce",
+        "_rewriter",
+        "_template",
+        "hold",
+    )
+
+    def __init__(
+        self,
+        matcher: Matcher,
+        allowed: frozenset[str],
+        template: bytes,
+        nonce: str | None,
+        locale: str = "en",
+        *,
+        gzip: bool,
+        hold: bool,
+    ) -> None:
+        self._matcher = matcher
+        # What HTMLRewriter plans by: "necessary" is always allowed.
+        self._allowed = allowed if "necessary" in allowed else allowed | {"necessary"}
+        #: the injected block, its nonce slots not filled (see Injector.template)
+        self._template = template
+        self._nonce = nonce
+        self._locale = locale
+        self._rewriter: HTMLRewriter | None = None
+        self._blocked = 0
         # wbits=31: a gzip container (RFC 1952), what Content-Encoding: gzip means.
         self._gzip = zlib.compressobj(6, zlib.DEFLATED, 31) if gzip else None
         #: report mode: the adapter holds the body so the count can go in a header
@@ -60,25 +128,57 @@ class HTMLBody:
 
     @property
     def blocked(self) -> int:
-        return self.rewriter.blocked
+        """How many elements were neutralised."""
+        rewriter = self._rewriter
+        return self._blocked if rewriter is None else rewriter.blocked
+
+    def _start(self) -> HTMLRewriter:
+        self._rewriter = rewriter = HTMLRewriter(
+            self._matcher,
+            self._allowed,
+            inject=fill(self._template, self._nonce),
+            nonce=self._nonce,
+            locale=self._locale,
+        )
+        return rewriter
 
     def feed(self, chunk: bytes) -> bytes:
-        out = self.rewriter.feed(chunk)
+        out = (self._rewriter or self._start()).feed(chunk)
         if self._gzip is not None and out:
             # A sync flush per chunk keeps the response streaming.
             return self._gzip.compress(out) + self._gzip.flush(zlib.Z_SYNC_FLUSH)
         return out
 
     def whole(self, body: bytes) -> bytes:
-        """The whole body when it comes in one piece (most frameworks send it so):
-        the rewriter may answer it from its memo of pages."""
-        out = self.rewriter.whole(body)
+        """The whole body when it comes in one piece: from the memo of pages when it
+        was rewritten before."""
+        if self._rewriter is None:
+            out = self._whole(bytes(body))
+        else:
+            out = self._rewriter.feed(body) + self._rewriter.close()
         if self._gzip is not None:
             return self._gzip.compress(out) + self._gzip.flush()
         return out
 
+    def _whole(self, body: bytes) -> bytes:
+        nonce = Nonce.of(self._nonce)
+        plan = plan_for(self._matcher, self._allowed)
+        extra = self._locale.encode() if self._matcher.embeds else b""
+        if nonce is not None:
+            key = page_key(plan, self._template, body, nonce, extra, slotted=True)
+        else:
+            key = page_key(plan, fill(self._template, self._nonce), body, None, extra)
+        if key is not None and (found := recall(key, nonce)) is not None:
+            self._blocked = found[1]
+            return found[0]
+        rewriter = self._start()
+        out = rewriter.feed(body) + rewriter.close()
+        if key is not None:
+            store(key, nonce, (out, rewriter.blocked, rewriter.blocked_categories))
+        return out
+
     def close(self) -> bytes:
-        out = self.rewriter.close()
+        out = (self._rewriter or self._start()).close()
         if self._gzip is not None:
             return self._gzip.compress(out) + self._gzip.flush()
         return out
@@ -103,22 +203,20 @@ def plan_html(
         if status == 304 and visit.revalidated is not None:
             return None, _decision_validators(headers, visit.revalidated)
         return None, headers
-    config = engine.config
     # Engine.response_headers noted these (and removed the opt-out header) already.
     ctype, encoding, opt_out = visit.content_type, visit.content_encoding, visit.opt_out
     if opt_out is not None and opt_out.strip().lower() == b"off":
         return None, headers
-    if not config.rewrite_html or ctype is None:
+    setup = _setup(engine)
+    if not setup.rewrite or ctype is None:
         return None, headers
     mime = ctype.split(b";", 1)[0].strip().lower()
-    if mime not in (b"text/html", b"application/xhtml+xml"):
-        return None, headers
-    if mime.decode("latin-1") in config.html_exclude_types:
+    if mime not in _HTML_TYPES or mime in setup.exclude_types:
         return None, headers
     if encoding is not None and encoding.strip().lower() not in (b"", b"identity"):
         return None, headers
-    path = visit.facts.path
-    if any(path.startswith(prefix) for prefix in config.html_exclude_paths):
+    facts = visit.facts
+    if facts.path.startswith(setup.exclude_paths):
         return None, headers
 
     decision = visit.decision
@@ -126,52 +224,51 @@ def plan_html(
     visit.rewritten = True
     # The length changes; the body is streamed, so the length is dropped (for HEAD too:
     # its Content-Length must be GET's, RFC 9110 section 8.6).
-    out = _decision_validators(
-        [(k, v) for k, v in headers if k.lower() != b"content-length"],
-        engine.decision_tag(allowed),
-    )
+    out = _decision_validators(headers, engine.decision_tag(allowed), length=False)
     # Only then the request's headers are decoded: most pages need none of them.
-    gzip = config.compress_html and "gzip" in visit.facts.headers.get("accept-encoding", "").lower()
+    gzip = setup.compress and "gzip" in facts.headers.get("accept-encoding", "").lower()
     if gzip:
         out.append((b"content-encoding", b"gzip"))
         out.append((b"vary", b"Accept-Encoding"))
     if not visit.marked:  # Engine.response_headers may have done it already
         mark_dependent(out)
-    if visit.facts.method == "HEAD":
+    if facts.method == "HEAD":
         return None, out
 
-    inject = b""
+    template = b""
     page_nonce = nonce()
-    blocks = injector(engine)
+    blocks = setup.blocks
     if blocks.active:
         # The page's own CSP says whether the default can go inline (see .inline); the
         # nonce it names serves the injected tags when the csp_nonce option gives none.
         runs = inline_nonce(out, page_nonce)
         if runs is not None:
             page_nonce = runs or None
-        inject = blocks.block(decision, inline=runs is not None, nonce=page_nonce)
+        template = blocks.template(decision, inline=runs is not None, nonced=bool(page_nonce))
     # Embed placeholders speak the visitor's language (read only when there are embeds).
     locale = (
-        engine.policy.pick_locale(None, visit.facts.headers.get("accept-language"))
-        if engine.matcher.embeds
+        engine.policy.pick_locale(None, facts.headers.get("accept-language"))
+        if setup.embeds
         else "en"
     )
-    rewriter = HTMLRewriter(
-        engine.tag_matcher, allowed, inject=inject, nonce=page_nonce, locale=locale
+    body = HTMLBody(
+        setup.matcher, allowed, template, page_nonce, locale, gzip=gzip, hold=setup.hold
     )
-    return HTMLBody(rewriter, gzip=gzip, hold=config.report_blocked), out
+    return body, out
 
 
-def _decision_validators(headers: Headers, tag: str) -> Headers:
+def _decision_validators(headers: Headers, tag: str, *, length: bool = True) -> Headers:
     """``headers`` with the ETag made specific to the decision and Last-Modified
-    removed (see :mod:`consent_mw.validators`)."""
+    removed (see :mod:`consent_mw.validators`); without Content-Length unless
+    ``length``."""
+    drop = _VALIDATORS if length else _VALIDATORS_AND_LENGTH
     out: Headers = []
-    for name, value in headers:
-        lowered = name.lower()
-        if lowered == b"etag":
-            marked = decision_etag(value, tag)
+    for header in headers:
+        lowered = header[0].lower()
+        if lowered not in drop:
+            out.append(header)
+        elif lowered == b"etag":
+            marked = decision_etag(header[1], tag)
             if marked is not None:
-                out.append((name, marked))
-        elif lowered != b"last-modified":
-            out.append((name, value))
+                out.append((header[0], marked))
     return out

@@ -40,11 +40,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MODE_NAMES",
+    "NONCE_SLOT",
     "Injector",
     "consent_mode_script",
     "decode_modes",
     "defaults_path",
     "defaults_script",
+    "fill",
     "gpp_block",
     "injection",
     "modes_of_code",
@@ -53,8 +55,8 @@ __all__ = [
 #: the Consent Mode types in the order they are written (and coded in URLs)
 MODE_NAMES: Final = tuple(CONSENT_MODE_TYPES)
 
-# Stands for the page's nonce attribute in a remembered block.
-_NONCE: Final = b"\x00"
+#: stands for the page's nonce attribute in a remembered block (see Injector.template)
+NONCE_SLOT: Final = b"\x00"
 
 # The [signals] of a policy that has none.
 _SIGNALS: Final = Signals()
@@ -269,17 +271,24 @@ class Injector:
         return self._banner or self._consent_mode or self._gpp
 
     def block(self, decision: Decision, *, inline: bool, nonce: str | None) -> bytes:
+        """The block for ``decision``, with ``nonce`` on its tags."""
+        return fill(self.template(decision, inline=inline, nonced=bool(nonce)), nonce)
+
+    def template(self, decision: Decision, *, inline: bool, nonced: bool) -> bytes:
+        """The block for ``decision`` with :data:`NONCE_SLOT` where a nonce goes
+        (``nonced``) or none; the same object for the same key (:func:`fill` puts a
+        page's nonce in)."""
         # Besides the allowed set: "no choice yet" (TikTok holds its calls) and, for
         # GPP, the GPC signal and the regime (whether a US section applies).
         verdict = decision._verdict
         pending = verdict.prompt_reason is not None
-        key = (decision._allowed, inline, bool(nonce), pending, verdict.gpc, verdict.regime)
+        key = (decision._allowed, inline, nonced, pending, verdict.gpc, verdict.regime)
         template = self._memo.get(key)
         if template is None:
             template = injection(
                 decision,
                 prefix=self._prefix,
-                nonce="\x00" if nonce else None,
+                nonce="\x00" if nonced else None,
                 banner=self._banner,
                 consent_mode=self._consent_mode,
                 inline=inline,
@@ -289,6 +298,11 @@ class Injector:
                 storage=self._storage,
             )
             remember(self._memo, key, template, 256)
-        if not nonce:
-            return template
-        return template.replace(_NONCE, escape(nonce, quote=True).encode("utf-8"))
+        return template
+
+
+def fill(template: bytes, nonce: str | None) -> bytes:
+    """A block from :meth:`Injector.template` with ``nonce`` in its slots."""
+    if not nonce:
+        return template
+    return template.replace(NONCE_SLOT, escape(nonce, quote=True).encode("utf-8"))

@@ -39,13 +39,13 @@ def inline_nonce(headers: Iterable[tuple[bytes, bytes]], preferred: str | None) 
     """:data:`ANY` if an inline script runs as it is, a nonce if it runs with that
     nonce (``preferred``, the ``csp_nonce`` option's value, when the policies accept
     it), None if no inline script can run."""
-    policies = tuple(value for name, value in headers if name.lower() == _HEADER)
+    policies = [header[1] for header in headers if header[0].lower() == _HEADER]
     if not policies:
         return preferred if preferred is not None else ANY
     if preferred is not None:
         value = preferred.encode("latin-1", "replace")
-        policies = tuple(policy.replace(value, b"\x00") for policy in policies)
-    key = (policies, preferred is not None)
+        policies = [policy.replace(value, b"\x00") for policy in policies]
+    key = (tuple(policies), preferred is not None)
     found = _answers.get(key)
     if found is None and key not in _answers:
         found = _answer(policies, _MARK if preferred is not None else None)
@@ -55,7 +55,7 @@ def inline_nonce(headers: Iterable[tuple[bytes, bytes]], preferred: str | None) 
     return found
 
 
-def _answer(policies: tuple[bytes, ...], preferred: str | None) -> str | None:
+def _answer(policies: list[bytes], preferred: str | None) -> str | None:
     needed: set[str] | None = None
     for value in policies:
         for policy in value.split(b","):

@@ -19,9 +19,10 @@ from __future__ import annotations
 from typing import Final
 
 from .._memo import remember
+from .inject import NONCE_SLOT
 from .plan import NONCE_MARK, Nonce, Plan
 
-__all__ = ["PAGES", "PAGE_MAX", "page_key", "recall", "store"]
+__all__ = ["PAGES", "PAGE_MAX", "PageKey", "page_key", "recall", "store"]
 
 #: the largest body remembered
 PAGE_MAX: Final = 32 * 1024
@@ -29,36 +30,75 @@ PAGE_MAX: Final = 32 * 1024
 PAGES: Final = 64
 
 Remembered = tuple[bytes, int, dict[str, int]]
+#: (plan, what else sets the block apart, the block, the body cut at the nonce)
+Key = tuple[Plan, bytes, bytes, tuple[bytes, ...]]
+#: a memo key, and how many times the page's nonce is in its rewritten output
+PageKey = tuple[Key, int]
 
-_pages: dict[tuple[Plan, bytes], Remembered] = {}
+#: the output cut at the nonce (put back with ``nonce.join``), and the counts
+_pages: dict[Key, tuple[tuple[bytes, ...], int, dict[str, int]]] = {}
+
+_ATTR: Final = b'nonce="'
 
 
 def page_key(
-    plan: Plan, inject: bytes, body: bytes, nonce: Nonce | None
-) -> tuple[Plan, bytes] | None:
-    """The memo key of ``body`` (None: not to be remembered)."""
-    if len(body) > PAGE_MAX or NONCE_MARK in body:
+    plan: Plan,
+    block: bytes,
+    body: bytes,
+    nonce: Nonce | None,
+    extra: bytes = b"",
+    *,
+    slotted: bool = False,
+) -> PageKey | None:
+    """The memo key of ``body`` under ``plan`` with ``block`` injected (None: not to
+    be remembered); ``extra``: anything else the output depends on (the locale of
+    embed placeholders). ``slotted``: ``block`` is an :meth:`~.inject.Injector.template`
+    whose slots take ``nonce`` (a key the same for every nonce, no copy of the block
+    per page)."""
+    if len(body) > PAGE_MAX:
         return None
     if nonce is None:
-        return plan, inject + b"\x00" + body
+        return (plan, extra, block, (body,)), 0
     value = nonce.value
-    count = body.count(value)
-    if count and body.count(b'nonce="' + value + b'"') != count:
+    # Cut at the nonce: the pieces are the same for every nonce when each cut is a
+    # nonce="…" attribute's value.
+    parts = tuple(body.split(value))
+    previous = parts[0]
+    for part in parts[1:]:
+        if not (previous.endswith(_ATTR) and part[:1] == b'"'):
+            return None
+        previous = part
+    count = len(parts) - 1
+    if slotted:
+        # (Where the block has the nonce's value by chance, outside its slots, the
+        # output has it once more than counted, and is not remembered: see store.)
+        count += block.count(NONCE_SLOT)
+        extra = b"\x00slotted" + extra
+    else:
+        if NONCE_MARK in block:
+            return None
+        count += block.count(value)
+        block = block.replace(value, NONCE_MARK)
+    return (plan, extra, block, parts), count
+
+
+def recall(key: PageKey, nonce: Nonce | None) -> Remembered | None:
+    found = _pages.get(key[0])
+    if found is None:
         return None
-    return plan, inject.replace(value, NONCE_MARK) + b"\x00" + body.replace(value, NONCE_MARK)
+    pieces, blocked, categories = found
+    output = pieces[0] if nonce is None else nonce.value.join(pieces)
+    return output, blocked, categories
 
 
-def recall(key: tuple[Plan, bytes], nonce: Nonce | None) -> Remembered | None:
-    found = _pages.get(key)
-    if found is None or nonce is None:
-        return found
-    return nonce.fill(found[0]), found[1], found[2]
-
-
-def store(key: tuple[Plan, bytes], nonce: Nonce | None, found: Remembered) -> None:
+def store(key: PageKey, nonce: Nonce | None, found: Remembered) -> None:
     output = found[0]
-    if nonce is not None:
-        if NONCE_MARK in output:
+    if nonce is None:
+        pieces: tuple[bytes, ...] = (output,)
+    else:
+        pieces = tuple(output.split(nonce.value))
+        # The nonce only where the body and the block had it: then every other
+        # nonce gives this output with its own value there.
+        if len(pieces) - 1 != key[1]:
             return
-        output = output.replace(nonce.value, NONCE_MARK)
-    remember(_pages, key, (output, found[1], dict(found[2])), PAGES)
+    remember(_pages, key[0], (pieces, found[1], dict(found[2])), PAGES)

@@ -10,14 +10,13 @@ CSP nonce be remembered across pages too.
 from __future__ import annotations
 
 import re
-import weakref
 from typing import Final, TypeVar
 
 from .._memo import remember
 from ..policy.trackers import Matcher
 from .attrs import Attr
 
-__all__ = ["NONCE_MARK", "PLANS", "Nonce", "Plan", "plan_for"]
+__all__ = ["NONCE_MARK", "Nonce", "Plan", "plan_for"]
 
 _IDENT: Final = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_$")
 _HOST_CHARS: Final = _IDENT | {0x2D}
@@ -185,15 +184,10 @@ def _is_host(name: str, hosts: set[str]) -> bool:
     return any(".".join(labels[i:]) in hosts for i in range(len(labels)))
 
 
-PLANS: weakref.WeakKeyDictionary[Matcher, dict[frozenset[str], Plan]] = weakref.WeakKeyDictionary()
-
-
 def plan_for(matcher: Matcher, allowed: frozenset[str]) -> Plan:
-    """The plan for ``allowed`` (``necessary`` included) under ``matcher``, built once."""
-    # get() first: WeakKeyDictionary.setdefault costs a microsecond more, on every page.
-    plans = PLANS.get(matcher)
-    if plans is None:
-        plans = PLANS.setdefault(matcher, {})
+    """The plan for ``allowed`` (``necessary`` included) under ``matcher``, built once
+    and kept on the matcher (:attr:`Matcher.plans`)."""
+    plans = matcher.plans
     plan = plans.get(allowed)
     if plan is None:
         plan = Plan(matcher, allowed)

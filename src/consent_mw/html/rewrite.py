@@ -167,10 +167,8 @@ class HTMLRewriter:
         when it was rewritten before (see :mod:`.pages`)."""
         body = bytes(body)
         fresh = not self._fed and not self._closed
-        inject = (
-            self._inject + b"\0" + self._locale.encode() if self._matcher.embeds else self._inject
-        )
-        key = page_key(self._plan, inject, body, self._nonce) if fresh else None
+        extra = self._locale.encode() if self._matcher.embeds else b""
+        key = page_key(self._plan, self._inject, body, self._nonce, extra) if fresh else None
         if key is not None and (found := recall(key, self._nonce)) is not None:
             self._closed = True
             out, self.blocked, categories = found

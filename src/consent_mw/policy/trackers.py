@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from .._memo import remember
@@ -266,6 +267,8 @@ class Matcher:
         self.trackers: tuple[Tracker, ...] = tuple(by_owner.values())
         #: the embedded players and widgets among them, by owner (service name)
         self.embeds: dict[str, Tracker] = {t.owner: t for t in self.trackers if t.embed}
+        #: the HTML rewriter's plans, one per allowed set (see consent_mw.html.plan)
+        self.plans: dict[frozenset[str], Any] = {}
         self._fallback = fallback
         self._owners = frozenset(
             (t.owner for t in by_owner.values() if not t.embed) if replaces is None else replaces
