@@ -7,7 +7,7 @@ import json
 import pytest
 
 from consent_mw import _json
-from consent_mw.stores.base import Record
+from consent_mw.stores.base import Event, Record
 from support.query import make_record
 
 SAMPLES = [
@@ -48,3 +48,34 @@ def test_loads_own_reads_nan_and_refuses_garbage(flavour: str) -> None:
     assert value != value
     with pytest.raises(ValueError):
         _json.loads_own(b'{"a": ')
+
+
+EVENTS = [
+    Event(
+        1795929511.1191576, "request", "necessary", 1803705511.25, "/shows/1", 200, "203.0.113.9"
+    ),
+    Event(
+        1795929511.5,
+        "device",
+        "analytics",
+        1795929512.0,
+        '/쇼/"x"\\\n\u2028\x00',
+        404,
+        None,
+        "s-1",
+        "user \ud7a3",
+        False,
+        {"type": "mobile", "brand": None, "os": "Android", "model": "SM-S911B"},
+    ),
+    Event(1700000000, "login", "necessary", float("inf"), "/", 302, bot=True, device={"n": 1}),
+    Event(float("nan"), "x", "y", -0.0, "/", True, device={"b": True, "f": 1.5}),
+]
+
+
+@pytest.mark.parametrize("event", EVENTS)
+def test_event_json_is_what_the_standard_encoder_writes(event: Event) -> None:
+    # Event.to_json writes its fields one by one: the same text, field for field.
+    fields = {**event.__dict__, "device": dict(event.device)}
+    expected = json.dumps(fields, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    assert event.to_json() == event.to_json() == expected  # twice: the device memo
+    assert Event.from_json(event.to_json()).to_json() == expected

@@ -449,6 +449,35 @@ def test_the_worker_flushes_a_full_batch_by_itself(make_recorder: Any) -> None:
     assert len(store.events()) == 3
 
 
+def test_the_worker_writes_whole_batches_and_leaves_the_rest_for_the_interval(
+    make_recorder: Any,
+) -> None:
+    # Hits arriving while a batch is written are not chased one round trip each: the
+    # worker woken by a full batch writes whole batches; the rest waits for more hits,
+    # the interval or close().
+    store = MemoryStore()
+    calls: list[int] = []
+    record_events = store.record_events
+
+    def counting(events: Any) -> None:
+        calls.append(len(events))
+        record_events(events)
+
+    store.record_events = counting  # type: ignore[method-assign]
+    recorder = make_recorder(store, batch_size=4)
+    now = time.time()
+    with recorder._flushing:  # the worker waits until all six are queued
+        for index in range(6):
+            recorder.add(hit(path=f"/{index}", when=now, user_agent=None))
+    deadline = time.monotonic() + 5
+    while not calls and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.1)  # time enough for a second write, were there one
+    assert calls == [4] and len(recorder._queue) == 2
+    assert recorder.flush() == 2 and calls == [4, 2]
+    assert [e.path for e in store.events()] == [f"/{i}" for i in reversed(range(6))]
+
+
 # -- through the middlewares ---------------------------------------------------------------
 
 

@@ -245,6 +245,27 @@ def test_keys_of_one_subject_share_a_slot_and_events_carry_a_ttl(
 
 
 @pytest.mark.redis
+def test_a_batch_of_events_is_indexed_in_one_shard(
+    standalone: Callable[..., RedisStore], redis_standalone: RedisServer
+) -> None:
+    store = standalone()
+    now = time.time()
+    batch = [
+        Event(now, "page", "necessary", now + 60, f"/{i}", 200, subject_id=f"s{i % 7}")
+        for i in range(200)
+    ]
+    store.record_events(batch)
+    store.record_events(batch[:3])
+    with redis_standalone.client() as admin:
+        shards = [store.keys.shard(n) + ":evt" for n in range(EVENT_SHARDS)]
+        sizes = [admin.zcard(key) for key in shards]
+    # One index of the sixteen written per batch (two batches: one or two indexes).
+    assert sum(sizes) == 203 and 1 <= len([n for n in sizes if n]) <= 2
+    assert len(store.events(limit=500)) == 203
+    assert {e.path for e in store.events(subject_id="s3")} == {f"/{i}" for i in range(3, 200, 7)}
+
+
+@pytest.mark.redis
 def test_expired_events_leave_the_indexes(
     standalone: Callable[..., RedisStore], redis_standalone: RedisServer
 ) -> None:
@@ -516,3 +537,10 @@ def test_event_ids_are_unique_spread_over_the_shards_and_new_in_a_forked_worker(
     mine = Keys.event_id(1_700_000_000.0)
     # Same millisecond, same parent counter: without a reseed the two would be equal.
     assert child[:12] == mine[:12] and child != mine
+
+
+def test_event_ids_of_one_shard_are_in_it_and_unique_among_all() -> None:
+    spread = [Keys.event_id(1_700_000_000.0) for _ in range(500)]
+    batch = [Keys.event_id(1_700_000_000.0, 5) for _ in range(500)]
+    assert {Keys.shard_of(i) for i in batch} == {5}
+    assert len(set(spread + batch)) == 1000

@@ -137,10 +137,26 @@ def sanity(bare: Uvicorn, mw: Uvicorn, cookie: str) -> list[str]:
     return notes
 
 
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU time of a process (all its threads) so far; 0 when unknown."""
+    if pid is None:
+        return 0.0
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat.rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
 def load(
-    servers: dict[str, Uvicorn], cookie: str, args: argparse.Namespace
+    servers: dict[str, Uvicorn], cookie: str, args: argparse.Namespace, ledger_pid: int | None
 ) -> tuple[dict[tuple[str, str], list[dict]], dict[str, int]]:
-    """Every scenario on every variant, interleaved; the runs and the tracebacks seen."""
+    """Every scenario on every variant, interleaved; the runs and the tracebacks seen.
+    Each run notes the CPU time its server (all threads) and the Redis ledger spent."""
     duration = f"{args.duration}s"
     results: dict[tuple[str, str], list[dict]] = {}
     for scenario in SCENARIOS:
@@ -151,7 +167,12 @@ def load(
         for round_ in range(args.rounds):
             order = names if round_ % 2 == 0 else names[::-1]
             for name in order:
+                process = servers[name].process
+                pid = process.pid if process is not None else None
+                before = cpu_seconds(pid), cpu_seconds(ledger_pid)
                 run = wrk(servers[name].base, scenario, cookie, duration, args.connections)
+                run["server_cpu"] = cpu_seconds(pid) - before[0]
+                run["ledger_cpu"] = cpu_seconds(ledger_pid) - before[1]
                 results.setdefault((scenario, name), []).append(run)
                 print(
                     f"{scenario:5} {name:12} round {round_ + 1}: {run['rps']:8.0f} req/s "
@@ -187,7 +208,8 @@ def main() -> int:
         with Uvicorn("bare") as bare, mw, recording:
             notes = sanity(bare, mw, cookie)
             servers = {"bare": bare, "middleware": mw, RECORDING: recording}
-            results, tracebacks = load(servers, cookie, args)
+            ledger_pid = redis.process.pid if redis.process is not None else None
+            results, tracebacks = load(servers, cookie, args, ledger_pid)
     finally:
         redis.stop()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -202,6 +224,10 @@ def main() -> int:
             "p99": sum(r["p99"] for r in runs) / len(runs) / 1000,
             "errors": sum(r["non2xx3xx"] + r["connect"] + r["read"] + r["timeout"] for r in runs),
             "requests": requests,
+            # CPU per request answered, µs: the server (event loop and recorder thread)
+            # and the Redis ledger
+            "server_us": sum(r["server_cpu"] for r in runs) / requests * 1e6,
+            "ledger_us": sum(r["ledger_cpu"] for r in runs) / requests * 1e6,
         }
 
     lines = [
@@ -251,6 +277,30 @@ def main() -> int:
                 f"{'met' if r >= target[0] else 'NOT met'}; p99 {p:.2f}× bare "
                 f"(target ≤ {target[1]:.1f}): {'met' if p <= target[1] else 'NOT met'}."
             )
+    lines += [
+        "",
+        "CPU time per request answered (µs; `/proc/<pid>/stat`, 10 ms ticks): the server "
+        "process (event loop and, when recording, the recorder thread) and the Redis ledger.",
+        "",
+        "| scenario | bare server | middleware server | extra | recording server | extra "
+        "| recording ledger |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for scenario in SCENARIOS:
+        b, m = agg(results[(scenario, "bare")]), agg(results[(scenario, "middleware")])
+        row = (
+            f"| {scenario} | {b['server_us']:.0f} | {m['server_us']:.0f} "
+            f"| {m['server_us'] - b['server_us']:+.0f} |"
+        )
+        if scenario in RECORDED:
+            n = agg(results[(scenario, RECORDING)])
+            row += (
+                f" {n['server_us']:.0f} | {n['server_us'] - b['server_us']:+.0f} "
+                f"| {n['ledger_us']:.0f} |"
+            )
+        else:
+            row += " – | – | – |"
+        lines.append(row)
     lines += ["", "Per round (req/s, p99 ms):", ""]
     for (scenario, name), runs in results.items():
         rounds = ", ".join(f"{r['rps']:,.0f} / {r['p99'] / 1000:.2f}" for r in runs)

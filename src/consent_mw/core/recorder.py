@@ -187,12 +187,17 @@ class Recorder:
 
     def _run(self) -> None:
         while not self._closed:
-            self._wake.wait(self.interval)
+            full = self._wake.wait(self.interval)
             self._wake.clear()
-            self.flush()
+            # Woken by a full batch: whole batches only, the rest waits for the next
+            # one or the interval. Writing the few hits that arrived while a batch was
+            # written, then the few after those, would chase the queue's tail with
+            # batches of one or two hits: a round trip (and an fsync) for each.
+            self.flush(whole=full and not self._closed)
 
-    def flush(self) -> int:
-        """Write everything queued now; returns the number of events written."""
+    def flush(self, *, whole: bool = False) -> int:
+        """Write everything queued now (``whole``: only whole batches of hits);
+        returns the number of events written."""
         with self._flushing:
             written = 0
             try:
@@ -206,7 +211,7 @@ class Recorder:
                     for _ in ready:
                         self._ready.popleft()
                     written += len(ready)
-                while self._queue:
+                while self._queue and (not whole or len(self._queue) >= self.batch_size):
                     batch: list[Hit] = []
                     events: list[Event] = []
                     while self._queue and len(batch) < self.batch_size:

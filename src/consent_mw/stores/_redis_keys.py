@@ -204,13 +204,16 @@ class Keys:
         return f"{self.prefix}:g:{{e{k}}}"
 
     @staticmethod
-    def event_id(when: float) -> str:
-        """Time-ordered and unique: 12 hex digits of milliseconds + 12 of a counter that
+    def event_id(when: float, shard: int | None = None) -> str:
+        """Time-ordered and unique: 12 hex digits of milliseconds + 11 of a counter that
         starts at a random value per process (no system call per id, as a random
-        suffix would need; ids of two processes meet only if their counters do). The
-        last two digits step by one per id, so consecutive events spread over the
-        shards (:meth:`shard_of`)."""
-        return f"{int(when * 1000):012x}{next(_EVENT_SEQUENCE) & _SUFFIX_MASK:012x}"
+        suffix would need; ids of two processes meet only if their counters do) + one
+        for the shard (:meth:`shard_of`). Without ``shard`` the counter picks it, so
+        consecutive ids spread over the shards; a batch of events written together
+        takes one shard for all (one index to write to, not sixteen)."""
+        n = next(_EVENT_SEQUENCE)
+        low = n if shard is None else shard
+        return f"{int(when * 1000):012x}{((n << 4) | (low % EVENT_SHARDS)) & _SUFFIX_MASK:012x}"
 
     @staticmethod
     def shard_of(event_id: str) -> int:

@@ -155,19 +155,19 @@ EVENT_ADD = Script(
     "event_add",
     """
 -- Many events into one index pair (one slot), in one call. ARGV[2] is a JSON array
--- of strings, three per event (one argument for the whole call: the client encodes
--- one string instead of three per event, and each index takes one variadic ZADD).
+-- of strings (one argument for the numbers of the whole call, and each index takes
+-- one variadic ZADD).
 -- ARGV[1] 'home': the events live here. KEYS: time index, expiry index, then each
 --   event's body key (also its member); per event in ARGV[2]: time (s), expires at
---   (ms since the epoch), event JSON.
+--   (ms since the epoch); ARGV[3...]: each event's JSON, as it is stored.
 -- ARGV[1] 'index': the events live elsewhere. KEYS: time index, expiry index;
 --   per event in ARGV[2]: its key, time (s), expires at (ms).
 local data = cjson.decode(ARGV[2])
 local by_time, by_expiry = {}, {}
 if ARGV[1] == 'home' then
   for i = 3, #KEYS do
-    local a = (i - 3) * 3
-    redis.call('SET', KEYS[i], data[a + 3], 'PXAT', data[a + 2])
+    local a = (i - 3) * 2
+    redis.call('SET', KEYS[i], ARGV[i], 'PXAT', data[a + 2])
     by_time[#by_time + 1] = data[a + 1]
     by_time[#by_time + 1] = KEYS[i]
     by_expiry[#by_expiry + 1] = data[a + 2]

@@ -409,41 +409,54 @@ class Plans:
         # costs about one script per subject plus one per shard.
         k = self.keys
         now = time.time()
-        homes: dict[str, tuple[list[str], list[Any]]] = {}
-        indexes: dict[str, list[Any]] = {}
+        # per home: its events' keys, their times and expiries (two per event), bodies
+        homes: dict[str, tuple[list[str], list[str], list[str]]] = {}
+        indexes: dict[str, list[str]] = {}
+        # The batch's events all in one shard (the first id picks it; batches spread).
+        batch: int | None = None
+        shard = ""
+        flat: list[str] = []
         for event in events:
             if event.expires_at <= now:
                 continue  # already past its retention: never stored
-            eid = k.event_id(event.time)
-            shard = k.shard(k.shard_of(eid))
+            eid = k.event_id(event.time, batch)
+            if batch is None:
+                batch = k.shard_of(eid)
+                shard = k.shard(batch)
+                flat = indexes[shard] = []
+            user = event.user_id
             if event.subject_id:
                 home = k.subject(event.subject_id)
-            elif event.user_id:
-                home = k.user(event.user_id)
+            elif user:
+                home = k.user(user)
             else:
                 home = shard
             member = f"{home}:ev:{eid}"
             when, expires_ms = repr(float(event.time)), str(int(event.expires_at * 1000))
-            members, args = homes.setdefault(home, ([], []))
+            found = homes.get(home)
+            if found is None:
+                found = homes[home] = ([], [], [])
+            members, times, bodies = found
             members.append(member)
-            args += (when, expires_ms, event.to_json())
-            others = [shard]
-            if event.user_id:
-                others.append(k.user(event.user_id))
-            for scope in others:
-                if scope != home:
-                    indexes.setdefault(scope, []).extend((member, when, expires_ms))
+            times += (when, expires_ms)
+            bodies.append(event.to_json())
+            if home != shard:
+                flat += (member, when, expires_ms)
+            if user and (scope := k.user(user)) != home:
+                indexes.setdefault(scope, []).extend((member, when, expires_ms))
         ops: list[Cmd | Eval] = []
-        for home, (members, args) in homes.items():
-            for i in range(0, len(members), _EVENTS_PER_SCRIPT):
-                keys = (k.by_time(home), k.by_expiry(home), *members[i : i + _EVENTS_PER_SCRIPT])
-                part = _PACK(args[i * 3 : (i + _EVENTS_PER_SCRIPT) * 3])
-                ops.append(Eval(EVENT_ADD, keys, ("home", part)))
-        for scope, flat in indexes.items():
-            step = _EVENTS_PER_SCRIPT * 3
-            for i in range(0, len(flat), step):
+        step = _EVENTS_PER_SCRIPT
+        for home, (members, times, bodies) in homes.items():
+            for i in range(0, len(members), step):
+                keys = (k.by_time(home), k.by_expiry(home), *members[i : i + step])
+                # The bodies as arguments of their own: packed into the JSON array
+                # they would be escaped a second time, and decoded again in the script.
+                args = ("home", _PACK(times[i * 2 : (i + step) * 2]), *bodies[i : i + step])
+                ops.append(Eval(EVENT_ADD, keys, args))
+        for scope, entries in indexes.items():
+            for i in range(0, len(entries), step * 3):
                 keys = (k.by_time(scope), k.by_expiry(scope))
-                ops.append(Eval(EVENT_ADD, keys, ("index", _PACK(flat[i : i + step]))))
+                ops.append(Eval(EVENT_ADD, keys, ("index", _PACK(entries[i : i + step * 3]))))
         if ops:
             yield Batch(tuple(ops))
 
