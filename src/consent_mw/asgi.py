@@ -112,9 +112,11 @@ class _HTMLStream:
         await self.send({"type": "http.response.body", "body": content})
 
     async def _send_start(self, extra: list[tuple[bytes, bytes]]) -> None:
+        # The start message and its header list are the middleware's own copies (the
+        # headers of a rewritten page always change): extended in place.
         start = self.start
         if extra:
-            start = {**start, "headers": [*start.get("headers", []), *extra]}
+            start["headers"] += extra
         await self.send(start)
 
 

@@ -63,12 +63,9 @@ def page_key(
     # Cut at the nonce: the pieces are the same for every nonce when each cut is a
     # nonce="…" attribute's value.
     parts = tuple(body.split(value))
-    previous = parts[0]
-    for part in parts[1:]:
-        if not (previous.endswith(_ATTR) and part[:1] == b'"'):
-            return None
-        previous = part
     count = len(parts) - 1
+    if count and body.count(_ATTR + value + b'"') != count:
+        return None
     if slotted:
         # (Where the block has the nonce's value by chance, outside its slots, the
         # output has it once more than counted, and is not remembered: see store.)
