@@ -270,10 +270,6 @@ class Injector:
     def active(self) -> bool:
         return self._banner or self._consent_mode or self._gpp
 
-    def block(self, decision: Decision, *, inline: bool, nonce: str | None) -> bytes:
-        """The block for ``decision``, with ``nonce`` on its tags."""
-        return fill(self.template(decision, inline=inline, nonced=bool(nonce)), nonce)
-
     def template(self, decision: Decision, *, inline: bool, nonced: bool) -> bytes:
         """The block for ``decision`` with :data:`NONCE_SLOT` where a nonce goes
         (``nonced``) or none; the same object for the same key (:func:`fill` puts a

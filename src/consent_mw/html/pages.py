@@ -7,8 +7,10 @@ Flask's and Django's responses). Rewriting is a pure function of the body, the p
 (the allowed set) and the injected block, so its output, with the counts of what was
 neutralised, can be remembered. A strict CSP's nonce changes on every response: when
 every occurrence of it in the body is a ``nonce="…"`` attribute's value (which no
-verdict reads, see :class:`~consent_mw.html.plan.Nonce`), the page is remembered with
-the nonce marked and the response's own nonce is put back.
+verdict reads, see :class:`~consent_mw.html.plan.Nonce`), the page is keyed by the body
+cut at the nonce and remembered cut there too, and the response's own nonce joins the
+pieces; an output with the nonce anywhere else than where the body and the injected
+block put it is not remembered.
 
 Bounded: pages up to :data:`PAGE_MAX` bytes, :data:`PAGES` of them in all (a few MB
 at most, keys and outputs together).
