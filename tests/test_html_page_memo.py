@@ -83,3 +83,71 @@ def test_large_pages_are_not_remembered_and_the_memo_is_bounded() -> None:
     for n in range(pages.PAGES + 10):
         HTMLRewriter(MATCHER, ALLOWED).whole(page("") + str(n).encode())
     assert len(pages._pages) == pages.PAGES
+
+
+# -- through the middleware: the block's template in the key, the page's nonce filled in --
+
+
+def _demo_page(app: object, cookie: str) -> tuple[dict[str, str], bytes]:
+    import asyncio
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/shows/1",
+        "raw_path": b"/shows/1",
+        "query_string": b"lang=en",
+        "root_path": "",
+        "headers": [(b"host", b"shop.test"), (b"cookie", cookie.encode())],
+        "client": ("203.0.113.9", 50000),
+        "server": ("shop.test", 80),
+    }
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))  # type: ignore[operator]
+    headers = {k.decode(): v.decode() for k, v in sent[0]["headers"]}  # type: ignore[attr-defined]
+    body = b"".join(m.get("body", b"") for m in sent[1:])  # type: ignore[misc]
+    return headers, body
+
+
+@pytest.mark.parametrize("report", [False, True])
+def test_a_page_answered_from_the_memo_is_the_page_rewritten_afresh(report: bool) -> None:
+    from consent_mw.core.consent import Consent
+    from consent_mw.core.cookies import ConsentCookieCodec
+    from consent_mw.demo import create_app
+
+    secret = "memo-test-secret-0123456789abcdef"
+    app = create_app(
+        store="memory://", secret_key=secret, record_requests=False, report_blocked=report
+    )
+    consent = Consent.create(demo_policy(), {"analytics": True}, action="custom")
+    cookie = "consent_mw=" + ConsentCookieCodec(secret).dumps(consent)
+    fresh_pages = []
+    for _ in range(2):
+        pages._pages.clear()
+        fresh_pages.append(_demo_page(app, cookie))
+    remembered = [_demo_page(app, cookie) for _ in range(3)]
+    assert len(pages._pages) == 1
+
+    def nonce_of(headers: dict[str, str]) -> bytes:
+        return headers["content-security-policy"].split("'nonce-")[1].split("'")[0].encode()
+
+    first = fresh_pages[0][1].replace(nonce_of(fresh_pages[0][0]), b"N")
+    for headers, body in [*fresh_pages, *remembered]:
+        nonce = nonce_of(headers)
+        # The page's own nonce on every script (the injected ones too), no other one.
+        assert body.count(b"<script") == body.count(b'nonce="' + nonce + b'"') > 4
+        assert headers["content-length"] == str(len(body))
+        if report:
+            assert headers["x-consent-blocked"] == fresh_pages[0][0]["x-consent-blocked"] != "0"
+        # With its nonce taken out, every response is the same page.
+        assert body.replace(nonce, b"N") == first
