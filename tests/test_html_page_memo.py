@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from consent_mw.demo import demo_policy, trackers
+from consent_mw.demo import create_app, demo_policy, trackers
 from consent_mw.html import pages
 from consent_mw.html.plan import Nonce, plan_for
 from consent_mw.html.rewrite import HTMLRewriter
+from support.harness import SECRET, consent_token, http_scope, run_asgi
 
 MATCHER = demo_policy().matcher
 ALLOWED = frozenset({"necessary", "analytics"})
@@ -89,48 +90,20 @@ def test_large_pages_are_not_remembered_and_the_memo_is_bounded() -> None:
 
 
 def _demo_page(app: object, cookie: str) -> tuple[dict[str, str], bytes]:
-    import asyncio
-
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": "/shows/1",
-        "raw_path": b"/shows/1",
-        "query_string": b"lang=en",
-        "root_path": "",
-        "headers": [(b"host", b"shop.test"), (b"cookie", cookie.encode())],
-        "client": ("203.0.113.9", 50000),
-        "server": ("shop.test", 80),
-    }
-    sent: list[dict[str, object]] = []
-
-    async def receive() -> dict[str, object]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, object]) -> None:
-        sent.append(message)
-
-    asyncio.run(app(scope, receive, send))  # type: ignore[operator]
-    headers = {k.decode(): v.decode() for k, v in sent[0]["headers"]}  # type: ignore[attr-defined]
-    body = b"".join(m.get("body", b"") for m in sent[1:])  # type: ignore[misc]
-    return headers, body
+    call = run_asgi(
+        app, http_scope("/shows/1", headers=[("cookie", cookie)], query_string="lang=en")
+    )
+    [start] = call.of_type("http.response.start")
+    body = b"".join(m.get("body", b"") for m in call.of_type("http.response.body"))
+    return {k.decode(): v.decode() for k, v in start["headers"]}, body
 
 
 @pytest.mark.parametrize("report", [False, True])
 def test_a_page_answered_from_the_memo_is_the_page_rewritten_afresh(report: bool) -> None:
-    from consent_mw.core.consent import Consent
-    from consent_mw.core.cookies import ConsentCookieCodec
-    from consent_mw.demo import create_app
-
-    secret = "memo-test-secret-0123456789abcdef"
     app = create_app(
-        store="memory://", secret_key=secret, record_requests=False, report_blocked=report
+        store="memory://", secret_key=SECRET, record_requests=False, report_blocked=report
     )
-    consent = Consent.create(demo_policy(), {"analytics": True}, action="custom")
-    cookie = "consent_mw=" + ConsentCookieCodec(secret).dumps(consent)
+    cookie = "consent_mw=" + consent_token(demo_policy(), {"analytics": True})
     fresh_pages = []
     for _ in range(2):
         pages._pages.clear()
