@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import statistics
 import sys
 import tempfile
@@ -28,19 +27,13 @@ from pathlib import Path
 from typing import Any
 
 from _redis_server import Server
-from _tools import require
+from _tools import cpu_seconds, require
 from bench_rewrite import load_copy
 
 from consent_mw.core.device import DeviceParser
 
 AGENT = "e2e-bench"
 SUBJECT = "c" + "a" * 31
-_TICK = os.sysconf("SC_CLK_TCK")
-
-
-def server_cpu(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / _TICK
 
 
 def recorder(package: str, url: str, prefix: str, parser: DeviceParser) -> tuple[Any, Any]:
@@ -62,11 +55,11 @@ def round_(made: Any, hit: Any, hits: int, pid: int) -> tuple[float, float]:
         made._queue.append(
             hit(now, "request", "/shows/1", 200, "127.0.0.1", AGENT, allowed, SUBJECT)
         )
-    client, server = time.process_time(), server_cpu(pid)
+    client, server = time.process_time(), cpu_seconds(pid)
     made.flush()
     return (
         (time.process_time() - client) / hits * 1e6,
-        (server_cpu(pid) - server) / hits * 1e6,
+        (cpu_seconds(pid) - server) / hits * 1e6,
     )
 
 

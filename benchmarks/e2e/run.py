@@ -42,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
 
 from _common import HERE, RESULTS, Uvicorn, machine  # noqa: E402
-from _tools import require  # noqa: E402
+from _tools import cpu_seconds, require  # noqa: E402
 from apps import SECRET  # noqa: E402
 
 from consent_mw.core.consent import Consent  # noqa: E402
@@ -135,21 +135,6 @@ def sanity(bare: Uvicorn, mw: Uvicorn, cookie: str) -> list[str]:
             f"{b'/_consent/banner.' in page}; `POST /_consent` → {post}"
         )
     return notes
-
-
-_TICK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int | None) -> float:
-    """User + system CPU time of a process (all its threads) so far; 0 when unknown."""
-    if pid is None:
-        return 0.0
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return 0.0
-    fields = stat.rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / _TICK
 
 
 def load(
