@@ -4,7 +4,9 @@ its own (``flush()`` by hand, no sleeps), then through both middlewares."""
 
 from __future__ import annotations
 
+import asyncio
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -478,6 +480,126 @@ def test_the_worker_writes_whole_batches_and_leaves_the_rest_for_the_interval(
     assert [e.path for e in store.events()] == [f"/{i}" for i in reversed(range(6))]
 
 
+# -- on the event loop (on_loop: what ConsentMiddleware asks for) --------------------------
+
+
+class WhoWrites(MemoryStore):
+    """Notes each write: through which face, from which thread, how many events; the
+    async face waits for ``gate`` when one is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[tuple[str, int, int]] = []
+        self.gate: asyncio.Event | None = None
+
+    def record_events(self, events: Sequence[Event]) -> None:
+        self.writes.append(("sync", threading.get_ident(), len(events)))
+        super().record_events(events)
+
+    async def arecord_events(self, events: Sequence[Event]) -> None:
+        if self.gate is not None:
+            await self.gate.wait()
+        self.writes.append(("async", threading.get_ident(), len(events)))
+        super().record_events(events)
+
+
+def test_on_the_loop_a_full_batch_is_written_by_the_loop_not_the_worker(
+    make_recorder: Any,
+) -> None:
+    store = WhoWrites()
+    recorder = make_recorder(store, on_loop=True, batch_size=3)
+    now = time.time()
+
+    async def serve() -> None:
+        for index in range(4):
+            recorder.add(hit(path=f"/{index}", when=now, user_agent=None))
+        await recorder.settle()
+
+    asyncio.run(serve())
+    loop_thread = threading.get_ident()
+    assert store.writes == [("async", loop_thread, 3)]
+    assert sorted(e.path for e in store.events()) == ["/0", "/1", "/2"]
+    assert len(recorder._queue) == 1  # less than a batch: the interval's, or close()'s
+    assert recorder.written == 3
+    assert recorder.flush() == 1 and store.writes[-1][0] == "sync"
+
+
+def test_on_the_loop_hits_queued_while_a_batch_is_written_follow_it(
+    make_recorder: Any,
+) -> None:
+    store = WhoWrites()
+    recorder = make_recorder(store, on_loop=True, batch_size=2)
+    now = time.time()
+
+    async def serve() -> None:
+        store.gate = asyncio.Event()
+        for index in range(2):
+            recorder.add(hit(path=f"/{index}", when=now, user_agent=None))
+        await asyncio.sleep(0)  # the task takes the first batch and waits on the store
+        for index in range(2, 5):
+            recorder.add(hit(path=f"/{index}", when=now, user_agent=None))
+        store.gate.set()
+        await recorder.settle()
+
+    asyncio.run(serve())
+    assert [(face, count) for face, _, count in store.writes] == [("async", 2), ("async", 2)]
+    assert [h.path for h in recorder._queue] == ["/4"]
+
+
+def test_on_the_loop_the_batch_in_hand_survives_the_loop_shutting_down(
+    make_recorder: Any,
+) -> None:
+    # A loop closed with the write pending (no lifespan shutdown to wait for it):
+    # the task is cancelled and puts its batch back for the worker or close().
+    store = WhoWrites()
+    recorder = make_recorder(store, on_loop=True, batch_size=2)
+    now = time.time()
+
+    async def serve() -> None:
+        store.gate = asyncio.Event()  # never set: the write never completes
+        for index in range(2):
+            recorder.add(hit(path=f"/{index}", when=now, user_agent=None))
+        await asyncio.sleep(0)
+
+    asyncio.run(serve())
+    assert store.writes == [] and [h.path for h in recorder._queue] == ["/0", "/1"]
+    recorder.close()
+    assert sorted(e.path for e in store.events()) == ["/0", "/1"]
+    assert store.writes[-1][0] == "sync"
+
+
+def test_on_the_loop_store_down_keeps_the_batch(make_recorder: Any) -> None:
+    store = FlakyStore()
+    store.down = True
+    recorder = make_recorder(store, on_loop=True, batch_size=2, max_queue=3)
+    now = time.time()
+
+    async def serve() -> None:
+        for index in range(2):
+            recorder.add(hit(path=f"/{index}", when=now, user_agent=None))
+        await recorder.settle()
+
+    asyncio.run(serve())
+    assert recorder.failures == 1 and recorder.dropped == 0
+    assert [h.path for h in recorder._queue] == ["/0", "/1"]
+    store.down = False
+    assert recorder.flush() == 2 and recorder.written == 2
+
+
+def test_on_the_loop_without_a_running_loop_the_worker_writes(make_recorder: Any) -> None:
+    # on_loop asks for the running asyncio loop; a WSGI thread (or trio) has none.
+    store = WhoWrites()
+    recorder = make_recorder(store, on_loop=True, batch_size=3)
+    now = time.time()
+    for index in range(3):
+        recorder.add(hit(path=f"/{index}", when=now, user_agent=None))
+    deadline = time.monotonic() + 5
+    while not store.writes and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert [(face, count) for face, _, count in store.writes] == [("sync", 3)]
+    assert store.writes[0][1] != threading.get_ident()
+
+
 # -- through the middlewares ---------------------------------------------------------------
 
 
@@ -621,6 +743,71 @@ def test_middleware_store_down_never_fails_a_request(adapter: str) -> None:
     store.down = False
     recorder.close()
     assert len(store.events()) == 1
+
+
+class ClosingWhoWrites(WhoWrites):
+    def __init__(self) -> None:
+        super().__init__()
+        self.log: list[str] = []
+
+    async def arecord_events(self, events: Sequence[Event]) -> None:
+        await super().arecord_events(events)
+        self.log.append("write")
+
+    async def aclose(self) -> None:
+        self.log.append("close")
+        await super().aclose()
+
+
+def test_asgi_shutdown_waits_for_the_batch_the_loop_is_writing() -> None:
+    store = ClosingWhoWrites()
+    middleware = ConsentMiddleware(
+        plain_app_asgi, policy="gdpr", secret_key=SECRET, store=store, record_requests=True
+    )
+    middleware.recorder.batch_size = 2
+
+    async def serve() -> list[dict[str, Any]]:
+        store.gate = asyncio.Event()
+        sent: list[dict[str, Any]] = []
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        for path in ("/a", "/b"):
+            await middleware(http_scope(path), receive, send)
+        await asyncio.sleep(0)  # the loop's task has the batch and waits on the store
+        assert store.writes == [] and not middleware.recorder._queue
+        # The write completes well after the shutdown starts.
+        asyncio.get_running_loop().call_later(0.2, store.gate.set)
+        lifespan = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+
+        async def lifespan_receive() -> dict[str, Any]:
+            return next(lifespan)
+
+        await middleware({"type": "lifespan", "state": {}}, lifespan_receive, send)
+        return sent
+
+    sent = asyncio.run(serve())
+    assert sent[-1] == {"type": "lifespan.shutdown.complete"}
+    assert store.log == ["write", "close"]
+    assert sorted(e.path for e in store.events()) == ["/a", "/b"]
+    assert [face for face, _, _ in store.writes] == ["async"]
+
+
+async def plain_app_asgi(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            else:
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"ok"})
 
 
 # -- when a visit is recorded: one rule for both adapters ------------------------------------

@@ -23,7 +23,14 @@ import pytest
 from redis.connection import Connection
 from redis.crc import key_slot
 
-from consent_mw import ConfigError, Record, StoreError, StoreUnavailable, store_from_url
+from consent_mw import (
+    ConfigError,
+    ConsentMiddleware,
+    Record,
+    StoreError,
+    StoreUnavailable,
+    store_from_url,
+)
 from consent_mw.stores import Event, RedisStore
 from consent_mw.stores._redis_keys import (
     EVENT_SHARDS,
@@ -32,6 +39,7 @@ from consent_mw.stores._redis_keys import (
     parse_counter_field,
     slot_tags,
 )
+from support.harness import http_scope
 from support.redis_servers import (  # noqa: F401  (session fixtures)
     HOST,
     RedisServer,
@@ -263,6 +271,59 @@ def test_a_batch_of_events_is_indexed_in_one_shard(
     assert sum(sizes) == 203 and 1 <= len([n for n in sizes if n]) <= 2
     assert len(store.events(limit=500)) == 203
     assert {e.path for e in store.events(subject_id="s3")} == {f"/{i}" for i in range(3, 200, 7)}
+
+
+@pytest.mark.redis
+def test_recorded_hits_are_written_on_the_event_loop_through_the_async_client(
+    standalone: Callable[..., RedisStore],
+) -> None:
+    # ConsentMiddleware's recorder writes a full batch from a task on the server's loop
+    # (redis.asyncio), and its lifespan shutdown waits for it.
+    store = standalone()
+    middleware = ConsentMiddleware(
+        _ok_app, policy="gdpr", secret_key="s" * 32, store=store, record_requests=True
+    )
+    middleware.recorder.batch_size = 3
+    sync_writes: list[int] = []
+    sync_record = store.record_events
+
+    def noting(events: Any) -> None:
+        sync_writes.append(len(events))
+        sync_record(events)
+
+    store.record_events = noting  # type: ignore[method-assign]
+
+    async def serve() -> None:
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b""}
+
+        async def send(message: dict[str, Any]) -> None:
+            pass
+
+        for index in range(3):
+            scope = http_scope(f"/page/{index}")
+            await middleware(scope, receive, send)
+        lifespan = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+
+        async def lifespan_receive() -> dict[str, Any]:
+            return next(lifespan)
+
+        await middleware({"type": "lifespan", "state": {}}, lifespan_receive, send)
+
+    asyncio.run(serve())
+    assert sync_writes == []
+    assert sorted(e.path for e in store.events()) == [f"/page/{i}" for i in range(3)]
+    assert middleware.recorder.written == 3
+
+
+async def _ok_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] == "lifespan":
+        while (await receive())["type"] != "lifespan.shutdown":
+            await send({"type": "lifespan.startup.complete"})
+        await send({"type": "lifespan.shutdown.complete"})
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"ok"})
 
 
 @pytest.mark.redis

@@ -46,7 +46,7 @@ class Runtime:
     """One per middleware instance; ``current()`` answers which version is in force,
     ``begin()`` starts a visit under it."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, *, on_loop: bool = False) -> None:
         self.config = config
         self.store = config.store
         self.schedule = PolicySchedule(config.versions or (config.policy,))
@@ -60,6 +60,7 @@ class Runtime:
             exclude_paths=config.record_exclude_paths,
             ip_mode=config.ip_mode,
             parser=lambda: self.engine.device_parser,
+            on_loop=on_loop,
         )
         audit = CookieAudit(self.recorder.note)
         self.host_audit = hosts = HostAudit(
@@ -129,7 +130,9 @@ class Adapter(Generic[App]):
     """
 
     #: whether the protocol tells the app it shuts down (ASGI's lifespan); without it
-    #: (WSGI) the recorder's queue is flushed when the process exits
+    #: (WSGI) the recorder's queue is flushed when the process exits. With it, full
+    #: batches of hits are written on the server's event loop (``Recorder.on_loop``):
+    #: the shutdown waits for the one being written.
     _has_lifespan: ClassVar[bool] = True
 
     def __init__(
@@ -143,7 +146,7 @@ class Adapter(Generic[App]):
     ) -> None:
         self.app = app
         self.config = Config.build(policy=policy, secret_key=secret_key, store=store, **options)
-        self.runtime = Runtime(self.config)
+        self.runtime = Runtime(self.config, on_loop=self._has_lifespan)
         self.store = self.config.store
         self.recorder = self.runtime.recorder
         self._report_path = self.config.prefix + "/csp-report"

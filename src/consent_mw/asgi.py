@@ -222,6 +222,8 @@ class ConsentMiddleware(Adapter[ASGIApp]):
     def _lifespan_send(self, send: Send) -> Send:
         async def lifespan_send(message: Message) -> None:
             if message["type"] == "lifespan.shutdown.complete":
+                # The batch of hits the loop is writing first (see Recorder.on_loop).
+                await self.recorder.settle()
                 await to_thread.run_sync(self.runtime.close)
                 await self.store.aclose()
             await send(message)
