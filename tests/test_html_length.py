@@ -38,3 +38,25 @@ def test_a_streamed_body_streams_without_one(adapter: str) -> None:
     if adapter == "asgi":  # (WebTest supplies a length to a WSGI response without one)
         assert result.header("content-length") is None
     assert result.raw == served(adapter, html()).raw
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        [],
+        [("ETag", '"v1"')],
+        [("Last-Modified", "Wed, 21 Oct 2015 07:28:00 GMT")],
+        [("content-length", str(len(TRACKER_PAGE)))],  # sent twice
+    ],
+)
+def test_the_apps_length_gives_way_to_the_rewritten_bodys(
+    adapter: str, extra: list[tuple[str, str]]
+) -> None:
+    # The app's Content-Length is the page's before rewriting: dropped wherever it is
+    # among the headers (and every copy of it), the rewritten body's sent instead.
+    headers = [("Content-Length", str(len(TRACKER_PAGE))), *extra, ("X-After", "1")]
+    for _ in range(2):  # rewritten, then from the memo of pages
+        result = served(adapter, html(headers=headers))
+        assert result.headers_named("content-length") == [str(len(result.raw))]
+        assert len(result.raw) != len(TRACKER_PAGE) and result.header("x-after") == "1"
+        assert result.header("last-modified") is None

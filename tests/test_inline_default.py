@@ -176,5 +176,4 @@ def test_the_default_url_revalidates(adapter: str) -> None:
     ],
 )
 def test_inline_nonce(csp: list[bytes], preferred: str | None, expected: str | None) -> None:
-    headers = [(b"content-security-policy", value) for value in csp]
-    assert inline_nonce([(b"content-type", b"text/html"), *headers], preferred) == expected
+    assert inline_nonce(csp, preferred) == expected

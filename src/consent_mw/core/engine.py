@@ -43,11 +43,24 @@ __all__ = ["OPT_OUT_HEADER", "Engine", "Visit"]
 OPT_OUT_HEADER = b"x-consent-rewrite"
 
 _UNSEEN: Any = object()
+# What becomes of a Set-Cookie (see Engine._cookie_fate).
+_KEEP, _PASS, _STRIP = range(3)
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 _XHTML = b"application/xhtml+xml"
+_CSP_HEADER = b"content-security-policy"
 
 
-_SET_COOKIE, _CONTENT_TYPE, _VARY, _CACHE_CONTROL, _CONTENT_ENCODING, _OPT_OUT = range(6)
+(
+    _SET_COOKIE,
+    _CONTENT_TYPE,
+    _VARY,
+    _CACHE_CONTROL,
+    _CONTENT_ENCODING,
+    _CSP,
+    _LENGTH,
+    _VALIDATOR,
+    _OPT_OUT,
+) = range(9)
 # The response headers the engine looks at, by lowercase name.
 _RESPONSE_HEADERS = {
     b"set-cookie": _SET_COOKIE,
@@ -55,6 +68,10 @@ _RESPONSE_HEADERS = {
     b"vary": _VARY,
     b"cache-control": _CACHE_CONTROL,
     b"content-encoding": _CONTENT_ENCODING,
+    b"content-security-policy": _CSP,
+    b"content-length": _LENGTH,
+    b"etag": _VALIDATOR,
+    b"last-modified": _VALIDATOR,
     OPT_OUT_HEADER: _OPT_OUT,
 }
 
@@ -86,6 +103,13 @@ class Visit:
     revalidated: str | None = None
     #: the response headers say already that it depends on consent (Vary, Cache-Control)
     marked: bool = False
+    #: noted from the response headers too, for the HTML rewriter: the policies of the
+    #: Content-Security-Policy headers (the app's and ours), where Content-Length is in
+    #: the headers as sent on (-1: nowhere), whether there is an ETag or Last-Modified
+    #: (or more than one Content-Length)
+    csp: list[bytes] | None = None
+    length_at: int = -1
+    validators: bool = False
 
 
 class Engine:
@@ -150,6 +174,8 @@ class Engine:
         self._cookie_views = {}
         self._set_cookie_categories: dict[bytes, str | None] = {}
         self._set_cookie_services: dict[bytes, str] = {}
+        #: allowed set -> Set-Cookie name -> its fate (_KEEP, _PASS, _STRIP; None: undeclared)
+        self._cookie_fates: dict[frozenset[str], dict[bytes, int | None]] = {}
         self._cookie_headers: dict[str, tuple[Consent | None, bool]] = {}
         self._decision_tags: dict[frozenset[str], str] = {}
 
@@ -415,6 +441,25 @@ class Engine:
         remember(self._set_cookie_services, name, token, self.cache_size)
         return token
 
+    def _cookie_fate(
+        self, name: bytes, allowed: frozenset[str], fates: dict[bytes, int | None]
+    ) -> int | None:
+        """What becomes of a Set-Cookie named ``name`` under ``allowed`` (None: nobody
+        declared it); kept in ``fates``, the memo of that allowed set."""
+        category = self.set_cookie_category(name)
+        fate: int | None
+        if category is None:
+            fate = None
+        elif category in self.necessary:
+            fate = _KEEP
+        # Its service may be allowed on its own ("advertising/Meta").
+        elif category in allowed or self.set_cookie_service(name) in allowed:
+            fate = _PASS
+        else:
+            fate = _STRIP
+        remember(fates, name, fate, self.cache_size)
+        return fate
+
     def set_cookie_category(self, name: bytes) -> str | None:
         """The consent category of a cookie name from a ``Set-Cookie`` (None: unknown)."""
         try:
@@ -435,15 +480,17 @@ class Engine:
         when nothing changes."""
         decision = visit.decision
         allowed = decision._allowed
-        necessary = self.necessary
         out: list[tuple[bytes, bytes]] = []
         stripped = passed = False
         vary_at = cache_at = -1
-        visit.content_type = visit.content_encoding = visit.opt_out = None
-        visit.marked = False
+        visit.content_type = visit.content_encoding = visit.opt_out = visit.csp = None
+        visit.marked = visit.validators = False
+        visit.length_at = -1
         kinds = _RESPONSE_HEADERS
-        categories: dict[bytes, str | None] = self._set_cookie_categories
-        services: dict[bytes, str] = self._set_cookie_services
+        fates = self._cookie_fates.get(allowed)
+        if fates is None:
+            fates = {}
+            remember(self._cookie_fates, allowed, fates, 64)
         for header in headers:
             key = header[0]
             kind = kinds.get(key)
@@ -457,11 +504,19 @@ class Engine:
                 # the header (RFC 6265 5.2), and so does this.
                 name = value.partition(b"=")[0]
                 name = b"" if b";" in name else name.strip()
-                category = categories.get(name, _UNSEEN)
-                if category is _UNSEEN:
-                    category = self.set_cookie_category(name)
-                if category is None:
-                    # Reported once per name; only "strip" needs a look every time.
+                fate = fates.get(name, _UNSEEN)
+                if fate is _UNSEEN:
+                    fate = self._cookie_fate(name, allowed, fates)
+                if fate == _STRIP:
+                    stripped = True
+                    continue
+                if fate == _PASS:
+                    # Let through for this visitor only: a shared cache must not hand
+                    # it to one who refused.
+                    passed = True
+                elif fate is None:
+                    # Undeclared. Reported once per name; only "strip" needs a look
+                    # every time.
                     if (name not in self._audited or self._strip_unknown) and self._unknown_cookie(
                         name, value, visit
                     ):
@@ -469,18 +524,6 @@ class Engine:
                         continue
                     # Under "strip" an undeclared cookie passes only with full consent.
                     passed = passed or self._strip_unknown
-                elif category not in necessary:
-                    if category not in allowed:
-                        # Its service may be allowed on its own ("advertising/Meta").
-                        token = services.get(name)
-                        if token is None:
-                            token = self.set_cookie_service(name)
-                        if token not in allowed:
-                            stripped = True
-                            continue
-                    # Let through for this visitor only: a shared cache must not hand
-                    # it to one who refused.
-                    passed = True
             elif kind == _CONTENT_TYPE:
                 # Only HTML is noted: the rewriter's business (see htmlbody.plan_html).
                 value = header[1]
@@ -492,6 +535,17 @@ class Engine:
                 cache_at = len(out)
             elif kind == _CONTENT_ENCODING:
                 visit.content_encoding = header[1]
+            elif kind == _CSP:
+                if visit.csp is None:
+                    visit.csp = [header[1]]
+                else:
+                    visit.csp.append(header[1])
+            elif kind == _LENGTH:
+                if visit.length_at >= 0:
+                    visit.validators = True
+                visit.length_at = len(out)
+            elif kind == _VALIDATOR:
+                visit.validators = True
             else:
                 # The app's instruction to this middleware, not for the browser.
                 visit.opt_out = header[1]
@@ -503,6 +557,9 @@ class Engine:
         added = browser and browser.response_headers(allowed, visit.facts, visit.content_type)
         if added:
             out += added
+            for name, value in added:
+                if name == _CSP_HEADER:
+                    visit.csp = [*visit.csp, value] if visit.csp else [value]
         dependent = stripped or passed or stale or decision._consulted or visit.rewritten or added
         if not dependent:
             return None if visit.opt_out is None else out

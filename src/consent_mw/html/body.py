@@ -11,6 +11,7 @@ import zlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from .._memo import remember
 from ..core.assets import banner_path, embeds_path
 from ..core.cache_headers import mark_dependent
 from ..core.engine import OPT_OUT_HEADER
@@ -57,6 +58,7 @@ class _Setup:
         "hold",
         "matcher",
         "rewrite",
+        "types",
     )
 
     def __init__(self, engine: Engine) -> None:
@@ -70,6 +72,8 @@ class _Setup:
         self.hold = config.report_blocked
         self.exclude_paths = tuple(config.html_exclude_paths)
         self.exclude_types = frozenset(t.encode("latin-1") for t in config.html_exclude_types)
+        #: Content-Type value -> whether it is rewritten (a site sends a few)
+        self.types: dict[bytes, bool] = {}
         self.matcher = engine.tag_matcher
         self.embeds = bool(self.matcher.embeds)
 
@@ -210,8 +214,12 @@ def plan_html(
     setup = _setup(engine)
     if not setup.rewrite or ctype is None:
         return None, headers
-    mime = ctype.split(b";", 1)[0].strip().lower()
-    if mime not in _HTML_TYPES or mime in setup.exclude_types:
+    html = setup.types.get(ctype)
+    if html is None:
+        mime = ctype.split(b";", 1)[0].strip().lower()
+        html = mime in _HTML_TYPES and mime not in setup.exclude_types
+        remember(setup.types, ctype, html, 64)
+    if not html:
         return None, headers
     if encoding is not None and encoding.strip().lower() not in (b"", b"identity"):
         return None, headers
@@ -224,7 +232,12 @@ def plan_html(
     visit.rewritten = True
     # The length changes; the body is streamed, so the length is dropped (for HEAD too:
     # its Content-Length must be GET's, RFC 9110 section 8.6).
-    out = _decision_validators(headers, engine.decision_tag(allowed), length=False)
+    if visit.validators:
+        out = _decision_validators(headers, engine.decision_tag(allowed), length=False)
+    else:  # nothing but the length to drop, where Engine.response_headers found it
+        out = headers.copy()
+        if visit.length_at >= 0:
+            del out[visit.length_at]
     # Only then the request's headers are decoded: most pages need none of them.
     gzip = setup.compress and "gzip" in facts.headers.get("accept-encoding", "").lower()
     if gzip:
@@ -241,7 +254,7 @@ def plan_html(
     if blocks.active:
         # The page's own CSP says whether the default can go inline (see .inline); the
         # nonce it names serves the injected tags when the csp_nonce option gives none.
-        runs = inline_nonce(out, page_nonce)
+        runs = inline_nonce(visit.csp, page_nonce)
         if runs is not None:
             page_nonce = runs or None
         template = blocks.template(decision, inline=runs is not None, nonced=bool(page_nonce))

@@ -15,7 +15,6 @@ block comes first in ``<head>``, so it is not read.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Final
 
 from .._memo import remember
@@ -25,7 +24,6 @@ __all__ = ["ANY", "inline_nonce"]
 #: the answer "an inline script without a nonce runs"
 ANY: Final = ""
 
-_HEADER: Final = b"content-security-policy"
 _GOVERNING = (b"script-src-elem", b"script-src", b"default-src")
 
 
@@ -35,11 +33,11 @@ _answers: dict[tuple[tuple[bytes, ...], bool], str | None] = {}
 _MARK: Final = "\x00"
 
 
-def inline_nonce(headers: Iterable[tuple[bytes, bytes]], preferred: str | None) -> str | None:
+def inline_nonce(policies: list[bytes] | None, preferred: str | None) -> str | None:
     """:data:`ANY` if an inline script runs as it is, a nonce if it runs with that
     nonce (``preferred``, the ``csp_nonce`` option's value, when the policies accept
-    it), None if no inline script can run."""
-    policies = [header[1] for header in headers if header[0].lower() == _HEADER]
+    it), None if no inline script can run. ``policies``: the values of the response's
+    ``Content-Security-Policy`` headers (see ``Visit.csp``)."""
     if not policies:
         return preferred if preferred is not None else ANY
     if preferred is not None:

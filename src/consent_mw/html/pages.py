@@ -5,12 +5,13 @@ A site sends the same page to many visitors (an article, a product, a landing pa
 and its frameworks hand the body over in one piece (Starlette's ``HTMLResponse``,
 Flask's and Django's responses). Rewriting is a pure function of the body, the plan
 (the allowed set) and the injected block, so its output, with the counts of what was
-neutralised, can be remembered. A strict CSP's nonce changes on every response: when
-every occurrence of it in the body is a ``nonce="…"`` attribute's value (which no
-verdict reads, see :class:`~consent_mw.html.plan.Nonce`), the page is keyed by the body
-cut at the nonce and remembered cut there too, and the response's own nonce joins the
-pieces; an output with the nonce anywhere else than where the body and the injected
-block put it is not remembered.
+neutralised, can be remembered. A strict CSP's nonce changes on every response: the
+page is keyed by the body cut at the nonce, and remembered cut there too, when every
+occurrence of the nonce in the body is a ``nonce="…"`` attribute's value (which no
+verdict reads, see :class:`~consent_mw.html.plan.Nonce`) and the output has it only
+where the body and the injected block put it; the response's own nonce joins the
+pieces. Checked when a page is stored: a body cut into the same pieces as a stored
+one has its nonce in the same places.
 
 Bounded: pages up to :data:`PAGE_MAX` bytes, :data:`PAGES` of them in all (a few MB
 at most, keys and outputs together).
@@ -41,6 +42,11 @@ PageKey = tuple[Key, int]
 _pages: dict[Key, tuple[tuple[bytes, ...], int, dict[str, int]]] = {}
 
 _ATTR: Final = b'nonce="'
+_SLOTTED: Final = b"\x00slotted"
+
+#: how many nonce slots a block's template has (a template is kept per decision, the
+#: same object page after page: its hash is computed once)
+_slots: dict[bytes, int] = {}
 
 
 def page_key(
@@ -63,16 +69,18 @@ def page_key(
         return (plan, extra, block, (body,)), 0
     value = nonce.value
     # Cut at the nonce: the pieces are the same for every nonce when each cut is a
-    # nonce="…" attribute's value.
+    # nonce="…" attribute's value (see store).
     parts = tuple(body.split(value))
     count = len(parts) - 1
-    if count and body.count(_ATTR + value + b'"') != count:
-        return None
     if slotted:
         # (Where the block has the nonce's value by chance, outside its slots, the
         # output has it once more than counted, and is not remembered: see store.)
-        count += block.count(NONCE_SLOT)
-        extra = b"\x00slotted" + extra
+        slots = _slots.get(block)
+        if slots is None:
+            slots = block.count(NONCE_SLOT)
+            remember(_slots, block, slots, PAGES)
+        count += slots
+        extra = _SLOTTED + extra if extra else _SLOTTED
     else:
         if NONCE_MARK in block:
             return None
@@ -95,6 +103,13 @@ def store(key: PageKey, nonce: Nonce | None, found: Remembered) -> None:
     if nonce is None:
         pieces: tuple[bytes, ...] = (output,)
     else:
+        parts = key[0][3]
+        # Each cut of the body a nonce="…" attribute's value: any other nonce cuts
+        # the same body into the same pieces.
+        if not all(part.endswith(_ATTR) for part in parts[:-1]) or not all(
+            part[:1] == b'"' for part in parts[1:]
+        ):
+            return
         pieces = tuple(output.split(nonce.value))
         # The nonce only where the body and the block had it: then every other
         # nonce gives this output with its own value there.
