@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
 
 from consent_mw import _json
 from consent_mw.stores.base import Event, Record
+from consent_mw.stores.records import minimised_event
 from support.query import make_record
 
 SAMPLES = [
@@ -79,3 +81,19 @@ def test_event_json_is_what_the_standard_encoder_writes(event: Event) -> None:
     expected = json.dumps(fields, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
     assert event.to_json() == event.to_json() == expected  # twice: the device memo
     assert Event.from_json(event.to_json()).to_json() == expected
+
+
+@pytest.mark.parametrize("event", EVENTS)
+def test_the_recorders_events_are_the_dataclasss_field_for_field(event: Event) -> None:
+    # minimised_event sets the fields without the frozen dataclass's __init__.
+    fields = dataclasses.fields(Event)
+    made = minimised_event(**{f.name: getattr(event, f.name) for f in fields})
+    assert made == event and type(made) is Event
+    assert list(made.__dict__) == [f.name for f in fields]
+    assert made.to_json() == event.to_json()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.path = "/elsewhere"  # type: ignore[misc]
+    # Without a device: an empty mapping of its own, as the dataclass's default gives.
+    bare = minimised_event(1.0, "request", "necessary", 2.0, "/", 200)
+    assert bare == Event(1.0, "request", "necessary", 2.0, "/", 200)
+    assert bare.device == {} and bare.device is not minimised_event(1, "r", "n", 2, "/", 1).device

@@ -43,6 +43,7 @@ from typing import Literal, NamedTuple
 from ..exceptions import StoreError
 from ..policy.model import Policy
 from ..stores.base import BaseStore, Event
+from ..stores.records import minimised_event
 from .device import DeviceParser, bot_check, truncate_ip
 
 __all__ = ["LOGIN_RETENTION_DAYS", "Recorder", "Hit"]
@@ -342,7 +343,7 @@ class Recorder:
             if hit.kind == "login"
             else self._retention.get("necessary", _DEFAULT_RETENTION_DAYS * 86400.0)
         )
-        yield Event(
+        yield minimised_event(
             time=hit.time,
             kind=hit.kind,
             purpose="necessary",
@@ -360,7 +361,7 @@ class Recorder:
         if parser is not None:
             facts = parser.facts(hit.user_agent)
             if facts is not None:
-                yield Event(
+                yield minimised_event(
                     time=hit.time,
                     kind="device",
                     purpose="analytics",
@@ -371,7 +372,7 @@ class Recorder:
                     device=facts.to_dict(),
                 )
         if "advertising" in allowed and hit.device_id:
-            yield Event(
+            yield minimised_event(
                 time=hit.time,
                 kind="ad_device",
                 purpose="advertising",

@@ -22,6 +22,7 @@ __all__ = [
     "counted",
     "id_list",
     "latest",
+    "minimised_event",
     "new_record_id",
     "require_id",
     "state_at",
@@ -212,6 +213,45 @@ class Event:
     @classmethod
     def from_json(cls, text: str | bytes) -> Event:
         return cls.from_dict(json.loads(text))
+
+
+_new = object.__new__
+
+
+def minimised_event(
+    time: float,
+    kind: str,
+    purpose: str,
+    expires_at: float,
+    path: str,
+    status: int,
+    ip: str | None = None,
+    subject_id: str | None = None,
+    user_id: str | None = None,
+    bot: bool = False,
+    device: Mapping[str, Any] | None = None,
+) -> Event:
+    """``Event(...)`` for the recorder, which makes one or two per recorded request:
+    the fields set at once instead of through the frozen dataclass's ``__init__`` (a
+    ``setattr`` call per field, three times the cost). The same event, field for field
+    (tested)."""
+    event = _new(Event)
+    event.__dict__.update(
+        {
+            "time": time,
+            "kind": kind,
+            "purpose": purpose,
+            "expires_at": expires_at,
+            "path": path,
+            "status": status,
+            "ip": ip,
+            "subject_id": subject_id,
+            "user_id": user_id,
+            "bot": bot,
+            "device": {} if device is None else device,
+        }
+    )
+    return event
 
 
 def require_id(value: object, what: str = "subject_id") -> str:
