@@ -24,7 +24,7 @@ from consent_mw.core.device import DeviceParser
 from consent_mw.core.recorder import LOGIN_RETENTION_DAYS, Hit, Recorder
 from consent_mw.policy.presets import preset_dict
 from consent_mw.stores.base import Event
-from support.harness import SECRET, http_scope, run_asgi
+from support.harness import SECRET, get_each, http_scope, lifespan_cycle, ok_app, run_asgi
 from support.html_apps import (
     ANDROID_PHONE,
     GOOGLEBOT,
@@ -104,6 +104,12 @@ def hit(
         user_id=user_id,
         device_id=device_id,
     )
+
+
+def add_hits(recorder: Recorder, indexes: range, when: float) -> None:
+    """Hits on ``/0``, ``/1``, … (no user agent: one event each)."""
+    for index in indexes:
+        recorder.add(hit(path=f"/{index}", when=when, user_agent=None))
 
 
 def by_kind(events: Sequence[Event]) -> dict[str, Event]:
@@ -469,8 +475,7 @@ def test_the_worker_writes_whole_batches_and_leaves_the_rest_for_the_interval(
     recorder = make_recorder(store, batch_size=4)
     now = time.time()
     with recorder._flushing:  # the worker waits until all six are queued
-        for index in range(6):
-            recorder.add(hit(path=f"/{index}", when=now, user_agent=None))
+        add_hits(recorder, range(6), now)
     deadline = time.monotonic() + 5
     while not calls and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -503,19 +508,22 @@ class WhoWrites(MemoryStore):
         super().record_events(events)
 
 
+def added_on_a_loop(recorder: Recorder, indexes: range) -> None:
+    """``add_hits`` on an event loop, until the loop's task has written what it took."""
+
+    async def serve() -> None:
+        add_hits(recorder, indexes, time.time())
+        await recorder.settle()
+
+    asyncio.run(serve())
+
+
 def test_on_the_loop_a_full_batch_is_written_by_the_loop_not_the_worker(
     make_recorder: Any,
 ) -> None:
     store = WhoWrites()
     recorder = make_recorder(store, on_loop=True, batch_size=3)
-    now = time.time()
-
-    async def serve() -> None:
-        for index in range(4):
-            recorder.add(hit(path=f"/{index}", when=now, user_agent=None))
-        await recorder.settle()
-
-    asyncio.run(serve())
+    added_on_a_loop(recorder, range(4))
     loop_thread = threading.get_ident()
     assert store.writes == [("async", loop_thread, 3)]
     assert sorted(e.path for e in store.events()) == ["/0", "/1", "/2"]
@@ -533,11 +541,9 @@ def test_on_the_loop_hits_queued_while_a_batch_is_written_follow_it(
 
     async def serve() -> None:
         store.gate = asyncio.Event()
-        for index in range(2):
-            recorder.add(hit(path=f"/{index}", when=now, user_agent=None))
+        add_hits(recorder, range(2), now)
         await asyncio.sleep(0)  # the task takes the first batch and waits on the store
-        for index in range(2, 5):
-            recorder.add(hit(path=f"/{index}", when=now, user_agent=None))
+        add_hits(recorder, range(2, 5), now)
         store.gate.set()
         await recorder.settle()
 
@@ -557,8 +563,7 @@ def test_on_the_loop_the_batch_in_hand_survives_the_loop_shutting_down(
 
     async def serve() -> None:
         store.gate = asyncio.Event()  # never set: the write never completes
-        for index in range(2):
-            recorder.add(hit(path=f"/{index}", when=now, user_agent=None))
+        add_hits(recorder, range(2), now)
         await asyncio.sleep(0)
 
     asyncio.run(serve())
@@ -572,14 +577,7 @@ def test_on_the_loop_store_down_keeps_the_batch(make_recorder: Any) -> None:
     store = FlakyStore()
     store.down = True
     recorder = make_recorder(store, on_loop=True, batch_size=2, max_queue=3)
-    now = time.time()
-
-    async def serve() -> None:
-        for index in range(2):
-            recorder.add(hit(path=f"/{index}", when=now, user_agent=None))
-        await recorder.settle()
-
-    asyncio.run(serve())
+    added_on_a_loop(recorder, range(2))
     assert recorder.failures == 1 and recorder.dropped == 0
     assert [h.path for h in recorder._queue] == ["/0", "/1"]
     store.down = False
@@ -591,8 +589,7 @@ def test_on_the_loop_without_a_running_loop_the_worker_writes(make_recorder: Any
     store = WhoWrites()
     recorder = make_recorder(store, on_loop=True, batch_size=3)
     now = time.time()
-    for index in range(3):
-        recorder.add(hit(path=f"/{index}", when=now, user_agent=None))
+    add_hits(recorder, range(3), now)
     deadline = time.monotonic() + 5
     while not store.writes and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -762,32 +759,19 @@ class ClosingWhoWrites(WhoWrites):
 def test_asgi_shutdown_waits_for_the_batch_the_loop_is_writing() -> None:
     store = ClosingWhoWrites()
     middleware = ConsentMiddleware(
-        plain_app_asgi, policy="gdpr", secret_key=SECRET, store=store, record_requests=True
+        ok_app, policy="gdpr", secret_key=SECRET, store=store, record_requests=True
     )
     middleware.recorder.batch_size = 2
 
     async def serve() -> list[dict[str, Any]]:
         store.gate = asyncio.Event()
         sent: list[dict[str, Any]] = []
-
-        async def send(message: dict[str, Any]) -> None:
-            sent.append(message)
-
-        async def receive() -> dict[str, Any]:
-            return {"type": "http.request", "body": b"", "more_body": False}
-
-        for path in ("/a", "/b"):
-            await middleware(http_scope(path), receive, send)
+        await get_each(middleware, ["/a", "/b"], sent)
         await asyncio.sleep(0)  # the loop's task has the batch and waits on the store
         assert store.writes == [] and not middleware.recorder._queue
         # The write completes well after the shutdown starts.
         asyncio.get_running_loop().call_later(0.2, store.gate.set)
-        lifespan = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
-
-        async def lifespan_receive() -> dict[str, Any]:
-            return next(lifespan)
-
-        await middleware({"type": "lifespan", "state": {}}, lifespan_receive, send)
+        await lifespan_cycle(middleware, sent)
         return sent
 
     sent = asyncio.run(serve())
@@ -795,19 +779,6 @@ def test_asgi_shutdown_waits_for_the_batch_the_loop_is_writing() -> None:
     assert store.log == ["write", "close"]
     assert sorted(e.path for e in store.events()) == ["/a", "/b"]
     assert [face for face, _, _ in store.writes] == ["async"]
-
-
-async def plain_app_asgi(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            else:
-                await send({"type": "lifespan.shutdown.complete"})
-                return
-    await send({"type": "http.response.start", "status": 200, "headers": []})
-    await send({"type": "http.response.body", "body": b"ok"})
 
 
 # -- when a visit is recorded: one rule for both adapters ------------------------------------

@@ -39,7 +39,7 @@ from consent_mw.stores._redis_keys import (
     parse_counter_field,
     slot_tags,
 )
-from support.harness import http_scope
+from support.harness import get_each, lifespan_cycle, ok_app
 from support.redis_servers import (  # noqa: F401  (session fixtures)
     HOST,
     RedisServer,
@@ -281,7 +281,7 @@ def test_recorded_hits_are_written_on_the_event_loop_through_the_async_client(
     # (redis.asyncio), and its lifespan shutdown waits for it.
     store = standalone()
     middleware = ConsentMiddleware(
-        _ok_app, policy="gdpr", secret_key="s" * 32, store=store, record_requests=True
+        ok_app, policy="gdpr", secret_key="s" * 32, store=store, record_requests=True
     )
     middleware.recorder.batch_size = 3
     sync_writes: list[int] = []
@@ -294,36 +294,14 @@ def test_recorded_hits_are_written_on_the_event_loop_through_the_async_client(
     store.record_events = noting  # type: ignore[method-assign]
 
     async def serve() -> None:
-        async def receive() -> dict[str, Any]:
-            return {"type": "http.request", "body": b""}
-
-        async def send(message: dict[str, Any]) -> None:
-            pass
-
-        for index in range(3):
-            scope = http_scope(f"/page/{index}")
-            await middleware(scope, receive, send)
-        lifespan = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
-
-        async def lifespan_receive() -> dict[str, Any]:
-            return next(lifespan)
-
-        await middleware({"type": "lifespan", "state": {}}, lifespan_receive, send)
+        sent: list[dict[str, Any]] = []
+        await get_each(middleware, [f"/page/{index}" for index in range(3)], sent)
+        await lifespan_cycle(middleware, sent)
 
     asyncio.run(serve())
     assert sync_writes == []
     assert sorted(e.path for e in store.events()) == [f"/page/{i}" for i in range(3)]
     assert middleware.recorder.written == 3
-
-
-async def _ok_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    if scope["type"] == "lifespan":
-        while (await receive())["type"] != "lifespan.shutdown":
-            await send({"type": "lifespan.startup.complete"})
-        await send({"type": "lifespan.shutdown.complete"})
-        return
-    await send({"type": "http.response.start", "status": 200, "headers": []})
-    await send({"type": "http.response.body", "body": b"ok"})
 
 
 @pytest.mark.redis

@@ -556,3 +556,43 @@ def run_asgi(
 
     asyncio.run(app(scope, receive, send))
     return call
+
+
+# -- a request, then a server's exit, on the running event loop ----------------------------
+
+
+async def ok_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """Answers ``ok`` to every request, and takes part in the lifespan protocol."""
+    if scope["type"] == "lifespan":
+        while (await receive())["type"] != "lifespan.shutdown":
+            await send({"type": "lifespan.startup.complete"})
+        await send({"type": "lifespan.shutdown.complete"})
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+async def get_each(app: Any, paths: Iterable[str], sent: list[dict[str, Any]]) -> None:
+    """GET every path through ``app`` on the running loop (what they send: ``sent``)."""
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    for path in paths:
+        await app(http_scope(path), receive, send)
+
+
+async def lifespan_cycle(app: Any, sent: list[dict[str, Any]]) -> None:
+    """A server's startup and shutdown through ``app``, on the running loop."""
+    messages = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+
+    async def receive() -> dict[str, Any]:
+        return next(messages)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app({"type": "lifespan", "state": {}}, receive, send)
