@@ -576,12 +576,33 @@ def test_on_the_loop_the_batch_in_hand_survives_the_loop_shutting_down(
 def test_on_the_loop_store_down_keeps_the_batch(make_recorder: Any) -> None:
     store = FlakyStore()
     store.down = True
-    recorder = make_recorder(store, on_loop=True, batch_size=2, max_queue=3)
+    recorder = make_recorder(store, on_loop=True, batch_size=2, max_queue=4, interval=60)
     added_on_a_loop(recorder, range(2))
-    assert recorder.failures == 1 and recorder.dropped == 0
+    assert recorder.failures == 1 and recorder.dropped == 0 and store.calls == 1
     assert [h.path for h in recorder._queue] == ["/0", "/1"]
+    # More full batches do not start a task each (each would minimise a batch only to
+    # fail again): the hits wait for the worker's next try, once per interval.
+    added_on_a_loop(recorder, range(2, 4))
+    assert store.calls == 1 and recorder._draining is None
+    assert [h.path for h in recorder._queue] == ["/0", "/1", "/2", "/3"]
     store.down = False
-    assert recorder.flush() == 2 and recorder.written == 2
+    assert recorder.flush() == 4 and recorder.written == 4
+
+
+def test_on_the_loop_an_unexpected_failure_keeps_the_batch_and_the_shutdown_goes_on(
+    make_recorder: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Broken(MemoryStore):
+        async def arecord_events(self, events: Sequence[Event]) -> None:
+            raise RuntimeError("a bug in a store")
+
+    store = Broken()
+    recorder = make_recorder(store, on_loop=True, batch_size=2)
+    added_on_a_loop(recorder, range(2))  # settle() returns: it does not raise the bug
+    assert recorder.failures == 1 and [h.path for h in recorder._queue] == ["/0", "/1"]
+    assert "a bug in a store" in caplog.text
+    recorder.close()  # the sync face works: nothing lost
+    assert sorted(e.path for e in store.events()) == ["/0", "/1"]
 
 
 def test_on_the_loop_without_a_running_loop_the_worker_writes(make_recorder: Any) -> None:
