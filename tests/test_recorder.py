@@ -5,6 +5,7 @@ its own (``flush()`` by hand, no sleeps), then through both middlewares."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import sys
 import threading
 import time
@@ -571,6 +572,50 @@ def test_on_the_loop_the_batch_in_hand_survives_the_loop_shutting_down(
     recorder.close()
     assert sorted(e.path for e in store.events()) == ["/0", "/1"]
     assert store.writes[-1][0] == "sync"
+
+
+def test_on_the_loop_a_task_left_on_a_closed_loop_gives_its_batch_back(
+    make_recorder: Any,
+) -> None:
+    # A loop closed without cancelling its tasks (a test client's, say) never runs the
+    # task again: the worker, a new loop's full batch and close() take its batch back.
+    store = WhoWrites()
+    recorder = make_recorder(store, on_loop=True, batch_size=2)
+    loop = asyncio.new_event_loop()
+
+    async def serve() -> None:
+        store.gate = asyncio.Event()  # never set: the write never completes
+        add_hits(recorder, range(2), time.time())
+        await asyncio.sleep(0)  # the task takes the batch and waits on the store
+
+    loop.run_until_complete(serve())
+    loop.close()  # the task still pending
+    assert not recorder._queue and len(recorder._in_hand) == 2
+    store.gate = None
+    added_on_a_loop(recorder, range(2, 4))  # a new loop: a new task, the batch back
+    assert sorted(e.path for e in store.events()) == ["/0", "/1", "/2", "/3"]
+    assert recorder._draining is None and recorder._in_hand == []
+    # The old task, collected, runs its cleanup: it leaves the recorder as it is.
+    recorder._draining = sentinel = object()  # stands for a newer task
+    gc.collect()
+    assert recorder._draining is sentinel and len(store.events()) == 4
+    recorder._draining = None
+
+
+def test_on_the_loop_close_takes_back_a_stuck_tasks_batch(make_recorder: Any) -> None:
+    store = WhoWrites()
+    recorder = make_recorder(store, on_loop=True, batch_size=2)
+    loop = asyncio.new_event_loop()
+
+    async def serve() -> None:
+        store.gate = asyncio.Event()
+        add_hits(recorder, range(3), time.time())
+        await asyncio.sleep(0)
+
+    loop.run_until_complete(serve())
+    loop.close()
+    recorder.close()
+    assert sorted(e.path for e in store.events()) == ["/0", "/1", "/2"]
 
 
 def test_on_the_loop_store_down_keeps_the_batch(make_recorder: Any) -> None:

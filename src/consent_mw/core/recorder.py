@@ -152,6 +152,8 @@ class Recorder:
         self._flushing = threading.Lock()
         #: the task writing full batches on the event loop (on_loop), while it runs
         self._draining: asyncio.Task[None] | None = None
+        #: the hits the loop's task has taken from the queue and not written yet
+        self._in_hand: list[Hit] = []
         #: after a failed write on the loop: no new task before this (time.monotonic());
         #: the worker retries meanwhile, once per interval
         self._loop_resumes = 0.0
@@ -183,7 +185,9 @@ class Recorder:
             # A task running writes this batch too. After a failed write, the hits
             # wait for the worker's next try: a task per request would minimise a
             # batch each time only to fail again.
-            if self._draining is not None or time.monotonic() < self._loop_resumes:
+            if self._draining is not None and not self._unstick():
+                return
+            if time.monotonic() < self._loop_resumes:
                 return
             try:
                 loop = asyncio.get_running_loop()
@@ -201,7 +205,10 @@ class Recorder:
         is written. Cancelled (the loop shuts down without a lifespan shutdown), the
         batch in hand goes back to the queue, for the worker or :meth:`close`."""
         queue = self._queue
-        batch: list[Hit] = []
+        me = asyncio.current_task()
+        # On the recorder, not in this frame: a loop closed with this task pending
+        # never runs it again, and the worker takes the batch back (see _unstick).
+        batch = self._in_hand = []
         try:
             while len(queue) >= self.batch_size and not self._closed:
                 events: list[Event] = []
@@ -217,11 +224,11 @@ class Recorder:
                 if events:
                     await self.store.arecord_events(events)
                     self.written += len(events)
-                batch = []
+                batch.clear()
         except Exception as exc:
             # Kept for the worker's next try, within the queue's bound; a store's own
             # failure is expected (the ledger down), anything else is a bug to see.
-            self._requeue(batch)
+            self._give_back(batch)
             self.failures += 1
             self._loop_resumes = time.monotonic() + self.interval
             if isinstance(exc, StoreError):
@@ -229,10 +236,34 @@ class Recorder:
             else:
                 logger.exception("Recorder failed to write a batch on the event loop")
         except asyncio.CancelledError:
-            self._requeue(batch)
+            self._give_back(batch)
             raise
         finally:
-            self._draining = None
+            # (Run at garbage collection too, for a task its closed loop left pending:
+            # by then another task may be the recorder's.)
+            if self._draining is me:
+                self._draining = None
+
+    def _give_back(self, batch: list[Hit]) -> None:
+        """The loop's task's batch back to the queue, unless _unstick took it."""
+        with self._lock:
+            if self._in_hand is batch:
+                self._requeue(batch)
+                self._in_hand = []
+
+    def _unstick(self) -> bool:
+        """Whether the loop's task is gone for good: its loop closed with it pending
+        (a test client's loop, say, closed without cancelling it). Then its batch goes
+        back to the queue and a new task (or the worker) takes over."""
+        draining = self._draining
+        if draining is None or draining.done() or not draining.get_loop().is_closed():
+            return draining is None
+        with self._lock:  # the worker and a new loop's request may both find it
+            if self._draining is draining:
+                self._draining = None
+                self._requeue(self._in_hand)
+                self._in_hand = []
+        return True
 
     async def settle(self) -> None:
         """Wait for the batch the event loop is writing, if any (before :meth:`close`
@@ -280,7 +311,7 @@ class Recorder:
             # written, then the few after those, would chase the queue's tail with
             # batches of one or two hits: a round trip (and an fsync) for each. While
             # the event loop writes batches (on_loop), the hits are left to it.
-            self.flush(whole=full and not self._closed, hits=self._draining is None)
+            self.flush(whole=full and not self._closed, hits=self._unstick())
 
     def flush(self, *, whole: bool = False, hits: bool = True) -> int:
         """Write what is queued now (``whole``: only whole batches of hits; ``hits``
@@ -343,6 +374,7 @@ class Recorder:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=max(self.interval, 1.0) * 5)
+        self._unstick()
         self.flush()
 
     # -- minimisation ----------------------------------------------------------------
