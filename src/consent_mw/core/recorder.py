@@ -37,7 +37,7 @@ import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Literal, NamedTuple
 
 from ..exceptions import StoreError
@@ -212,15 +212,8 @@ class Recorder:
         try:
             while len(queue) >= self.batch_size and not self._closed:
                 events: list[Event] = []
-                while queue and len(batch) < self.batch_size:
-                    try:
-                        hit = queue.popleft()
-                    except IndexError:  # the worker's interval flush took the rest
-                        break
-                    batch.append(hit)
-                    events.extend(self.events(hit))
-                    if len(batch) % _SLICE == 0:
-                        await asyncio.sleep(0)
+                for _ in self._take(batch, events, self.batch_size):
+                    await asyncio.sleep(0)
                 if events:
                     await self.store.arecord_events(events)
                     self.written += len(events)
@@ -319,8 +312,7 @@ class Recorder:
         written. Hits queued while it writes wait for the next flush."""
         with self._flushing:
             written = 0
-            queue = self._queue
-            left = len(queue) if hits else 0
+            left = len(self._queue) if hits else 0
             try:
                 while self._links:
                     subject_id, user_id = self._links[0]
@@ -335,17 +327,11 @@ class Recorder:
                 while left > 0 and (not whole or left >= self.batch_size):
                     batch: list[Hit] = []
                     events: list[Event] = []
-                    while len(batch) < min(left, self.batch_size):
-                        try:
-                            hit = queue.popleft()
-                        except IndexError:  # the event loop's task took the rest
-                            left = 0
-                            break
-                        batch.append(hit)
-                        events.extend(self.events(hit))
-                        if len(batch) % _SLICE == 0:
-                            _let_others_run()
-                    left -= len(batch)
+                    wanted = min(left, self.batch_size)
+                    for _ in self._take(batch, events, wanted):
+                        _let_others_run()
+                    # Fewer than wanted: the event loop's task took the rest.
+                    left = left - wanted if len(batch) == wanted else 0
                     try:
                         if events:
                             self.store.record_events(events)
@@ -361,6 +347,22 @@ class Recorder:
             finally:
                 self.written += written
             return written
+
+    def _take(self, batch: list[Hit], events: list[Event], limit: int) -> Iterator[None]:
+        """Move hits from the queue into ``batch`` (up to ``limit``) and their events
+        into ``events``, pausing after every slice: the caller lets others run then (the
+        worker gives the GIL back, the loop's task a turn to the loop). Stops early when
+        the queue runs dry: the other writer took the rest."""
+        queue = self._queue
+        while len(batch) < limit:
+            try:
+                hit = queue.popleft()
+            except IndexError:
+                return
+            batch.append(hit)
+            events.extend(self.events(hit))
+            if len(batch) % _SLICE == 0:
+                yield
 
     def _requeue(self, batch: list[Hit]) -> None:
         room = self.max_queue - len(self._queue)
