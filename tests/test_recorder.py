@@ -25,7 +25,15 @@ from consent_mw.core.device import DeviceParser
 from consent_mw.core.recorder import LOGIN_RETENTION_DAYS, Hit, Recorder
 from consent_mw.policy.presets import preset_dict
 from consent_mw.stores.base import Event
-from support.harness import SECRET, get_each, http_scope, lifespan_cycle, ok_app, run_asgi
+from support.harness import (
+    SECRET,
+    get_each,
+    http_scope,
+    lifespan_cycle,
+    ok_app,
+    run_asgi,
+    sync_writes,
+)
 from support.html_apps import (
     ANDROID_PHONE,
     GOOGLEBOT,
@@ -465,14 +473,7 @@ def test_the_worker_writes_whole_batches_and_leaves_the_rest_for_the_interval(
     # worker woken by a full batch writes whole batches; the rest waits for more hits,
     # the interval or close().
     store = MemoryStore()
-    calls: list[int] = []
-    record_events = store.record_events
-
-    def counting(events: Any) -> None:
-        calls.append(len(events))
-        record_events(events)
-
-    store.record_events = counting  # type: ignore[method-assign]
+    calls = sync_writes(store)
     recorder = make_recorder(store, batch_size=4)
     now = time.time()
     with recorder._flushing:  # the worker waits until all six are queued
@@ -509,6 +510,14 @@ class WhoWrites(MemoryStore):
         super().record_events(events)
 
 
+async def stalled_write(recorder: Recorder, store: WhoWrites, indexes: range) -> None:
+    """On the running loop: hits that fill a batch, and the loop's task taking it and
+    waiting on a write that does not complete until ``store.gate`` is set."""
+    store.gate = asyncio.Event()
+    add_hits(recorder, indexes, time.time())
+    await asyncio.sleep(0)  # the task takes the batch and waits on the store
+
+
 def added_on_a_loop(recorder: Recorder, indexes: range) -> None:
     """``add_hits`` on an event loop, until the loop's task has written what it took."""
 
@@ -538,13 +547,11 @@ def test_on_the_loop_hits_queued_while_a_batch_is_written_follow_it(
 ) -> None:
     store = WhoWrites()
     recorder = make_recorder(store, on_loop=True, batch_size=2)
-    now = time.time()
 
     async def serve() -> None:
-        store.gate = asyncio.Event()
-        add_hits(recorder, range(2), now)
-        await asyncio.sleep(0)  # the task takes the first batch and waits on the store
-        add_hits(recorder, range(2, 5), now)
+        await stalled_write(recorder, store, range(2))
+        add_hits(recorder, range(2, 5), time.time())
+        assert store.gate is not None
         store.gate.set()
         await recorder.settle()
 
@@ -560,14 +567,7 @@ def test_on_the_loop_the_batch_in_hand_survives_the_loop_shutting_down(
     # the task is cancelled and puts its batch back for the worker or close().
     store = WhoWrites()
     recorder = make_recorder(store, on_loop=True, batch_size=2)
-    now = time.time()
-
-    async def serve() -> None:
-        store.gate = asyncio.Event()  # never set: the write never completes
-        add_hits(recorder, range(2), now)
-        await asyncio.sleep(0)
-
-    asyncio.run(serve())
+    asyncio.run(stalled_write(recorder, store, range(2)))  # the gate never set
     assert store.writes == [] and [h.path for h in recorder._queue] == ["/0", "/1"]
     recorder.close()
     assert sorted(e.path for e in store.events()) == ["/0", "/1"]
@@ -582,13 +582,7 @@ def test_on_the_loop_a_task_left_on_a_closed_loop_gives_its_batch_back(
     store = WhoWrites()
     recorder = make_recorder(store, on_loop=True, batch_size=2)
     loop = asyncio.new_event_loop()
-
-    async def serve() -> None:
-        store.gate = asyncio.Event()  # never set: the write never completes
-        add_hits(recorder, range(2), time.time())
-        await asyncio.sleep(0)  # the task takes the batch and waits on the store
-
-    loop.run_until_complete(serve())
+    loop.run_until_complete(stalled_write(recorder, store, range(2)))
     loop.close()  # the task still pending
     assert not recorder._queue and len(recorder._in_hand) == 2
     store.gate = None
@@ -606,13 +600,7 @@ def test_on_the_loop_close_takes_back_a_stuck_tasks_batch(make_recorder: Any) ->
     store = WhoWrites()
     recorder = make_recorder(store, on_loop=True, batch_size=2)
     loop = asyncio.new_event_loop()
-
-    async def serve() -> None:
-        store.gate = asyncio.Event()
-        add_hits(recorder, range(3), time.time())
-        await asyncio.sleep(0)
-
-    loop.run_until_complete(serve())
+    loop.run_until_complete(stalled_write(recorder, store, range(3)))
     loop.close()
     recorder.close()
     assert sorted(e.path for e in store.events()) == ["/0", "/1", "/2"]

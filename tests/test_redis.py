@@ -39,7 +39,7 @@ from consent_mw.stores._redis_keys import (
     parse_counter_field,
     slot_tags,
 )
-from support.harness import get_each, lifespan_cycle, ok_app
+from support.harness import get_each, lifespan_cycle, ok_app, sync_writes
 from support.redis_servers import (  # noqa: F401  (session fixtures)
     HOST,
     RedisServer,
@@ -284,14 +284,7 @@ def test_recorded_hits_are_written_on_the_event_loop_through_the_async_client(
         ok_app, policy="gdpr", secret_key="s" * 32, store=store, record_requests=True
     )
     middleware.recorder.batch_size = 3
-    sync_writes: list[int] = []
-    sync_record = store.record_events
-
-    def noting(events: Any) -> None:
-        sync_writes.append(len(events))
-        sync_record(events)
-
-    store.record_events = noting  # type: ignore[method-assign]
+    written = sync_writes(store)
 
     async def serve() -> None:
         sent: list[dict[str, Any]] = []
@@ -299,7 +292,7 @@ def test_recorded_hits_are_written_on_the_event_loop_through_the_async_client(
         await lifespan_cycle(middleware, sent)
 
     asyncio.run(serve())
-    assert sync_writes == []
+    assert written == []
     assert sorted(e.path for e in store.events()) == [f"/page/{i}" for i in range(3)]
     assert middleware.recorder.written == 3
 

@@ -596,3 +596,17 @@ async def lifespan_cycle(app: Any, sent: list[dict[str, Any]]) -> None:
         sent.append(message)
 
     await app({"type": "lifespan", "state": {}}, receive, send)
+
+
+def sync_writes(store: Any) -> list[int]:
+    """From now on, the size of each batch of events ``store`` is given through its
+    sync face (``record_events``), in order."""
+    sizes: list[int] = []
+    record_events = store.record_events
+
+    def noting(events: Any) -> None:
+        sizes.append(len(events))
+        record_events(events)
+
+    store.record_events = noting
+    return sizes
