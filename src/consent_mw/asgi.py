@@ -19,6 +19,7 @@ from anyio import to_thread
 from .adapter import Adapter, RewrittenBody, carried_cookies, declared_length
 from .core.engine import Engine, Visit
 from .core.facts import RequestFacts
+from .html.body import HTMLBody
 from .web.endpoints import Endpoints
 from .web.responses import Response, Result
 
@@ -71,17 +72,23 @@ class _HTMLStream:
     """The body messages of a rewritten HTML response. The start message waits for the
     first body message: a body that comes whole (most frameworks send it so) goes out
     with its Content-Length, which spares the server chunked framing; in report mode
-    the start message waits for the whole body."""
+    the start message waits for the whole body (see RewrittenBody). The body is driven
+    directly otherwise: this runs on every HTML response."""
 
-    __slots__ = ("body", "first", "send", "start")
+    __slots__ = ("body", "first", "held", "send", "start")
 
-    def __init__(self, body: RewrittenBody, start: Message, send: Send) -> None:
+    def __init__(self, body: HTMLBody, start: Message, send: Send) -> None:
         self.body = body
+        self.held = RewrittenBody(body) if body.hold else None
         self.send = send
         self.start = start
         self.first = True
 
     async def message(self, message: Message) -> None:
+        held = self.held
+        if held is not None:
+            await self._held_message(held, message)
+            return
         body = self.body
         more = message.get("more_body", False)
         data = message.get("body", b"")
@@ -89,35 +96,35 @@ class _HTMLStream:
             self.first = False
             if not more:
                 chunk = body.whole(data)
-                if body.hold:
-                    await self._held()
-                else:
-                    length = (b"content-length", str(len(chunk)).encode("latin-1"))
-                    await self._send_start([length])
-                    await self.send({"type": "http.response.body", "body": chunk})
+                # The start message and its header list are the middleware's own
+                # copies (the headers of a rewritten page always change): extended
+                # in place.
+                start = self.start
+                start["headers"].append((b"content-length", str(len(chunk)).encode()))
+                await self.send(start)
+                await self.send({"type": "http.response.body", "body": chunk})
                 return
-            if not body.hold:
-                await self._send_start([])
+            await self.send(self.start)
         chunk = body.feed(data)
         if not more:
             chunk += body.close()
-        if not body.hold:
-            await self.send({"type": "http.response.body", "body": chunk, "more_body": more})
-        elif not more:
-            await self._held()
+        await self.send({"type": "http.response.body", "body": chunk, "more_body": more})
 
-    async def _held(self) -> None:
-        extra, content = self.body.held()
-        await self._send_start(extra)
-        await self.send({"type": "http.response.body", "body": content})
-
-    async def _send_start(self, extra: list[tuple[bytes, bytes]]) -> None:
-        # The start message and its header list are the middleware's own copies (the
-        # headers of a rewritten page always change): extended in place.
+    async def _held_message(self, held: RewrittenBody, message: Message) -> None:
+        data = message.get("body", b"")
+        if message.get("more_body", False):
+            held.feed(data)
+            return
+        if self.first:
+            held.whole(data)
+        else:
+            held.feed(data)
+            held.close()
+        extra, content = held.held()
         start = self.start
-        if extra:
-            start["headers"] += extra
+        start["headers"] += extra
         await self.send(start)
+        await self.send({"type": "http.response.body", "body": content})
 
 
 class ConsentMiddleware(Adapter[ASGIApp]):
@@ -170,7 +177,7 @@ class ConsentMiddleware(Adapter[ASGIApp]):
                     message = {**message, "headers": headers}
                 if body is not None:
                     # The start goes out with the first body message (see _HTMLStream).
-                    html = _HTMLStream(RewrittenBody(body), message, send)
+                    html = _HTMLStream(body, message, send)
                     return
             await send(message)
 
