@@ -45,7 +45,7 @@ def decision_etag(value: bytes, tag: str) -> bytes | None:
     opaque = value.strip()
     if opaque.startswith(b"W/"):
         opaque = opaque[2:]
-    if len(opaque) < 2 or opaque[:1] != b'"' or opaque[-1:] != b'"' or b'"' in opaque[1:-1]:
+    if len(opaque) < 2 or opaque[:1] != b'"' or opaque[-1:] != b'"' or opaque.count(b'"') != 2:
         return None
     return b"W/" + opaque[:-1] + MARK.encode() + tag.encode() + b'"'
 
