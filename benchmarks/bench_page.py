@@ -20,19 +20,25 @@ as ``ConsentMiddleware`` does under an ASGI server; these raw calls never give t
 loop a turn, which a server's loop takes all the time, so this variant gives it one
 after every 32nd response, the drain's slice).
 
+``--against REF`` adds ``middleware (REF)``: the demo of a git ref (imported from ``git
+archive REF`` beside the working tree, its C extension built), so a change's effect on the
+fixed cost is measured in the same run, round by round, with the ratio of the two fixed
+costs paired per round.
+
 The rounds interleave the variants so machine noise hits them alike; the figure per
 variant is the median of the rounds. Run: ``python benchmarks/bench_page.py`` (``--out
-benchmarks/results/page.md`` to keep the table; ``PYTHONPATH=<other tree>/src`` measures
-another tree's middleware with the same script).
+benchmarks/results/page.md`` to keep the table).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import os
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -97,8 +103,9 @@ async def serve(app: Any, cookie: bytes, n: int) -> float:
     return elapsed
 
 
-def variants() -> dict[str, tuple[Any, Any]]:
-    """name -> (app, what runs before each round)"""
+def variants(ref: Any = None, ref_name: str = "") -> dict[str, tuple[Any, Any]]:
+    """name -> (app, what runs before each round); ``ref``: another copy of the package
+    (``--against``), whose demo joins as ``middleware (<ref_name>)``."""
     try:
         from consent_mw.html import pages
     except ImportError:  # a tree without the memo of pages (--src of an older one)
@@ -118,6 +125,12 @@ def variants() -> dict[str, tuple[Any, Any]]:
         "middleware": (quiet, nothing),
         "recording": (_Yielding(recording), nothing),
     }
+    if ref is not None:
+        demo_of_ref = importlib.import_module(ref.__name__ + ".demo")
+        out[f"middleware ({ref_name})"] = (
+            demo_of_ref.create_app(store="memory://", secret_key=SECRET, record_requests=False),
+            nothing,
+        )
     demo = demo_policy()
     us = {**demo.raw["regime"], "default": "ccpa"}
     for name, extra in (
@@ -173,10 +186,25 @@ class _Forgetting:
         await self.app(scope, receive, send)
 
 
-async def main(rounds: int, per_round: int, out: Path | None) -> int:
+async def main(rounds: int, per_round: int, out: Path | None, against: str | None) -> int:
+    if against is None:
+        return await measure(rounds, per_round, out, variants())
+    from bench_rewrite import load_copy
+
+    with tempfile.TemporaryDirectory() as tmp:
+        ref = load_copy(against, "cmw_ref", False, Path(tmp, "ref"))
+        return await measure(rounds, per_round, out, variants(ref, against), against)
+
+
+async def measure(
+    rounds: int,
+    per_round: int,
+    out: Path | None,
+    apps: dict[str, tuple[Any, Any]],
+    against: str | None = None,
+) -> int:
     consent = Consent.create(demo_policy(), {"analytics": True}, action="custom")
     cookie = ("consent_mw=" + ConsentCookieCodec(SECRET).dumps(consent)).encode()
-    apps = variants()
     for app, _ in apps.values():
         await serve(app, cookie, 300)  # warm: memos, the nonce memo, the page memo
     times: dict[str, list[float]] = {name: [] for name in apps}
@@ -218,6 +246,18 @@ async def main(rounds: int, per_round: int, out: Path | None) -> int:
                 f"- {slower} / {faster}: **{statistics.median(paired):.3f}** (median of the "
                 f"rounds' ratios; quartiles {_quartiles(paired)})"
             )
+    if against is not None:
+        # The two fixed costs, paired per round (bare's time of the same round).
+        paired = [
+            (tree - plain) / (old - plain)
+            for tree, old, plain in zip(
+                times["middleware"], times[f"middleware ({against})"], times["bare"], strict=True
+            )
+        ]
+        lines.append(
+            f"- fixed cost, this tree / {against}: **{statistics.median(paired):.3f}** (median "
+            f"of the rounds' ratios; quartiles {_quartiles(paired)})"
+        )
     verdict = "met" if share <= TARGET else "MISSED"
     lines += [
         "",
@@ -237,5 +277,6 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=11)
     parser.add_argument("--per-round", type=int, default=1000)
     parser.add_argument("--out", type=Path, help="also write the table here (markdown)")
+    parser.add_argument("--against", metavar="REF", help="a git ref whose demo runs beside")
     args = parser.parse_args()
-    sys.exit(asyncio.run(main(args.rounds, args.per_round, args.out)))
+    sys.exit(asyncio.run(main(args.rounds, args.per_round, args.out, args.against)))
