@@ -112,10 +112,11 @@ class _HTMLStream:
 
     async def _held_message(self, held: RewrittenBody, message: Message) -> None:
         data = message.get("body", b"")
+        first, self.first = self.first, False
         if message.get("more_body", False):
             held.feed(data)
             return
-        if self.first:
+        if first:
             held.whole(data)
         else:
             held.feed(data)
