@@ -53,6 +53,19 @@ def test_a_nonce_outside_nonce_attributes_is_not_remembered() -> None:
     assert pages._pages == {}
 
 
+def test_a_block_holding_the_memos_nonce_mark_is_not_remembered() -> None:
+    # The memo writes a mark where the nonce was: a block holding the mark itself
+    # would get the next page's nonce in its place.
+    for nonce in NONCES:
+        block = inject(nonce) + b"<!--" + pages.NONCE_MARK + b"-->"
+        rewriter = HTMLRewriter(MATCHER, ALLOWED, inject=block, nonce=nonce)
+        out = rewriter.whole(page(nonce))
+        expected = HTMLRewriter(MATCHER, ALLOWED, inject=block, nonce=nonce)
+        assert out == expected.feed(page(nonce)) + expected.close()
+        assert pages.NONCE_MARK in out
+    assert pages._pages == {}
+
+
 def test_another_plan_or_block_is_another_page() -> None:
     nonce = NONCES[0]
     body = page(nonce)

@@ -82,7 +82,8 @@ def page_key(
         count += slots
         extra = _SLOTTED + extra if extra else _SLOTTED
     else:
-        if NONCE_MARK in block:
+        # (An int needle first: see plan.NONCE_MARK.)
+        if 0 in block and NONCE_MARK in block:
             return None
         count += block.count(value)
         block = block.replace(value, NONCE_MARK)
